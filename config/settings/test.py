@@ -1,0 +1,29 @@
+"""Settings for the test suite: DATABASE_URL when set (PostgreSQL in CI), else SQLite."""
+
+import base64
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so that a real Celery worker process can share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+# Fixed, obviously-fake keys: tests must be repeatable and never use real ones.
+TELEREG_KEYS = "t1:" + base64.b64encode(b"\x01" * 32).decode()
+TELEREG_ACTIVE_KEY = "t1"
+TELEREG_INDEX_KEY = base64.b64encode(b"\x02" * 32).decode()
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "100000/min", "sign_in": "1000/min"},
+}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "test-celerybeat-schedule")

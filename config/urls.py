@@ -1,0 +1,34 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from config import health
+from operators.admin import console
+
+api_v1 = [
+    path("", include("operators.api_urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("console/", console.urls),
+    path("api/v1/", include((api_v1, "api"), namespace="api")),
+    path(
+        "api/schema/",
+        SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),
+        name="schema",
+    ),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(
+            url_name="schema", permission_classes=[AllowAny], authentication_classes=[]
+        ),
+        name="api-docs",
+    ),
+    path("", include("operators.urls")),
+]
+
+handler404 = "config.views.handler404"
+handler500 = "config.views.handler500"
+handler403 = "config.views.handler403"

@@ -1,0 +1,1 @@
+"""Persons, consents and the access log arrive with the identity issue."""

@@ -1,0 +1,29 @@
+"""Plain value types shared by the identity services (no Django models here)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityData:
+    """The identity block of the API contract, parsed but not yet validated.
+
+    Its ``repr`` never shows the personal fields, so an instance that ends up
+    in a traceback or a log line leaks nothing.
+    """
+
+    id_type: str
+    id_number: str
+    name: str
+    date_of_birth: dt.date
+    sex: str  # "M" or "F"
+    id_expiry: dt.date | None = None
+    nationality: str | None = None  # ISO 3166-1 alpha-3
+    address: str | None = None
+
+    def __repr__(self) -> str:
+        return f"IdentityData(id_type={self.id_type!r}, <personal fields hidden>)"
+
+    __str__ = __repr__

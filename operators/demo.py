@@ -1,0 +1,100 @@
+"""Demo data for `make run` and for people trying the system. Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from . import selectors, services
+from .models import Operator, StaffMember, Store
+from .roles import Role
+
+
+@dataclass(frozen=True)
+class DemoStore:
+    code: str
+    name: str
+    region_code: str
+    address: str
+
+
+DEMO_OPERATORS = {
+    "alpha": (
+        "Alpha Telecom",
+        [
+            DemoStore(
+                "bj-chaoyang", "Chaoyang flagship", "110105", "1 Demo Road, Chaoyang, Beijing"
+            ),
+            DemoStore("sh-pudong", "Pudong store", "310115", "2 Sample Avenue, Pudong, Shanghai"),
+        ],
+    ),
+    "beta": (
+        "Beta Mobile",
+        [
+            DemoStore("gz-tianhe", "Tianhe store", "440106", "3 Example Street, Tianhe, Guangzhou"),
+            DemoStore("sz-nanshan", "Nanshan store", "440305", "4 Test Lane, Nanshan, Shenzhen"),
+        ],
+    ),
+}
+
+DEMO_ROLES = {
+    "clerk": Role.CLERK,
+    "manager": Role.STORE_MANAGER,
+    "compliance": Role.COMPLIANCE_OFFICER,
+    "admin": Role.OPERATOR_ADMIN,
+}
+
+
+def demo_usernames() -> list[tuple[str, str]]:
+    return [
+        (f"{op}-{suffix}", role.label)
+        for op in DEMO_OPERATORS
+        for suffix, role in DEMO_ROLES.items()
+    ]
+
+
+@transaction.atomic
+def seed_operators(*, password: str | None = None) -> list[Operator]:
+    """Create (or bring back to their demo state) the demo operators, stores and staff."""
+    password = password or settings.TELEREG_DEMO_PASSWORD
+    user_model = get_user_model()
+    undertaking = selectors.undertaking_current()
+    operators = []
+    for code, (name, stores) in DEMO_OPERATORS.items():
+        operator, _ = Operator.objects.get_or_create(code=code, defaults={"name": name})
+        operators.append(operator)
+        store_objs = []
+        for demo in stores:
+            store, _ = Store.objects.update_or_create(
+                operator=operator,
+                code=demo.code,
+                defaults={
+                    "name": demo.name,
+                    "region_code": demo.region_code,
+                    "address": demo.address,
+                    "active": True,
+                },
+            )
+            store_objs.append(store)
+        for suffix, role in DEMO_ROLES.items():
+            user, created = user_model.objects.get_or_create(username=f"{code}-{suffix}")
+            if created or not user.check_password(password):
+                user.set_password(password)
+            user.is_active = True
+            user.save()
+            in_store = role in (Role.CLERK, Role.STORE_MANAGER)
+            StaffMember.objects.update_or_create(
+                user=user,
+                defaults={
+                    "operator": operator,
+                    "store": store_objs[0] if in_store else None,
+                    "role": role,
+                    "active": True,
+                },
+            )
+            if undertaking is not None:
+                services.undertaking_accept(user=user, undertaking=undertaking)
+    return operators

@@ -1,0 +1,189 @@
+"""Carriers, their stores and their staff.
+
+Every row that belongs to a carrier names its tenancy path in
+``TENANT_OPERATOR_PATH`` (and, where clerks see only their own store,
+``TENANT_STORE_PATH``); :mod:`operators.tenancy` reads them, so every surface
+scopes the same way.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+
+from .roles import Role
+
+region_code_validator = RegexValidator(
+    r"^\d{6}$", "An administrative region code has six digits (e.g. 110105)."
+)
+
+
+def default_reminder_days() -> list[int]:
+    return [14, 7, 2]
+
+
+class Operator(models.Model):
+    TENANT_OPERATOR_PATH = "pk"
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+    country = models.CharField(
+        max_length=2, default="CN", help_text="ISO 3166-1 alpha-2 country of its numbers."
+    )
+    mobile_line_cap = models.PositiveSmallIntegerField(
+        default=5, help_text="Mobile lines one identity document may hold at this operator."
+    )
+    landline_line_cap = models.PositiveSmallIntegerField(
+        default=5, help_text="Landlines one identity document may hold at this operator."
+    )
+    min_holder_age = models.PositiveSmallIntegerField(
+        default=16, help_text="Minimum age for holding a line in one's own name."
+    )
+    reverification_response_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Default days a subscriber has to answer a re-verification."
+    )
+    reverification_reminder_days = models.JSONField(
+        default=default_reminder_days,
+        help_text="Default reminders, in days before the deadline, e.g. [14, 7, 2].",
+    )
+    retention_days = models.PositiveIntegerField(
+        default=730, help_text="Days personal data is kept after the person's last line closed."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(mobile_line_cap__gte=1) & Q(landline_line_cap__gte=1),
+                name="operator_caps_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def clean(self) -> None:
+        days = self.reverification_reminder_days
+        if not isinstance(days, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days
+        ):
+            raise ValidationError(
+                {"reverification_reminder_days": "A list of positive whole days, e.g. [14, 7, 2]."}
+            )
+        if any(d >= self.reverification_response_days for d in days):
+            raise ValidationError(
+                {"reverification_reminder_days": "Each reminder must fall before the deadline."}
+            )
+
+
+class Store(models.Model):
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="stores")
+    code = models.SlugField(max_length=32)
+    name = models.CharField(max_length=200)
+    region_code = models.CharField(max_length=6, validators=[region_code_validator])
+    address = models.CharField(max_length=300, help_text="The store's own business address.")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["operator__code", "code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "code"], name="store_code_unique_per_operator"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class StaffMember(models.Model):
+    TENANT_OPERATOR_PATH = "operator"
+    TENANT_STORE_PATH = "store"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+    )
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="staff")
+    store = models.ForeignKey(
+        Store,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        help_text="Empty for head-office staff.",
+    )
+    role = models.CharField(max_length=32, choices=Role.choices)
+    active = models.BooleanField(default=True)
+    confidentiality_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    confidentiality_version = models.CharField(max_length=32, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["operator__code", "user__username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role__in=[Role.CLERK, Role.STORE_MANAGER]) | Q(store__isnull=False),
+                name="staff_store_roles_have_a_store",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} ({self.get_role_display()})"
+
+    def clean(self) -> None:
+        if self.store_id and self.operator_id and self.store.operator_id != self.operator_id:
+            raise ValidationError({"store": "The store belongs to another operator."})
+        if self.role in (Role.CLERK, Role.STORE_MANAGER) and not self.store_id:
+            raise ValidationError({"store": "Clerks and store managers work in a store."})
+
+
+class ConfidentialityUndertaking(models.Model):
+    """The text staff accept before any access to personal data. A new version
+    makes everyone accept again; published versions are never edited."""
+
+    version = models.CharField(max_length=32, unique=True)
+    text = models.TextField()
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-published_at"]
+        get_latest_by = "published_at"
+
+    def __str__(self) -> str:
+        return f"Confidentiality undertaking {self.version}"
+
+
+class UndertakingAcceptance(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="undertakings"
+    )
+    undertaking = models.ForeignKey(ConfidentialityUndertaking, on_delete=models.PROTECT)
+    accepted_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "undertaking"], name="undertaking_accepted_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} accepted {self.undertaking.version}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Last time a Celery worker ran the periodic heartbeat (shown by /readyz)."""
+
+    name = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M}"

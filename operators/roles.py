@@ -1,0 +1,51 @@
+"""Roles and the permission matrix: the one place that says who may do what.
+
+Every surface (console, store pages, API) asks :func:`can`; nothing else
+grants access. The README reproduces this table.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    CLERK = "clerk", "Clerk"
+    STORE_MANAGER = "store_manager", "Store manager"
+    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+    OPERATOR_ADMIN = "operator_admin", "Operator admin"
+
+
+ALL = frozenset(Role)
+HEAD_OFFICE = frozenset({Role.COMPLIANCE_OFFICER, Role.OPERATOR_ADMIN})
+STORE = frozenset({Role.CLERK, Role.STORE_MANAGER})
+
+# permission -> roles that hold it. Superusers (platform admins) hold all.
+MATRIX: dict[str, frozenset[Role]] = {
+    # The admin console at /console/.
+    "console.access": HEAD_OFFICE,
+    "operator.view": ALL,
+    "operator.change": frozenset({Role.OPERATOR_ADMIN}),
+    "store.view": ALL,
+    "store.change": frozenset({Role.OPERATOR_ADMIN}),
+    "staff.view": frozenset({Role.STORE_MANAGER, *HEAD_OFFICE}),
+    "staff.change": frozenset({Role.OPERATOR_ADMIN}),
+    # Store work.
+    "transaction.create": STORE,
+    "transaction.view": ALL,
+    "line.lookup": ALL,
+    # Personal data and compliance.
+    "person.reveal": frozenset({Role.COMPLIANCE_OFFICER}),
+    "access_log.view": frozenset({Role.COMPLIANCE_OFFICER}),
+    "privacy_notice.manage": frozenset({Role.COMPLIANCE_OFFICER}),
+    "campaign.manage": frozenset({Role.COMPLIANCE_OFFICER}),
+    "inventory.manage": frozenset({Role.OPERATOR_ADMIN}),
+}
+
+
+def role_can(role: str | None, permission: str) -> bool:
+    """Whether a role holds a permission. Unknown permissions are refused, so
+    a typo denies instead of granting."""
+    if role is None:
+        return False
+    return role in MATRIX.get(permission, frozenset())

@@ -1,0 +1,1 @@
+"""Lines, inventory and transactions arrive with the registration issue."""

@@ -1,0 +1,99 @@
+"""Real processes for integration tests: a Celery worker against the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0, every: float = 0.2) -> bool:
+    """Poll ``condition`` until it holds or ``timeout`` passes (no fixed sleeps)."""
+    deadline = threading.Event()
+    timer = threading.Timer(timeout, deadline.set)
+    timer.start()
+    try:
+        while not deadline.is_set():
+            if condition():
+                return True
+            deadline.wait(every)
+        return condition()
+    finally:
+        timer.cancel()
+
+
+def test_database_url() -> str:
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Popen]:
+    """A real `celery worker` process on the test database and the configured broker
+    (Redis in CI, the filesystem transport otherwise, in a folder of its own)."""
+    from config.celery import app
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+    }
+    saved_options = app.conf.broker_transport_options
+    if not os.environ.get("REDIS_URL"):
+        broker_dir = tmp_path / "broker"
+        env["TELEREG_BROKER_DIR"] = str(broker_dir)
+        app.conf.broker_transport_options = {
+            "data_folder_in": str(broker_dir / "queue"),
+            "data_folder_out": str(broker_dir / "queue"),
+            "processed_folder": str(broker_dir / "processed"),
+            "control_folder": str(broker_dir / "control"),
+        }
+        for sub in ("queue", "processed", "control"):
+            (broker_dir / sub).mkdir(parents=True, exist_ok=True)
+        app.pool.force_close_all()
+    log = (tmp_path / "worker.log").open("w")
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+        app.conf.broker_transport_options = saved_options
+        app.pool.force_close_all()

@@ -1,0 +1,58 @@
+"""Production settings refuse to start without secrets and pass check --deploy."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _production_env(**overrides: str) -> dict[str, str]:
+    key = base64.b64encode(os.urandom(32)).decode()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": base64.b64encode(os.urandom(48)).decode(),
+        "ALLOWED_HOSTS": "telereg.example",
+        "TELEREG_KEYS": f"p1:{key}",
+        "TELEREG_ACTIVE_KEY": "p1",
+        "TELEREG_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "DATABASE_URL": os.environ.get(
+            "DATABASE_URL", "sqlite:////tmp/telereg-deploy-check.sqlite3"
+        ),
+    }
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v != ""}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_passes_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=_production_env())
+    assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = _manage("check", env=_production_env(SECRET_KEY=""))
+    assert result.returncode != 0
+    assert "SECRET_KEY is required" in result.stderr
+
+
+def test_production_refuses_to_start_without_encryption_keys():
+    result = _manage("check", env=_production_env(TELEREG_KEYS=""))
+    assert result.returncode != 0
+    assert "TELEREG_KEYS is required" in result.stderr
