@@ -7,6 +7,7 @@ from operators.admin import console
 
 api_v1 = [
     path("", include("operators.api_urls")),
+    path("", include("identity.api_urls")),
 ]
 
 urlpatterns = [
@@ -26,6 +27,7 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    path("", include("identity.urls")),
     path("", include("operators.urls")),
 ]
 

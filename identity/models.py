@@ -1,1 +1,367 @@
-"""Persons, consents and the access log arrive with the identity issue."""
+"""What the system knows about a person, and the records that prove how it was
+collected and who read it.
+
+Personal fields are stored only as AES-256-GCM ciphertexts under the person's
+own data key (envelope encryption, :mod:`identity.crypto`); exact look-ups go
+through a keyed blind index. Nothing in these tables holds a name, a document
+number, a birth date or an address in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from operators.models import Operator, Store
+
+# Fields of the identity block kept encrypted on a Person, in a fixed order.
+ENCRYPTED_FIELDS = (
+    "name",
+    "id_number",
+    "date_of_birth",
+    "sex",
+    "id_expiry",
+    "nationality",
+    "address",
+)
+
+
+class VerificationStatus(models.TextChoices):
+    NEVER = "never", "Never verified"
+    VERIFIED = "verified", "Verified"
+    FAILED = "failed", "Verification failed"
+
+
+class Person(models.Model):
+    TENANT_OPERATOR_PATH = "operator"
+
+    # Public, unguessable handle (API URLs) and the associated data that binds
+    # every ciphertext of this person to this row.
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="persons")
+    id_type = models.CharField(max_length=40)
+    # HMAC-SHA256 of (id_type, normalised number) under the index key.
+    doc_index = models.CharField(max_length=64)
+    # The person's data key, wrapped by the key ring; None once crypto-shredded.
+    wrapped_key = models.BinaryField(null=True, editable=False)
+    key_id = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    name_enc = models.BinaryField(editable=False)
+    id_number_enc = models.BinaryField(editable=False)
+    date_of_birth_enc = models.BinaryField(editable=False)
+    sex_enc = models.BinaryField(editable=False)
+    id_expiry_enc = models.BinaryField(null=True, editable=False)
+    nationality_enc = models.BinaryField(null=True, editable=False)
+    address_enc = models.BinaryField(null=True, editable=False)
+    verification_status = models.CharField(
+        max_length=16, choices=VerificationStatus.choices, default=VerificationStatus.NEVER
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # Maintained by the registration app; retention reads them.
+    lines_held = models.PositiveIntegerField(default=0)
+    last_line_closed_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    shredded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "doc_index"], name="person_one_per_operator_document"
+            ),
+        ]
+        indexes = [models.Index(fields=["operator", "last_line_closed_at"])]
+
+    def __str__(self) -> str:
+        return f"Person #{self.pk}"
+
+    @property
+    def subject(self) -> str:
+        """The associated-data label binding ciphertexts to this row."""
+        return f"person:{self.uid}"
+
+    @property
+    def is_shredded(self) -> bool:
+        return self.shredded_at is not None
+
+
+class PersonVersion(models.Model):
+    """A previous state of a person's encrypted fields, kept on each change.
+    Encrypted under the same data key, so shredding the person erases it too."""
+
+    TENANT_OPERATOR_PATH = "person__operator"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    changed_fields = models.JSONField(default=list)
+    previous = models.JSONField(default=dict, help_text="Field → base64 ciphertext before.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["person", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["person", "version"], name="person_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Person #{self.person_id} v{self.version}"
+
+
+class NoticeLanguage(models.TextChoices):
+    ZH = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+NOTICE_PARTS = (
+    "purpose",
+    "manner",
+    "scope",
+    "retention",
+    "query_and_correction",
+    "consequences_of_refusal",
+)
+
+
+class PrivacyNotice(models.Model):
+    """What the operator tells people before collecting their data. Published
+    versions are immutable; the content hash identifies the exact text a
+    person consented to."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="notices")
+    version = models.PositiveIntegerField()
+    language = models.CharField(max_length=8, choices=NoticeLanguage.choices)
+    purpose = models.TextField(blank=True)
+    manner = models.TextField(blank=True)
+    scope = models.TextField(blank=True)
+    retention = models.TextField(blank=True)
+    query_and_correction = models.TextField(blank=True)
+    consequences_of_refusal = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["operator", "language", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "language", "version"], name="notice_version_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(published_at__isnull=True) | ~Q(content_hash=""),
+                name="published_notice_has_hash",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "published" if self.published_at else "draft"
+        return f"{self.operator.code} notice v{self.version} ({self.language}, {state})"
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    def compute_hash(self) -> str:
+        payload = {
+            "operator": self.operator.code,
+            "version": self.version,
+            "language": self.language,
+            **{part: getattr(self, part) for part in NOTICE_PARTS},
+        }
+        canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(canonical).hexdigest()
+
+
+class ConsentChannel(models.TextChoices):
+    STORE = "store", "In store"
+    SELF_SERVICE = "self_service", "Self-service"
+    API = "api", "API client"
+
+
+class Consent(models.Model):
+    """A person's answer to one notice version. A refusal is recorded without
+    any person: nothing personal is kept for someone who said no."""
+
+    TENANT_OPERATOR_PATH = "operator"
+    TENANT_STORE_PATH = "store"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="consents")
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="consents"
+    )
+    notice = models.ForeignKey(PrivacyNotice, on_delete=models.PROTECT, related_name="consents")
+    notice_hash = models.CharField(max_length=64)
+    given = models.BooleanField()
+    channel = models.CharField(max_length=16, choices=ConsentChannel.choices)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(given=True) | Q(person__isnull=True),
+                name="refused_consent_has_no_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Consent #{self.pk} ({'given' if self.given else 'refused'})"
+
+
+class CitizenRecord(models.Model):
+    """The simulated authority's registry of synthetic citizens. Stored as keyed
+    digests only: even test registries never sit in clear in the database."""
+
+    doc_index = models.CharField(max_length=64, unique=True)
+    name_digest = models.CharField(max_length=64)
+    birth_digest = models.CharField(max_length=64)
+    revoked = models.BooleanField(default=False)
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Citizen record #{self.pk}"
+
+
+class AccessPurpose(models.TextChoices):
+    AUTHORITY_CHECK = "authority_check", "Identity check with the authority"
+    REGISTRATION = "registration", "Registration in store"
+    CUSTOMER_REQUEST = "customer_request", "The subscriber's own request"
+    COMPLIANCE_REVIEW = "compliance_review", "Compliance review"
+    SUBJECT_ACCESS = "subject_access", "Subject access export"
+    CORRECTION = "correction", "Correction of personal data"
+    LAW_ENFORCEMENT = "law_enforcement", "Lawful request by an authority"
+    RETENTION = "retention", "Retention (erasure)"
+
+
+class AccessLogQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The access log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The access log is append-only.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise PermissionError("The access log is append-only.")
+
+
+class AccessLogEntry(models.Model):
+    """One read of unmasked personal data (or one identity check). Append-only,
+    hash-chained per operator and day so writers of different chains never wait
+    on each other; ``verify_access_log`` walks every chain."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    chain = models.CharField(max_length=64)
+    seq = models.PositiveBigIntegerField()
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT)
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="access_log"
+    )
+    fields = models.JSONField(default=list)
+    purpose = models.CharField(max_length=32, choices=AccessPurpose.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "access log entries"
+        constraints = [
+            models.UniqueConstraint(fields=["chain", "seq"], name="access_log_chain_seq_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["operator", "created_at"]),
+            models.Index(fields=["person", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Access #{self.pk} {self.purpose} by {self.actor_label}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not kwargs.get("force_insert", False):
+            raise PermissionError("The access log is append-only: entries are only inserted.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The access log is append-only.")
+
+
+class AccessLogChain(models.Model):
+    """The head of one chain: the row writers lock to append in order."""
+
+    chain = models.CharField(max_length=64, primary_key=True)
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.chain
+
+
+class CorrectionStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REFUSED = "refused", "Refused"
+
+
+class CorrectionRequest(models.Model):
+    """A subject's request to correct their data; compliance approves or refuses.
+    The proposed values are encrypted under the person's data key."""
+
+    TENANT_OPERATOR_PATH = "person__operator"
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="corrections")
+    proposed = models.JSONField(default=dict, help_text="Field → base64 ciphertext proposed.")
+    status = models.CharField(
+        max_length=16, choices=CorrectionStatus.choices, default=CorrectionStatus.PENDING
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decision_note = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Correction #{self.pk} ({self.status})"

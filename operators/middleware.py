@@ -17,7 +17,14 @@ from .selectors import undertaking_pending
 from .tenancy import is_platform_admin, staff_of
 
 # Paths that work before the undertaking is accepted.
-_EXEMPT_PREFIXES = ("/api/", "/static/", "/healthz", "/readyz", "/favicon.ico")
+_EXEMPT_PREFIXES = (
+    "/api/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/favicon.ico",
+    "/privacy-notice/",
+)
 
 
 class StaffGateMiddleware:

@@ -243,6 +243,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "operators.tasks.heartbeat", "schedule": 60.0},
+    "retention-daily": {"task": "identity.tasks.retention_run", "schedule": 24 * 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -252,6 +253,13 @@ TELEREG_DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="telereg-demo")
 TELEREG_KEYS = env.str("TELEREG_KEYS", default="")
 TELEREG_ACTIVE_KEY = env.str("TELEREG_ACTIVE_KEY", default="")
 TELEREG_INDEX_KEY = env.str("TELEREG_INDEX_KEY", default="")
+TELEREG_AUTHORITY_BACKEND = env.str("TELEREG_AUTHORITY_BACKEND", default="simulated")
+TELEREG_AUTHORITY_URL = env.str("TELEREG_AUTHORITY_URL", default="")
+TELEREG_AUTHORITY_USERNAME = env.str("TELEREG_AUTHORITY_USERNAME", default="")
+TELEREG_AUTHORITY_PASSWORD = env.str("TELEREG_AUTHORITY_PASSWORD", default="")
+TELEREG_AUTHORITY_TIMEOUT = env.float("TELEREG_AUTHORITY_TIMEOUT", default=3.0)
+# Django's error reports filter these from request data and local variables too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "identity.logging.PersonalDataReporterFilter"
 
 # --- Logging ------------------------------------------------------------------------
 
@@ -260,6 +268,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {
         "request_id": {"()": "config.request_id.RequestIdFilter"},
+        "redact": {"()": "identity.logging.RedactPersonalData"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -268,11 +277,17 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact"],
         },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"handlers": ["console", "mail_admins"], "propagate": False},
     },
 }

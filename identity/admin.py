@@ -1,0 +1,412 @@
+"""Identity in the console: persons (masked), privacy notices, consents,
+corrections and the access log. Nothing here shows personal data in clear
+except the reveal and export pages, which go through person_reveal (logged)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from config.api import DomainError
+from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
+from operators.tenancy import can
+
+from . import selectors, services
+from .documents import IdentityInvalid
+from .forms import RevealForm
+from .models import (
+    ENCRYPTED_FIELDS,
+    AccessLogEntry,
+    Consent,
+    CorrectionRequest,
+    CorrectionStatus,
+    Person,
+    PrivacyNotice,
+)
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+@admin.register(Person, site=console)
+class PersonAdmin(ReadOnlyMixin, ScopedAdmin):
+    """Persons, masked. Search is by exact document only (blind index)."""
+
+    permission_prefix = "transaction"
+    list_display = [
+        "masked_name",
+        "id_type",
+        "masked_document",
+        "verification_status",
+        "lines_held",
+        "created_at",
+        "erased",
+    ]
+    list_filter = ["verification_status", "id_type"]
+    list_select_related = ["operator"]
+    fields = [
+        "uid",
+        "operator",
+        "id_type",
+        "masked_name",
+        "masked_document",
+        "masked_birth",
+        "masked_address",
+        "verification_status",
+        "verified_at",
+        "lines_held",
+        "last_line_closed_at",
+        "version",
+        "created_at",
+        "updated_at",
+        "shredded_at",
+        "actions_links",
+    ]
+    readonly_fields = fields
+    search_help_text = "Exact document number (e.g. cn_resident_id:<number>, or the number alone)."
+    search_fields = ["pk"]  # replaced by get_search_results: never a scan of personal data
+
+    def _masked(self, obj: Person) -> dict[str, str | None]:
+        cache = getattr(obj, "_masked_cache", None)
+        if cache is None:
+            cache = selectors.person_masked(obj)
+            obj._masked_cache = cache
+        return cache
+
+    @admin.display(description="name")
+    def masked_name(self, obj: Person) -> str:
+        return self._masked(obj)["name"] or ""
+
+    @admin.display(description="document")
+    def masked_document(self, obj: Person) -> str:
+        return self._masked(obj)["id_number"] or ""
+
+    @admin.display(description="birth date")
+    def masked_birth(self, obj: Person) -> str:
+        return self._masked(obj)["date_of_birth"] or ""
+
+    @admin.display(description="address")
+    def masked_address(self, obj: Person) -> str:
+        return self._masked(obj)["address"] or ""
+
+    @admin.display(boolean=True, description="erased")
+    def erased(self, obj: Person) -> bool:
+        return obj.is_shredded
+
+    @admin.display(description="compliance")
+    def actions_links(self, obj: Person) -> str:
+        if obj.pk is None or obj.is_shredded:
+            return "—"
+        return format_html(
+            '<a href="{}">Reveal (logged)</a> · <a href="{}">Subject-access export (logged)</a>',
+            reverse("console:identity_person_reveal", args=[obj.pk]),
+            reverse("console:identity_person_export", args=[obj.pk]),
+        )
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        id_type, _, number = term.rpartition(":")
+        types = [id_type] if id_type else [t for t, _ in _id_types()]
+        matches = queryset.none()
+        for candidate in types:
+            try:
+                index_qs = queryset.filter(
+                    doc_index=_document_index(candidate, number), id_type=candidate
+                )
+            except IdentityInvalid:  # an impossible number for that type matches nothing
+                continue
+            matches = matches | index_qs
+        return matches, False
+
+    def get_urls(self):
+        urls = super().get_urls()
+        extra = [
+            path(
+                "<int:pk>/reveal/",
+                self.admin_site.admin_view(self.reveal_view),
+                name="identity_person_reveal",
+            ),
+            path(
+                "<int:pk>/export/",
+                self.admin_site.admin_view(self.export_view),
+                name="identity_person_export",
+            ),
+        ]
+        return extra + urls
+
+    def _person_or_404(self, request: HttpRequest, pk: int) -> Person:
+        return get_object_or_404(self.get_queryset(request), pk=pk)
+
+    def reveal_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        person = self._person_or_404(request, pk)
+        if not services.can_reveal(request.user, person):
+            raise PermissionDenied
+        form = RevealForm(request.POST or None)
+        values = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                values = services.person_reveal(
+                    person=person,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    purpose=form.cleaned_data["purpose"],
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+        response = TemplateResponse(
+            request,
+            "identity/admin/reveal.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "person": person,
+                "form": form,
+                "values": values,
+                "field_order": ENCRYPTED_FIELDS,
+                "title": "Reveal personal data",
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        person = self._person_or_404(request, pk)
+        if not can(request.user, "person.reveal"):
+            raise PermissionDenied
+        form = RevealForm(request.POST or None, purpose_fixed=True)
+        export = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                export = services.person_export(
+                    person=person, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if request.POST.get("format") == "json":
+                    response = HttpResponse(
+                        json.dumps(export, ensure_ascii=False, indent=2),
+                        content_type="application/json; charset=utf-8",
+                    )
+                    response["Content-Disposition"] = (
+                        f'attachment; filename="subject-access-{person.uid}.json"'
+                    )
+                    response["Cache-Control"] = "no-store"
+                    return response
+        response = TemplateResponse(
+            request,
+            "identity/admin/export.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "person": person,
+                "form": form,
+                "export": export,
+                "title": "Subject-access export",
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _id_types():
+    from .documents import ID_TYPE_CHOICES
+
+    return ID_TYPE_CHOICES
+
+
+def _document_index(id_type: str, number: str) -> str:
+    from . import documents, vault
+
+    return vault.document_index(id_type, documents.normalise_document(id_type, number))
+
+
+@admin.register(PrivacyNotice, site=console)
+class PrivacyNoticeAdmin(OperatorScopedAdmin):
+    permission_prefix = "privacy_notice"
+    list_display = ["operator", "language", "version", "published_at", "short_hash"]
+    list_filter = ["language"]
+    list_select_related = ["operator"]
+    readonly_fields = ["version", "content_hash", "published_at", "created_at"]
+    actions = ["publish"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "console.access")
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        if obj is not None and obj.is_published:
+            return False  # published notices are immutable
+        return can(request.user, "privacy_notice.manage")
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return can(request.user, "privacy_notice.manage")
+
+    @admin.display(description="hash")
+    def short_hash(self, obj: PrivacyNotice) -> str:
+        return obj.content_hash[:12] if obj.content_hash else "draft"
+
+    def save_model(self, request: HttpRequest, obj: PrivacyNotice, form, change: bool) -> None:
+        from .models import NOTICE_PARTS
+
+        parts = {part: form.cleaned_data.get(part, "") for part in NOTICE_PARTS}
+        if change:
+            services.notice_save_draft(notice=obj, parts=parts)
+            return
+        operator = obj.operator if obj.operator_id else None
+        if operator is None:
+            from operators.tenancy import staff_of
+
+            operator = staff_of(request.user).operator
+        created = services.notice_draft_create(
+            operator=operator, language=form.cleaned_data["language"], parts=parts
+        )
+        obj.pk, obj.operator, obj.version = created.pk, created.operator, created.version
+        obj.created_at = created.created_at
+        obj._state.adding = False
+
+    @admin.action(description="Publish the selected drafts", permissions=["manage"])
+    def publish(self, request: HttpRequest, queryset) -> None:
+        for notice in queryset:
+            try:
+                services.notice_publish(notice=notice, actor=request.user)
+            except DomainError as exc:
+                self.message_user(
+                    request, f"v{notice.version} ({notice.language}): {exc.message}", messages.ERROR
+                )
+            else:
+                self.message_user(request, f"Published v{notice.version} ({notice.language}).")
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "privacy_notice.manage")
+
+
+@admin.register(Consent, site=console)
+class ConsentAdmin(ReadOnlyMixin, ScopedAdmin):
+    permission_prefix = "access_log"
+    list_display = [
+        "pk",
+        "given",
+        "channel",
+        "notice",
+        "store",
+        "recorded_by",
+        "created_at",
+        "withdrawn_at",
+    ]
+    list_filter = ["given", "channel"]
+    list_select_related = ["notice__operator", "store", "recorded_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(AccessLogEntry, site=console)
+class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
+    """The access log: filter by actor, person and date; never shows personal
+    data (fields are names of fields, not values)."""
+
+    permission_prefix = "access_log"
+    list_display = [
+        "created_at",
+        "actor_label",
+        "purpose",
+        "person_ref",
+        "field_list",
+        "store",
+        "reason",
+    ]
+    list_filter = ["purpose", "actor_label"]
+    list_select_related = ["store", "person"]
+    date_hierarchy = "created_at"
+    search_fields = ["actor_label", "request_id", "=person__uid"]
+    search_help_text = "Actor username, request id, or a person's id (exact)."
+    readonly_fields = [
+        "chain",
+        "seq",
+        "created_at",
+        "actor_label",
+        "store",
+        "person_ref",
+        "fields",
+        "purpose",
+        "reason",
+        "detail",
+        "request_id",
+        "prev_hash",
+        "entry_hash",
+    ]
+    fields = readonly_fields
+
+    @admin.display(description="person")
+    def person_ref(self, obj: AccessLogEntry) -> str:
+        return str(obj.person.uid) if obj.person_id else "—"
+
+    @admin.display(description="fields")
+    def field_list(self, obj: AccessLogEntry) -> str:
+        return ", ".join(obj.fields) or "—"
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "access_log.view")
+
+
+@admin.register(CorrectionRequest, site=console)
+class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
+    permission_prefix = "person"
+    list_display = [
+        "pk",
+        "person_ref",
+        "fields_proposed",
+        "status",
+        "requested_by",
+        "created_at",
+        "decided_by",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["person", "requested_by", "decided_by"]
+    actions = ["approve", "refuse"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "person.reveal")
+
+    def has_decide_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "person.reveal")
+
+    @admin.display(description="person")
+    def person_ref(self, obj: CorrectionRequest) -> str:
+        return str(obj.person.uid)
+
+    @admin.display(description="fields")
+    def fields_proposed(self, obj: CorrectionRequest) -> str:
+        return ", ".join(obj.proposed)
+
+    def _decide(self, request: HttpRequest, queryset, approve: bool) -> None:
+        done = 0
+        for correction in queryset.filter(status=CorrectionStatus.PENDING):
+            services.correction_decide(correction=correction, approve=approve, actor=request.user)
+            done += 1
+        self.message_user(request, f"{done} correction(s) {'approved' if approve else 'refused'}.")
+
+    @admin.action(description="Approve (apply, versioned)", permissions=["decide"])
+    def approve(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, True)
+
+    @admin.action(description="Refuse", permissions=["decide"])
+    def refuse(self, request: HttpRequest, queryset) -> None:
+        self._decide(request, queryset, False)

@@ -1,0 +1,694 @@
+"""Writes about persons, notices, consents and the access log: the one door
+to personal data. Later apps (registration, re-verification) call these and
+never touch ciphertexts or the access log themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from operators.tenancy import can, is_platform_admin, staff_of
+
+from . import access_log, authority, documents, vault
+from .errors import (
+    ConsentRefused,
+    ConsentRequired,
+    CorrectionDecided,
+    NoCurrentNotice,
+    NoticeIncomplete,
+    NoticePublished,
+    RevealNotAllowed,
+)
+from .models import (
+    ENCRYPTED_FIELDS,
+    NOTICE_PARTS,
+    AccessPurpose,
+    CitizenRecord,
+    Consent,
+    CorrectionRequest,
+    CorrectionStatus,
+    Person,
+    PersonVersion,
+    PrivacyNotice,
+    VerificationStatus,
+)
+from .types import IdentityData
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from operators.models import Operator, Store
+
+logger = logging.getLogger(__name__)
+
+REVEAL_REASON_MIN_LENGTH = 5
+
+# Other apps may grant reveal rights in narrow cases (the clerk handling an
+# open transaction of this person); each grant is (user, person) -> bool.
+RevealGrant = Callable[["AbstractBaseUser", Person], bool]
+_reveal_grants: list[RevealGrant] = []
+
+
+def reveal_grant_register(grant: RevealGrant) -> RevealGrant:
+    if grant not in _reveal_grants:
+        _reveal_grants.append(grant)
+    return grant
+
+
+# --- Privacy notices --------------------------------------------------------------
+
+
+@transaction.atomic
+def notice_draft_create(
+    *, operator: Operator, language: str, parts: dict[str, str]
+) -> PrivacyNotice:
+    """A new draft, numbered after the highest version of that language."""
+    last = (
+        PrivacyNotice.objects.select_for_update()
+        .filter(operator=operator, language=language)
+        .order_by("-version")
+        .first()
+    )
+    notice = PrivacyNotice(
+        operator=operator,
+        language=language,
+        version=(last.version + 1) if last else 1,
+        **{part: (parts.get(part) or "").strip() for part in NOTICE_PARTS},
+    )
+    notice.save()
+    return notice
+
+
+def notice_missing_parts(notice: PrivacyNotice) -> list[str]:
+    return [part for part in NOTICE_PARTS if not (getattr(notice, part) or "").strip()]
+
+
+@transaction.atomic
+def notice_publish(*, notice: PrivacyNotice, actor: AbstractBaseUser | None) -> PrivacyNotice:
+    """Publish a draft: refused unless all six parts are stated. Its content
+    hash is fixed from then on and the notice can no longer change."""
+    notice = PrivacyNotice.objects.select_for_update().get(pk=notice.pk)
+    if notice.is_published:
+        return notice  # idempotent
+    missing = notice_missing_parts(notice)
+    if missing:
+        raise NoticeIncomplete(
+            f"The notice does not yet state: {', '.join(p.replace('_', ' ') for p in missing)}.",
+            fields={part: ["This part is required before publishing."] for part in missing},
+        )
+    notice.content_hash = notice.compute_hash()
+    notice.published_at = timezone.now()
+    PrivacyNotice.objects.filter(pk=notice.pk).update(
+        content_hash=notice.content_hash, published_at=notice.published_at
+    )
+    logger.info("notice %s v%s (%s) published", notice.pk, notice.version, notice.language)
+    return notice
+
+
+def notice_save_draft(*, notice: PrivacyNotice, parts: dict[str, str]) -> PrivacyNotice:
+    if PrivacyNotice.objects.filter(pk=notice.pk, published_at__isnull=False).exists():
+        raise NoticePublished()
+    for part in NOTICE_PARTS:
+        if part in parts:
+            setattr(notice, part, (parts[part] or "").strip())
+    notice.save()
+    return notice
+
+
+# --- Consent ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsentInput:
+    notice_hash: str
+    given: bool
+
+
+def current_notices(operator: Operator) -> list[PrivacyNotice]:
+    """The operator's current published notice in each language."""
+    current: dict[str, PrivacyNotice] = {}
+    for notice in PrivacyNotice.objects.filter(
+        operator=operator, published_at__isnull=False
+    ).order_by("language", "-version"):
+        current.setdefault(notice.language, notice)
+    return list(current.values())
+
+
+def consent_notice(*, operator: Operator, consent: ConsentInput) -> PrivacyNotice:
+    """The current notice the consent points at, or a clear refusal."""
+    notices = current_notices(operator)
+    if not notices:
+        raise NoCurrentNotice()
+    for notice in notices:
+        if notice.content_hash == consent.notice_hash:
+            return notice
+    raise ConsentRequired(
+        "The consent does not point at the operator's current privacy notice.",
+        fields={"consent.notice": ["Not the hash of the current privacy notice."]},
+    )
+
+
+def consent_refusal_record(
+    *,
+    operator: Operator,
+    consent: ConsentInput,
+    channel: str,
+    actor: AbstractBaseUser | None,
+    store: Store | None,
+) -> Consent | None:
+    """Record that someone refused: no person, no personal data. Call it
+    outside any transaction that will roll back."""
+    notices = [n for n in current_notices(operator) if n.content_hash == consent.notice_hash]
+    if not notices:
+        return None
+    return Consent.objects.create(
+        operator=operator,
+        person=None,
+        notice=notices[0],
+        notice_hash=consent.notice_hash,
+        given=False,
+        channel=channel,
+        store=store,
+        recorded_by=actor,
+    )
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: Consent, actor: AbstractBaseUser | None) -> Consent:
+    Consent.objects.filter(pk=consent.pk, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now(), withdrawn_by=actor
+    )
+    consent.refresh_from_db()
+    return consent
+
+
+# --- Identity checks ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    identity: IdentityData  # normalised
+    result: authority.AuthorityResult
+
+    def __repr__(self) -> str:
+        return f"IdentityCheck(outcome={self.result.outcome!s})"
+
+
+def identity_validate(
+    *, operator: Operator, identity: IdentityData, require_address: bool = False
+) -> IdentityData:
+    """Validate and normalise an identity block for this operator (raises
+    documents.IdentityInvalid with every field's reason)."""
+    return documents.validate_identity(
+        identity,
+        today=timezone.localdate(),
+        min_age=operator.min_holder_age,
+        require_address=require_address,
+    )
+
+
+def identity_check(
+    *,
+    operator: Operator,
+    identity: IdentityData,
+    actor: AbstractBaseUser | None,
+    store: Store | None = None,
+    require_address: bool = False,
+    purpose: str = AccessPurpose.AUTHORITY_CHECK,
+) -> IdentityCheck:
+    """Validate an identity and ask the authority about it. Stores nothing but
+    the access-log entry of the check (who, store, outcome, reference)."""
+    normalised = identity_validate(
+        operator=operator, identity=identity, require_address=require_address
+    )
+    result = authority.get_backend().verify(normalised)
+    access_log.append(
+        operator=operator,
+        actor=actor,
+        store=store,
+        purpose=purpose,
+        detail={
+            "id_type": normalised.id_type,
+            "outcome": str(result.outcome),
+            "reference": result.reference,
+            "backend": result.backend,
+        },
+    )
+    return IdentityCheck(identity=normalised, result=result)
+
+
+# --- Persons ----------------------------------------------------------------------------
+
+
+def _find_locked(operator: Operator, doc_index: str) -> Person | None:
+    return Person.objects.select_for_update().filter(operator=operator, doc_index=doc_index).first()
+
+
+@transaction.atomic
+def person_register(
+    *,
+    operator: Operator,
+    identity: IdentityData,
+    consent: ConsentInput,
+    channel: str,
+    actor: AbstractBaseUser | None,
+    store: Store | None = None,
+    verification: authority.AuthorityResult | None = None,
+) -> Person:
+    """Store (or update) the person behind a validated identity, with their consent.
+
+    Guarantees: nothing is stored without a given consent to the operator's
+    current notice; one person per operator and document (a second
+    registration reuses and, where details changed, versions the person);
+    every personal field is encrypted under the person's own data key."""
+    if not consent.given:
+        raise ConsentRefused()
+    notice = consent_notice(operator=operator, consent=consent)
+    number = documents.normalise_document(identity.id_type, identity.id_number)
+    index = vault.document_index(identity.id_type, number)
+    values = vault.identity_values(replace(identity, id_number=number))
+    person = _find_locked(operator, index)
+    if person is None:
+        person = Person(operator=operator, id_type=identity.id_type, doc_index=index)
+        vault.seal_new(person, values)
+        try:
+            with transaction.atomic():
+                person.save()
+        except IntegrityError:
+            # Registered concurrently by another request: use that person.
+            person = _find_locked(operator, index)
+            if person is None:
+                raise
+            _person_update(person, values, actor=actor, reason="re-registration")
+    else:
+        if person.is_shredded:
+            vault.seal_new(person, values)
+            person.shredded_at = None
+            person.save()
+        else:
+            _person_update(person, values, actor=actor, reason="re-registration")
+    if verification is not None and verification.is_definitive:
+        person_verification_record(person=person, matched=verification.is_match)
+    Consent.objects.create(
+        operator=operator,
+        person=person,
+        notice=notice,
+        notice_hash=notice.content_hash,
+        given=True,
+        channel=channel,
+        store=store,
+        recorded_by=actor,
+    )
+    return person
+
+
+def _person_update(
+    person: Person,
+    values: dict[str, str | None],
+    *,
+    actor: AbstractBaseUser | None,
+    reason: str,
+) -> list[str]:
+    """Apply changed values, keeping the previous ciphertexts as a version."""
+    current = vault.open_fields(person, values.keys())
+    changed = [
+        name
+        for name, value in values.items()
+        if value != current[name] and not (value is None and name == "address")
+    ]
+    if not changed:
+        return []
+    PersonVersion.objects.create(
+        person=person,
+        version=person.version,
+        changed_fields=changed,
+        previous=vault.current_ciphertexts(person, changed),
+        actor=actor,
+        reason=reason,
+    )
+    vault.seal(person, {name: values[name] for name in changed})
+    person.version += 1
+    if "id_number" in changed or "id_type" in changed:
+        person.doc_index = vault.document_index(person.id_type, values["id_number"])
+    person.save()
+    return changed
+
+
+def person_verification_record(*, person: Person, matched: bool) -> None:
+    now = timezone.now()
+    status = VerificationStatus.VERIFIED if matched else VerificationStatus.FAILED
+    Person.objects.filter(pk=person.pk).update(
+        verification_status=status, verified_at=now if matched else person.verified_at
+    )
+    person.verification_status = status
+    if matched:
+        person.verified_at = now
+
+
+def can_reveal(user: AbstractBaseUser | None, person: Person) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    if not is_platform_admin(user):
+        staff = staff_of(user)
+        if staff is None or staff.operator_id != person.operator_id:
+            return False
+    if can(user, "person.reveal"):
+        return True
+    return any(grant(user, person) for grant in _reveal_grants)
+
+
+def person_reveal(
+    *,
+    person: Person,
+    actor: AbstractBaseUser,
+    reason: str,
+    purpose: str = AccessPurpose.COMPLIANCE_REVIEW,
+    fields: Iterable[str] | None = None,
+    store: Store | None = None,
+) -> dict[str, str | None]:
+    """THE function that returns unmasked personal data. It checks the actor
+    may see it, demands a reason, and writes the access-log entry before
+    decrypting; there is no other way to read a person in clear."""
+    wanted = list(fields) if fields else list(ENCRYPTED_FIELDS)
+    unknown = [f for f in wanted if f not in ENCRYPTED_FIELDS]
+    if unknown:
+        raise RevealNotAllowed(
+            "Unknown fields requested.", fields={"fields": [f"unknown: {', '.join(unknown)}"]}
+        )
+    if not can_reveal(actor, person):
+        raise RevealNotAllowed()
+    reason = (reason or "").strip()
+    if len(reason) < REVEAL_REASON_MIN_LENGTH:
+        raise RevealReasonRequired()
+    if purpose not in AccessPurpose.values:
+        raise RevealReasonRequired(
+            "Unknown purpose.", fields={"purpose": ["Not a known purpose code."]}
+        )
+    with transaction.atomic():
+        access_log.append(
+            operator=person.operator,
+            actor=actor,
+            person=person,
+            fields=wanted,
+            purpose=purpose,
+            reason=reason,
+            store=store or _store_of(actor),
+        )
+    return vault.open_fields(person, wanted)
+
+
+class RevealReasonRequired(RevealNotAllowed):
+    code = "reason_required"
+    status_code = 400
+    message = "State why you need to see the unmasked data (at least 5 characters)."
+
+    def __init__(self, message: str | None = None, *, fields=None) -> None:
+        super().__init__(message, fields=fields or {"reason": [self.message]})
+
+
+def _store_of(user: AbstractBaseUser | None) -> Store | None:
+    staff = staff_of(user)
+    return staff.store if staff else None
+
+
+def person_export(*, person: Person, actor: AbstractBaseUser, reason: str) -> dict[str, Any]:
+    """Everything held about a person, for a subject-access answer. The
+    personal fields come through person_reveal, so the export is logged."""
+    fields = person_reveal(
+        person=person, actor=actor, reason=reason, purpose=AccessPurpose.SUBJECT_ACCESS
+    )
+    return {
+        "person": {
+            "id": str(person.uid),
+            "operator": person.operator.code,
+            "id_type": person.id_type,
+            **fields,
+            "verification_status": person.verification_status,
+            "verified_at": _iso(person.verified_at),
+            "registered_at": _iso(person.created_at),
+            "updated_at": _iso(person.updated_at),
+            "version": person.version,
+        },
+        "consents": [
+            {
+                "notice_version": c.notice.version,
+                "notice_language": c.notice.language,
+                "notice_hash": c.notice_hash,
+                "channel": c.channel,
+                "given_at": _iso(c.created_at),
+                "withdrawn_at": _iso(c.withdrawn_at),
+            }
+            for c in person.consents.select_related("notice").order_by("created_at")
+        ],
+        "changes": [
+            {
+                "version": v.version,
+                "changed_fields": v.changed_fields,
+                "at": _iso(v.created_at),
+                "reason": v.reason,
+            }
+            for v in person.versions.order_by("version")
+        ],
+        "accesses": [
+            {
+                "at": _iso(e.created_at),
+                "by": e.actor_label,
+                "purpose": e.purpose,
+                "fields": e.fields,
+            }
+            for e in person.access_log.order_by("created_at", "seq")
+        ],
+        "corrections": [
+            {
+                "status": c.status,
+                "requested_at": _iso(c.created_at),
+                "decided_at": _iso(c.decided_at),
+            }
+            for c in person.corrections.order_by("created_at")
+        ],
+    }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+# --- Corrections ---------------------------------------------------------------------------
+
+CORRECTABLE_FIELDS = ("name", "date_of_birth", "sex", "id_expiry", "nationality", "address")
+
+
+@transaction.atomic
+def correction_request_create(
+    *, person: Person, values: dict[str, str | None], actor: AbstractBaseUser | None
+) -> CorrectionRequest:
+    """A proposed correction, validated against the whole identity so that a
+    fixed birth date still agrees with the document number."""
+    unknown = set(values) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise CorrectionInvalid(fields={f: ["This field cannot be corrected."] for f in unknown})
+    current = vault.open_fields(person)
+    merged = {**current, **values}
+    candidate = IdentityData(
+        id_type=person.id_type,
+        id_number=merged["id_number"] or "",
+        name=merged["name"] or "",
+        date_of_birth=_date(merged["date_of_birth"]),
+        sex=merged["sex"] or "",
+        id_expiry=_date(merged["id_expiry"]) if merged["id_expiry"] else None,
+        nationality=merged["nationality"],
+        address=merged["address"],
+    )
+    normalised = identity_validate(operator=person.operator, identity=candidate)
+    proposed = {name: vault.identity_values(normalised)[name] for name in values}
+    return CorrectionRequest.objects.create(
+        person=person, proposed=vault.encrypt_values(person, proposed), requested_by=actor
+    )
+
+
+class CorrectionInvalid(NoticeIncomplete):
+    code = "correction_invalid"
+    message = "The correction is not valid."
+
+
+def _date(value: str | None) -> dt.date:
+    return dt.date.fromisoformat(value) if value else dt.date.min
+
+
+@transaction.atomic
+def correction_decide(
+    *, correction: CorrectionRequest, approve: bool, actor: AbstractBaseUser, note: str = ""
+) -> CorrectionRequest:
+    """Approve (apply, versioned) or refuse a pending correction, once."""
+    correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
+    if correction.status != CorrectionStatus.PENDING:
+        raise CorrectionDecided()
+    person = Person.objects.select_for_update().get(pk=correction.person_id)
+    if approve:
+        values = vault.decrypt_values(person, correction.proposed)
+        _person_update(person, values, actor=actor, reason=f"correction #{correction.pk}")
+    correction.status = CorrectionStatus.APPROVED if approve else CorrectionStatus.REFUSED
+    correction.decided_by = actor
+    correction.decided_at = timezone.now()
+    correction.decision_note = note.strip()[:300]
+    correction.save()
+    access_log.append(
+        operator=person.operator,
+        actor=actor,
+        person=person,
+        fields=list(correction.proposed),
+        purpose=AccessPurpose.CORRECTION,
+        reason=f"correction #{correction.pk} {correction.status}",
+    )
+    return correction
+
+
+# --- Retention and keys -------------------------------------------------------------------
+
+
+@transaction.atomic
+def person_shred(*, person: Person, actor: AbstractBaseUser | None = None) -> Person:
+    """Crypto-shred a person: the data key and every ciphertext are erased,
+    versions and correction proposals deleted; consents and the access log
+    stay (they hold no personal data)."""
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    if person.is_shredded:
+        return person
+    vault.shred(person)
+    person.shredded_at = timezone.now()
+    person.save()
+    person.versions.all().delete()
+    person.corrections.all().delete()
+    access_log.append(
+        operator=person.operator,
+        actor=actor,
+        actor_label=None if actor else "retention",
+        person=person,
+        purpose=AccessPurpose.RETENTION,
+        reason="retention term elapsed",
+    )
+    return person
+
+
+def retention_due(*, now: dt.datetime | None = None):
+    """Persons whose retention term has elapsed: no line held, and the last
+    line closed (or, never holding one, the record made) longer ago than the
+    operator's term."""
+    from operators.models import Operator
+
+    now = now or timezone.now()
+    due = Person.objects.none()
+    for operator in Operator.objects.all():
+        cutoff = now - dt.timedelta(days=operator.retention_days)
+        due = due | Person.objects.filter(
+            Q(last_line_closed_at__lt=cutoff)
+            | Q(last_line_closed_at__isnull=True, created_at__lt=cutoff),
+            operator=operator,
+            lines_held=0,
+            shredded_at__isnull=True,
+        )
+    return due
+
+
+def retention_run(*, now: dt.datetime | None = None, batch_size: int = 500) -> int:
+    """Shred every person due; each batch commits on its own. Returns the count."""
+    shredded = 0
+    while True:
+        ids = list(retention_due(now=now).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        if not ids:
+            return shredded
+        for person in Person.objects.filter(pk__in=ids).select_related("operator"):
+            person_shred(person=person)
+            shredded += 1
+
+
+def keys_rotate(
+    *, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """Re-wrap every data key not under the active key, in committed batches,
+    so an interrupted run resumes where it stopped. Returns how many changed."""
+    active = vault.ring().active_kid
+    remaining = Person.objects.filter(wrapped_key__isnull=False).exclude(key_id=active)
+    total = remaining.count()
+    done, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                remaining.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .only("pk", "uid", "wrapped_key", "key_id")[:batch_size]
+            )
+            if not batch:
+                return done
+            for person in batch:
+                vault.rewrap(person)
+            Person.objects.bulk_update(batch, ["wrapped_key", "key_id"])
+        last_pk = batch[-1].pk
+        done += len(batch)
+        if progress:
+            progress(done, total)
+
+
+# --- The simulated authority's registry ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CitizenRow:
+    id_type: str
+    id_number: str
+    name: str
+    date_of_birth: dt.date
+    sex: str
+    revoked: bool
+
+    def __repr__(self) -> str:
+        return f"CitizenRow(id_type={self.id_type!r}, <personal fields hidden>)"
+
+
+def citizen_name_digest(name: str) -> str:
+    return vault.digest("citizen-name", " ".join(name.split()).casefold())
+
+
+def citizen_birth_digest(date_of_birth: dt.date, sex: str) -> str:
+    return vault.digest("citizen-birth", date_of_birth.isoformat(), sex.upper())
+
+
+def authority_registry_load(rows: Iterable[CitizenRow], *, batch_size: int = 1000) -> int:
+    """Load (insert or update) synthetic citizens into the simulated registry,
+    as keyed digests only. Idempotent: loading the same file twice changes nothing."""
+    count = 0
+    batch: list[CitizenRecord] = []
+
+    def flush() -> None:
+        CitizenRecord.objects.bulk_create(
+            batch,
+            update_conflicts=True,
+            unique_fields=["doc_index"],
+            update_fields=["name_digest", "birth_digest", "revoked"],
+        )
+        batch.clear()
+
+    for row in rows:
+        number = documents.normalise_document(row.id_type, row.id_number)
+        batch.append(
+            CitizenRecord(
+                doc_index=vault.document_index(row.id_type, number),
+                name_digest=citizen_name_digest(row.name),
+                birth_digest=citizen_birth_digest(row.date_of_birth, row.sex),
+                revoked=row.revoked,
+            )
+        )
+        count += 1
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return count

@@ -1,0 +1,162 @@
+"""Person-level encryption: the only module that turns a Person's ciphertexts
+into clear text and back.
+
+Callers outside the identity app never use it directly: they get masked
+values from :func:`identity.selectors.person_masked`, or unmasked ones from
+:func:`identity.services.person_reveal`, which writes the access log first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from . import crypto
+from .errors import PersonShredded
+from .models import ENCRYPTED_FIELDS
+
+if TYPE_CHECKING:
+    from .models import Person
+    from .types import IdentityData
+
+
+def ring() -> crypto.KeyRing:
+    return crypto.KeyRing.from_settings()
+
+
+def document_index(id_type: str, normalised_number: str) -> str:
+    """The blind index of a document: equal documents give equal indexes,
+    and the index reveals nothing without the index key."""
+    return crypto.blind_index(ring(), "document", id_type, normalised_number)
+
+
+def digest(*parts: str) -> str:
+    """A keyed digest of other values (e.g. the simulated registry's names)."""
+    return crypto.blind_index(ring(), *parts)
+
+
+def identity_values(identity: IdentityData) -> dict[str, str | None]:
+    def text(value: object) -> str | None:
+        if value is None or value == "":
+            return None
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        return str(value)
+
+    return {name: text(getattr(identity, name)) for name in ENCRYPTED_FIELDS}
+
+
+def _data_key(person: Person) -> bytes:
+    if person.wrapped_key is None:
+        raise PersonShredded()
+    return crypto.unwrap_data_key(ring(), bytes(person.wrapped_key), subject=person.subject)
+
+
+def seal_new(person: Person, values: dict[str, str | None]) -> None:
+    """Give a new person a data key and encrypt all their fields (not saved)."""
+    keys = ring()
+    dek = crypto.new_data_key()
+    wrapped = crypto.wrap_data_key(keys, dek, subject=person.subject)
+    person.wrapped_key = wrapped
+    person.key_id = crypto.key_id_of(wrapped)
+    _seal(person, dek, values)
+
+
+def seal(person: Person, values: dict[str, str | None]) -> None:
+    """Encrypt the given fields of an existing person (not saved)."""
+    _seal(person, _data_key(person), values)
+
+
+def _seal(person: Person, dek: bytes, values: dict[str, str | None]) -> None:
+    for name, value in values.items():
+        if name not in ENCRYPTED_FIELDS:
+            raise ValueError(f"{name} is not an encrypted field")
+        blob = (
+            None
+            if value is None
+            else crypto.encrypt_field(dek, value, subject=person.subject, field=name)
+        )
+        if blob is None and name in ("name", "id_number", "date_of_birth", "sex"):
+            raise ValueError(f"{name} is required")
+        setattr(person, f"{name}_enc", blob)
+
+
+def encrypt_values(person: Person, values: dict[str, str | None]) -> dict[str, str | None]:
+    """Encrypt values under the person's key without setting them (for versions
+    and correction proposals); returns field → base64 ciphertext."""
+    import base64
+
+    dek = _data_key(person)
+    return {
+        name: None
+        if value is None
+        else base64.b64encode(
+            crypto.encrypt_field(dek, value, subject=person.subject, field=name)
+        ).decode()
+        for name, value in values.items()
+    }
+
+
+def decrypt_values(person: Person, encoded: dict[str, str | None]) -> dict[str, str | None]:
+    import base64
+
+    dek = _data_key(person)
+    return {
+        name: None
+        if blob is None
+        else crypto.decrypt_field(dek, base64.b64decode(blob), subject=person.subject, field=name)
+        for name, blob in encoded.items()
+    }
+
+
+def current_ciphertexts(person: Person, fields: Iterable[str]) -> dict[str, str | None]:
+    import base64
+
+    out: dict[str, str | None] = {}
+    for name in fields:
+        blob = getattr(person, f"{name}_enc")
+        out[name] = None if blob is None else base64.b64encode(bytes(blob)).decode()
+    return out
+
+
+def open_fields(person: Person, fields: Iterable[str] = ENCRYPTED_FIELDS) -> dict[str, str | None]:
+    """Decrypt fields of a person. Private to the identity app: the public doors
+    are person_masked (masks) and person_reveal (logs)."""
+    dek = _data_key(person)
+    out: dict[str, str | None] = {}
+    for name in fields:
+        blob = getattr(person, f"{name}_enc")
+        out[name] = (
+            None
+            if blob is None
+            else crypto.decrypt_field(dek, bytes(blob), subject=person.subject, field=name)
+        )
+    return out
+
+
+def shred(person: Person) -> None:
+    """Crypto-shred: forget the data key and the ciphertexts (not saved).
+    Copies of the ciphertexts in backups stay unreadable without the key."""
+    person.wrapped_key = None
+    person.key_id = ""
+    for name in ENCRYPTED_FIELDS:
+        setattr(
+            person,
+            f"{name}_enc",
+            b"" if name in ("name", "id_number", "date_of_birth", "sex") else None,
+        )
+
+
+def rewrap(person: Person) -> bool:
+    """Re-wrap the data key with the active key; True when it changed (not saved)."""
+    if person.wrapped_key is None:
+        return False
+    keys = ring()
+    old = bytes(person.wrapped_key)
+    new = crypto.rewrap_data_key(keys, old, subject=person.subject)
+    if new == old:
+        return False
+    person.wrapped_key = new
+    person.key_id = crypto.key_id_of(new)
+    return True

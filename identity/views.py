@@ -1,0 +1,27 @@
+"""Pages of the identity app: the privacy notice, readable by anyone."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from operators.models import Operator
+
+from . import selectors
+from .models import NoticeLanguage
+
+
+def privacy_notice(request: HttpRequest, operator_code: str) -> HttpResponse:
+    """The operator's current privacy notice in both languages (public)."""
+    operator = get_object_or_404(Operator, code=operator_code)
+    notices = [
+        n
+        for n in (
+            selectors.notice_current(operator=operator, language=lang)
+            for lang in (NoticeLanguage.ZH, NoticeLanguage.EN)
+        )
+        if n is not None
+    ]
+    if not notices:
+        raise Http404
+    return render(request, "identity/notice.html", {"operator": operator, "notices": notices})

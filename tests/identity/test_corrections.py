@@ -1,0 +1,58 @@
+"""Subject corrections: requested, approved or refused by compliance, versioned."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity import services, vault
+from identity.errors import CorrectionDecided
+from identity.models import CorrectionStatus, PersonVersion
+
+pytestmark = pytest.mark.django_db
+
+
+def test_approved_address_correction_is_applied_and_versioned(
+    register, make_identity, alpha_clerk, alpha_compliance
+):
+    person = register(make_identity(address="北京市朝阳区旧地址1号"))
+    correction = services.correction_request_create(
+        person=person, values={"address": "北京市朝阳区新地址2号"}, actor=alpha_clerk.user
+    )
+    assert "新地址" not in str(correction.proposed)
+    services.correction_decide(correction=correction, approve=True, actor=alpha_compliance.user)
+    person.refresh_from_db()
+    assert vault.open_fields(person, ["address"]) == {"address": "北京市朝阳区新地址2号"}
+    version = PersonVersion.objects.get(person=person)
+    assert version.actor == alpha_compliance.user
+    assert vault.decrypt_values(person, version.previous) == {"address": "北京市朝阳区旧地址1号"}
+    correction.refresh_from_db()
+    assert correction.status == CorrectionStatus.APPROVED
+
+
+def test_refused_correction_changes_nothing_and_cannot_be_decided_twice(
+    register, make_identity, alpha_clerk, alpha_compliance
+):
+    identity = make_identity()
+    person = register(identity)
+    correction = services.correction_request_create(
+        person=person, values={"name": "Corrected Name"}, actor=alpha_clerk.user
+    )
+    services.correction_decide(correction=correction, approve=False, actor=alpha_compliance.user)
+    person.refresh_from_db()
+    assert vault.open_fields(person, ["name"]) == {"name": identity.name}
+    with pytest.raises(CorrectionDecided):
+        services.correction_decide(correction=correction, approve=True, actor=alpha_compliance.user)
+
+
+def test_correction_that_breaks_the_document_rules_is_refused_up_front(
+    register, make_identity, alpha_clerk
+):
+    from identity.documents import IdentityInvalid
+
+    identity = make_identity()
+    person = register(identity)
+    other_day = identity.date_of_birth.replace(day=1 if identity.date_of_birth.day != 1 else 2)
+    with pytest.raises(IdentityInvalid):
+        services.correction_request_create(
+            person=person, values={"date_of_birth": other_day.isoformat()}, actor=alpha_clerk.user
+        )

@@ -1,0 +1,67 @@
+"""Privacy notices: six parts before publishing; immutable once published."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity import services
+from identity.errors import NoticeIncomplete, NoticePublished
+from identity.models import NoticeLanguage
+from tests.identity.conftest import NOTICE_PARTS_EN
+
+pytestmark = pytest.mark.django_db
+
+
+def test_notice_missing_a_part_cannot_be_published(alpha):
+    parts = {**NOTICE_PARTS_EN, "retention": "  "}
+    draft = services.notice_draft_create(operator=alpha, language=NoticeLanguage.EN, parts=parts)
+    with pytest.raises(NoticeIncomplete) as info:
+        services.notice_publish(notice=draft, actor=None)
+    assert set(info.value.fields) == {"retention"}
+    draft.refresh_from_db()
+    assert draft.published_at is None
+    assert draft.content_hash == ""
+
+
+def test_published_notice_gets_a_content_hash_and_cannot_change(alpha):
+    draft = services.notice_draft_create(
+        operator=alpha, language=NoticeLanguage.EN, parts=NOTICE_PARTS_EN
+    )
+    notice = services.notice_publish(notice=draft, actor=None)
+    assert len(notice.content_hash) == 64
+    assert notice.content_hash == notice.compute_hash()
+    with pytest.raises(NoticePublished):
+        services.notice_save_draft(notice=notice, parts={"purpose": "Something else entirely"})
+
+
+def test_versions_number_per_language_and_hashes_differ(alpha, publish_notice):
+    first = publish_notice(alpha)
+    second = publish_notice(alpha, purpose="Updated purpose for the second version.")
+    chinese = publish_notice(alpha, language=NoticeLanguage.ZH)
+    assert (first.version, second.version, chinese.version) == (1, 2, 1)
+    assert len({first.content_hash, second.content_hash, chinese.content_hash}) == 3
+    assert {n.pk for n in services.current_notices(alpha)} == {second.pk, chinese.pk}
+
+
+def test_publishing_twice_is_idempotent(alpha):
+    draft = services.notice_draft_create(
+        operator=alpha, language=NoticeLanguage.EN, parts=NOTICE_PARTS_EN
+    )
+    first = services.notice_publish(notice=draft, actor=None)
+    again = services.notice_publish(notice=draft, actor=None)
+    assert (first.content_hash, first.published_at) == (again.content_hash, again.published_at)
+
+
+def test_notice_page_shows_all_six_parts_publicly(alpha, publish_notice, client):
+    from identity.models import NoticeLanguage as Lang
+
+    publish_notice(alpha, language=Lang.EN)
+    publish_notice(alpha, language=Lang.ZH)
+    body = client.get("/privacy-notice/alpha/").content.decode()
+    for text in NOTICE_PARTS_EN.values():
+        assert text in body
+    assert 'id="notice-zh-hans"' in body
+
+
+def test_notice_page_of_unknown_operator_is_404(client):
+    assert client.get("/privacy-notice/nobody/").status_code == 404
