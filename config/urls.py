@@ -8,6 +8,7 @@ from operators.admin import console
 api_v1 = [
     path("", include("operators.api_urls")),
     path("", include("identity.api_urls")),
+    path("", include("registration.api_urls")),
 ]
 
 urlpatterns = [

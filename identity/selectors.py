@@ -70,3 +70,10 @@ def person_masked(person: Person) -> dict[str, str | None]:
 
 def access_log_list(*, user: AnyUser) -> QuerySet[AccessLogEntry]:
     return scoped(AccessLogEntry.objects.select_related("operator", "store", "person"), user)
+
+
+def value_masked(person: Person, *, context: str, field: str, blob: bytes | None) -> str | None:
+    """A value sealed with vault.seal_value, as surfaces show it: masked."""
+    if blob is None or person.is_shredded:
+        return None
+    return masking.mask_address(vault.open_value(person, context=context, field=field, blob=blob))

@@ -692,3 +692,34 @@ def authority_registry_load(rows: Iterable[CitizenRow], *, batch_size: int = 100
     if batch:
         flush()
     return count
+
+
+def value_reveal(
+    *,
+    person: Person,
+    actor: AbstractBaseUser,
+    reason: str,
+    context: str,
+    field: str,
+    blob: bytes,
+    purpose: str = AccessPurpose.COMPLIANCE_REVIEW,
+) -> str:
+    """person_reveal for a value sealed on another row (e.g. an installation
+    address): same checks, same access-log entry, then decryption."""
+    if not can_reveal(actor, person):
+        raise RevealNotAllowed()
+    reason = (reason or "").strip()
+    if len(reason) < REVEAL_REASON_MIN_LENGTH:
+        raise RevealReasonRequired()
+    with transaction.atomic():
+        access_log.append(
+            operator=person.operator,
+            actor=actor,
+            person=person,
+            fields=[field],
+            purpose=purpose,
+            reason=reason,
+            detail={"context": context},
+            store=_store_of(actor),
+        )
+    return vault.open_value(person, context=context, field=field, blob=blob)

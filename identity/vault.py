@@ -160,3 +160,18 @@ def rewrap(person: Person) -> bool:
     person.wrapped_key = new
     person.key_id = crypto.key_id_of(new)
     return True
+
+
+def seal_value(person: Person, *, context: str, field: str, value: str) -> bytes:
+    """Encrypt a value that belongs to a person but lives on another row (a
+    landline's installation address), bound to that row by ``context``."""
+    return crypto.encrypt_field(
+        _data_key(person), value, subject=f"{person.subject}|{context}", field=field
+    )
+
+
+def open_value(person: Person, *, context: str, field: str, blob: bytes) -> str:
+    """Private to the identity app, like open_fields."""
+    return crypto.decrypt_field(
+        _data_key(person), bytes(blob), subject=f"{person.subject}|{context}", field=field
+    )

@@ -45,7 +45,9 @@ class IsActiveStaff(permissions.BasePermission):
             raise NoStaffProfile()
         if not getattr(view, "undertaking_exempt", False) and undertaking_pending(user):
             raise UndertakingRequired()
-        required = getattr(view, "required_permission", None)
+        required = getattr(view, "required_permission_by_method", {}).get(
+            request.method, getattr(view, "required_permission", None)
+        )
         if required and not can(user, required):
             raise RoleNotAllowed()
         return True

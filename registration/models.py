@@ -1,1 +1,299 @@
-"""Lines, inventory and transactions arrive with the registration issue."""
+"""Lines, the number inventory, the service catalog and business transactions.
+
+No personal data is stored here in clear: holders are identity.Person rows,
+and a landline's installation address is encrypted under the holder's own
+data key (see identity.vault.seal_value)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from identity.models import Consent, Person
+from operators.models import Operator, Store
+
+
+class LineKind(models.TextChoices):
+    MOBILE = "mobile", "Mobile"
+    LANDLINE = "landline", "Landline"
+
+
+class LineStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    BARRED_OUTGOING = "barred_outgoing", "Outgoing calls barred"
+    SUSPENDED = "suspended", "Suspended"
+    CLOSED = "closed", "Closed"
+
+
+class NumberStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    RESERVED = "reserved", "Reserved"
+    ASSIGNED = "assigned", "Assigned"
+    QUARANTINED = "quarantined", "Quarantined"
+
+
+class PhoneNumber(models.Model):
+    """One number of an operator's inventory."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="numbers")
+    number = models.CharField(max_length=16, unique=True, help_text="E.164")
+    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    status = models.CharField(
+        max_length=16, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE
+    )
+    reserved_for = models.ForeignKey(
+        "Transaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    quarantined_until = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [models.Index(fields=["operator", "kind", "status", "number"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="reserved") | Q(reserved_for__isnull=False),
+                name="reserved_number_names_its_transaction",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Service(models.Model):
+    """An added service item of the operator's catalog."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="services")
+    code = models.SlugField(max_length=40)
+    name = models.CharField(max_length=120)
+    line_kinds = models.JSONField(default=list, help_text='e.g. ["mobile", "landline"]')
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["operator", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "code"], name="service_code_per_operator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+
+class Line(models.Model):
+    TENANT_OPERATOR_PATH = "operator"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    number = models.CharField(max_length=16, help_text="E.164")
+    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="lines")
+    holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="lines")
+    status = models.CharField(max_length=20, choices=LineStatus.choices, default=LineStatus.ACTIVE)
+    installation_address_enc = models.BinaryField(null=True, editable=False)
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="lines")
+    registered_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            # A number is never given to two open lines.
+            models.UniqueConstraint(
+                fields=["number"],
+                condition=~Q(status="closed"),
+                name="one_open_line_per_number",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["holder", "kind", "status"]),
+            models.Index(fields=["operator", "number"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def address_subject(self) -> str:
+        return f"line:{self.uid}"
+
+
+class LineHolding(models.Model):
+    """Who held a line, from when to when (history kept across transfers)."""
+
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="holdings")
+    holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["line", "started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.line} holding from {self.started_at:%Y-%m-%d}"
+
+
+class LineAddress(models.Model):
+    """Installation addresses of a landline over time (encrypted, holder's key)."""
+
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="addresses")
+    holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    address_enc = models.BinaryField()
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["line", "started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.line} address from {self.started_at:%Y-%m-%d}"
+
+
+class LineService(models.Model):
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="services")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    activated_at = models.DateTimeField()
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "service"],
+                condition=Q(deactivated_at__isnull=True),
+                name="service_active_once_per_line",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.code} on {self.line}"
+
+
+class TransactionKind(models.TextChoices):
+    MOBILE_OPEN = "mobile_open", "Mobile account opening"
+    LANDLINE_INSTALL = "landline_install", "Landline installation"
+    LANDLINE_RELOCATE = "landline_relocate", "Landline relocation"
+    LANDLINE_TRANSFER = "landline_transfer", "Landline transfer"
+    MOBILE_TRANSFER = "mobile_transfer", "Mobile account transfer"
+    SERVICE_ADD = "service_add", "Added service item"
+
+
+class TransactionState(models.TextChoices):
+    PENDING_VERIFICATION = "pending_verification", "Waiting for the authority"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Transaction(models.Model):
+    """One business transaction at a store, with every state change recorded.
+    A refused transaction keeps only the refusal code and message (never
+    personal data)."""
+
+    TENANT_OPERATOR_PATH = "operator"
+    TENANT_STORE_PATH = "store"
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(max_length=32, unique=True)
+    kind = models.CharField(max_length=24, choices=TransactionKind.choices)
+    state = models.CharField(max_length=24, choices=TransactionState.choices)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="transactions")
+    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="transactions")
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transactions"
+    )
+    line = models.ForeignKey(
+        Line, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+    )
+    line_kind = models.CharField(max_length=16, choices=LineKind.choices)
+    number = models.CharField(max_length=16, blank=True, help_text="Requested or claimed, E.164")
+    applicant = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    new_holder = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    consent = models.ForeignKey(
+        Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The new installation address while the transaction waits (holder's key).
+    pending_address_enc = models.BinaryField(null=True, editable=False)
+    verification = models.JSONField(default=dict, blank=True)
+    verification_attempts = models.PositiveIntegerField(default=0)
+    next_verification_at = models.DateTimeField(null=True, blank=True)
+    refusal_code = models.CharField(max_length=40, blank=True)
+    refusal_message = models.CharField(max_length=300, blank=True)
+    notice_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["operator", "state", "created_at"]),
+            models.Index(fields=["state", "next_verification_at"]),
+            models.Index(fields=["applicant", "line_kind", "state"]),
+            models.Index(fields=["new_holder", "line_kind", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class TransactionEvent(models.Model):
+    TENANT_OPERATOR_PATH = "transaction__operator"
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["transaction", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.transaction} → {self.to_state}"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored answer to a POST with an Idempotency-Key, per user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=128)
+    method_path = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.key}"

@@ -244,7 +244,17 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "operators.tasks.heartbeat", "schedule": 60.0},
     "retention-daily": {"task": "identity.tasks.retention_run", "schedule": 24 * 3600.0},
+    "pending-verifications": {
+        "task": "registration.tasks.sweep_pending_verifications",
+        "schedule": 60.0,
+    },
+    "quarantine-release": {
+        "task": "registration.tasks.release_quarantined_numbers",
+        "schedule": 3600.0,
+    },
 }
+# Interactive work (a clerk waits on it) never queues behind campaign batches.
+CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- telereg ---------------------------------------------------------------------
@@ -258,6 +268,7 @@ TELEREG_AUTHORITY_URL = env.str("TELEREG_AUTHORITY_URL", default="")
 TELEREG_AUTHORITY_USERNAME = env.str("TELEREG_AUTHORITY_USERNAME", default="")
 TELEREG_AUTHORITY_PASSWORD = env.str("TELEREG_AUTHORITY_PASSWORD", default="")
 TELEREG_AUTHORITY_TIMEOUT = env.float("TELEREG_AUTHORITY_TIMEOUT", default=3.0)
+TELEREG_QUARANTINE_DAYS = env.int("TELEREG_QUARANTINE_DAYS", default=90)
 # Django's error reports filter these from request data and local variables too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "identity.logging.PersonalDataReporterFilter"
 

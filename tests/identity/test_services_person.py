@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 
 from identity import selectors, services, vault
 from identity.errors import ConsentRefused, ConsentRequired, NoCurrentNotice, PersonShredded
 from identity.models import Consent, Person, PersonVersion
 from identity.services import ConsentInput
 from tests.factories import OperatorFactory
+from tests.helpers import all_text_in_database
 
 pytestmark = pytest.mark.django_db
 
@@ -147,22 +147,6 @@ def test_a_ciphertext_copied_to_another_person_does_not_decrypt(register, make_i
         vault.open_fields(b, ["name"])
 
 
-def _all_text_in_database() -> str:
-    """Every table's every column, as text, read with raw SQL."""
-    chunks = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            quoted = connection.ops.quote_name(table)
-            cursor.execute(f"SELECT * FROM {quoted}")  # noqa: S608 - table names from introspection
-            for row in cursor.fetchall():
-                for value in row:
-                    if isinstance(value, bytes | memoryview):
-                        chunks.append(bytes(value).decode("utf-8", "ignore"))
-                    elif value is not None:
-                        chunks.append(str(value))
-    return "\n".join(chunks)
-
-
 def test_raw_sql_over_every_table_finds_no_name_number_or_address_in_clear(
     register, make_identity, citizen, alpha, alpha_clerk
 ):
@@ -170,7 +154,7 @@ def test_raw_sql_over_every_table_finds_no_name_number_or_address_in_clear(
     for identity in identities:
         services.identity_check(operator=alpha, identity=identity, actor=alpha_clerk.user)
         register(identity)
-    dump = _all_text_in_database()
+    dump = all_text_in_database()
     for identity in identities:
         assert identity.name not in dump
         assert identity.id_number not in dump

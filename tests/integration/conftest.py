@@ -39,6 +39,15 @@ def test_database_url() -> str:
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def _reset_pool(app) -> None:
+    """Drop the producer pool so the next publish connects with the current config."""
+    from kombu import pools
+
+    pools.reset()  # kombu keeps producer pools per connection, process-wide
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Popen]:
     """A real `celery worker` process on the test database and the configured broker
@@ -62,7 +71,7 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
         }
         for sub in ("queue", "processed", "control"):
             (broker_dir / sub).mkdir(parents=True, exist_ok=True)
-        app.pool.force_close_all()
+        _reset_pool(app)
     log = (tmp_path / "worker.log").open("w")
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [
@@ -76,6 +85,8 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
             "solo",
             "--loglevel",
             "INFO",
+            "--queues",
+            "default,interactive,campaigns",
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
@@ -96,4 +107,4 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
             process.wait()
         log.close()
         app.conf.broker_transport_options = saved_options
-        app.pool.force_close_all()
+        _reset_pool(app)

@@ -1,0 +1,274 @@
+"""The registration API: transactions (idempotent), lines, numbers, services."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.views.decorators.debug import sensitive_variables
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import Pagination
+from identity.api import IdentityBlockSerializer
+from identity.documents import IdentityInvalid
+from identity.models import ConsentChannel
+from identity.services import ConsentInput
+
+from . import selectors, services
+from .errors import RegistrationRefused
+from .idempotency import idempotent
+from .models import LineKind, Transaction, TransactionKind, TransactionState
+
+
+class ConsentSerializer(serializers.Serializer):
+    notice = serializers.CharField(max_length=64, help_text="The current notice's hash.")
+    given = serializers.BooleanField()
+
+
+class TransactionInputSerializer(serializers.Serializer):
+    """Shape only; which fields each kind needs is checked by the service."""
+
+    kind = serializers.ChoiceField(choices=TransactionKind.choices)
+    consent = ConsentSerializer()
+    applicant = IdentityBlockSerializer(required=False)
+    holder = IdentityBlockSerializer(required=False)
+    new_holder = IdentityBlockSerializer(required=False)
+    number = serializers.CharField(max_length=24, required=False, allow_null=True, allow_blank=True)
+    line = serializers.CharField(max_length=24, required=False)
+    installation_address = serializers.CharField(max_length=300, required=False)
+    service = serializers.CharField(max_length=40, required=False)
+
+    def to_request(self) -> services.TransactionRequest:
+        data = self.validated_data
+
+        def identity(party: str):
+            if party not in data:
+                return None
+            block = IdentityBlockSerializer(data=self.initial_data[party])
+            block.is_valid(raise_exception=True)
+            return block.to_identity()
+
+        return services.TransactionRequest(
+            kind=data["kind"],
+            consent=ConsentInput(
+                notice_hash=data["consent"]["notice"], given=data["consent"]["given"]
+            ),
+            applicant=identity("applicant"),
+            holder=identity("holder"),
+            new_holder=identity("new_holder"),
+            number=data.get("number") or None,
+            line=data.get("line"),
+            installation_address=data.get("installation_address"),
+            service=data.get("service"),
+            channel=ConsentChannel.API,
+        )
+
+
+class MaskedHolderSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    id_type = serializers.CharField()
+    name = serializers.CharField()
+    id_number = serializers.CharField()
+
+
+class LineSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    kind = serializers.ChoiceField(choices=LineKind.choices)
+    status = serializers.CharField()
+    holder = serializers.SerializerMethodField()
+    registered_at = serializers.DateTimeField()
+    store = serializers.CharField(source="store.code")
+    installation_address = serializers.SerializerMethodField()
+
+    def get_holder(self, line) -> dict:
+        return selectors.line_masked_holder(line)
+
+    def get_installation_address(self, line) -> str | None:
+        return selectors.line_masked_address(line)
+
+
+class TransactionLineSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    holder = serializers.SerializerMethodField()
+
+    def get_holder(self, line) -> dict:
+        return selectors.line_masked_holder(line)
+
+
+class TransactionSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uid")
+    reference = serializers.CharField()
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    number = serializers.CharField()
+    store = serializers.CharField(source="store.code")
+    line = TransactionLineSerializer(allow_null=True)
+    refusal = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_refusal(self, tx: Transaction) -> dict | None:
+        if not tx.refusal_code:
+            return None
+        return {"code": tx.refusal_code, "message": tx.refusal_message}
+
+
+class TransactionListCreateView(APIView):
+    required_permission = "transaction.view"
+    required_permission_by_method = {"POST": "transaction.create"}
+    pagination_class = Pagination
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("state", enum=TransactionState.values, required=False),
+            OpenApiParameter("kind", enum=TransactionKind.values, required=False),
+        ],
+        responses=TransactionSerializer(many=True),
+        summary="Transactions of the operator (clerks: of their store)",
+    )
+    def get(self, request: Request) -> Response:
+        qs = selectors.transaction_list(user=request.user)
+        for name in ("state", "kind"):
+            if value := request.query_params.get(name):
+                qs = qs.filter(**{name: value})
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(TransactionSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=TransactionInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", location=OpenApiParameter.HEADER, required=True, type=str
+            )
+        ],
+        responses={201: TransactionSerializer, 202: TransactionSerializer},
+        summary="Take a business transaction (201 done, 202 waiting for the authority)",
+    )
+    @idempotent(required=True)
+    @sensitive_variables("data", "tx_request")
+    def post(self, request: Request) -> Response:
+        data = TransactionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx_request = data.to_request()
+        try:
+            tx = services.transaction_submit(actor=request.user, request=tx_request)
+        except IdentityInvalid as exc:
+            raise ValidationError(exc.errors) from None
+        except RegistrationRefused as refusal:
+            tx = getattr(refusal, "transaction", None)
+            if tx is not None:
+                refusal.message = f"{refusal.message} (reference {tx.reference})"
+            raise
+        body = TransactionSerializer(tx).data
+        code = 201 if tx.state == TransactionState.COMPLETED else 202
+        return Response(body, status=code)
+
+
+class TransactionDetailView(APIView):
+    required_permission = "transaction.view"
+
+    @extend_schema(responses=TransactionSerializer, summary="One transaction")
+    def get(self, request: Request, uid: str) -> Response:
+        tx = get_object_or_404(selectors.transaction_list(user=request.user), uid=uid)
+        return Response(TransactionSerializer(tx).data)
+
+
+class TransactionCancelView(APIView):
+    required_permission = "transaction.create"
+
+    @extend_schema(
+        request=None, responses=TransactionSerializer, summary="Cancel a waiting transaction"
+    )
+    @idempotent(required=False)
+    def post(self, request: Request, uid: str) -> Response:
+        tx = get_object_or_404(selectors.transaction_list(user=request.user), uid=uid)
+        tx = services.transaction_cancel(tx=tx, actor=request.user)
+        return Response(TransactionSerializer(tx).data)
+
+
+class LineListView(generics.ListAPIView):
+    required_permission = "line.lookup"
+    serializer_class = LineSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("number", str, required=False)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        qs = selectors.line_list(user=self.request.user)
+        number = self.request.query_params.get("number")
+        if number:
+            qs = qs.filter(number=_e164_or_400(self.request, number))
+        return qs.order_by("number")
+
+
+def _e164_or_400(request: Request, number: str) -> str:
+    from operators.tenancy import staff_of
+
+    from .numbers import InvalidNumber, to_e164
+
+    staff = staff_of(request.user)
+    country = staff.operator.country if staff else "CN"
+    try:
+        return to_e164(number, country=country)
+    except InvalidNumber as exc:
+        raise ValidationError({"number": [str(exc)]}) from None
+
+
+class LineDetailView(APIView):
+    required_permission = "line.lookup"
+
+    @extend_schema(responses=LineSerializer, summary="One line by its number")
+    def get(self, request: Request, number: str) -> Response:
+        qs = selectors.line_list(user=request.user).exclude(status="closed")
+        line = get_object_or_404(qs, number=_e164_or_400(request, number))
+        return Response(LineSerializer(line).data)
+
+
+class NumberSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    kind = serializers.CharField()
+
+
+class NumbersAvailableView(generics.ListAPIView):
+    required_permission = "transaction.create"
+    serializer_class = NumberSerializer
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("kind", enum=LineKind.values, required=True),
+            OpenApiParameter(
+                "pattern", str, required=False, description="Digits the number contains"
+            ),
+        ]
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        kind = self.request.query_params.get("kind")
+        if kind not in LineKind.values:
+            raise ValidationError({"kind": [f"One of: {', '.join(LineKind.values)}."]})
+        return selectors.numbers_available(
+            user=self.request.user, kind=kind, pattern=self.request.query_params.get("pattern", "")
+        )
+
+
+class ServiceSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    line_kinds = serializers.ListField(child=serializers.CharField())
+
+
+class ServiceListView(generics.ListAPIView):
+    required_permission = "transaction.view"
+    serializer_class = ServiceSerializer
+
+    def get_queryset(self):
+        return selectors.service_list(user=self.request.user).order_by("code")

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("transactions/", api.TransactionListCreateView.as_view(), name="transaction-list"),
+    path(
+        "transactions/<uuid:uid>/", api.TransactionDetailView.as_view(), name="transaction-detail"
+    ),
+    path(
+        "transactions/<uuid:uid>/cancel/",
+        api.TransactionCancelView.as_view(),
+        name="transaction-cancel",
+    ),
+    path("lines/", api.LineListView.as_view(), name="line-list"),
+    path("lines/<str:number>/", api.LineDetailView.as_view(), name="line-detail"),
+    path("numbers/available/", api.NumbersAvailableView.as_view(), name="numbers-available"),
+    path("services/", api.ServiceListView.as_view(), name="service-list"),
+]

@@ -1,0 +1,103 @@
+"""Telephone numbers: parsing and kind checks (phonenumbers), and the inventory
+operations that must never give one number to two lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import phonenumbers
+from django.db import transaction
+from django.utils import timezone
+
+from .errors import NoNumberAvailable, NumberTaken, NumberUnknown
+from .models import LineKind, NumberStatus, PhoneNumber
+
+_KIND_TYPES = {
+    LineKind.MOBILE: {phonenumbers.PhoneNumberType.MOBILE},
+    LineKind.LANDLINE: {phonenumbers.PhoneNumberType.FIXED_LINE},
+}
+
+
+class InvalidNumber(ValueError):
+    pass
+
+
+def to_e164(raw: str, *, country: str, kind: str | None = None) -> str:
+    """Parse a number as written in the operator's country; check it is valid
+    and, when ``kind`` is given, of that kind (mobile or fixed line)."""
+    try:
+        parsed = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        raise InvalidNumber("not a telephone number") from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber("not a valid number")
+    if phonenumbers.region_code_for_number(parsed) != country:
+        raise InvalidNumber(f"not a number of {country}")
+    if kind is not None:
+        number_type = phonenumbers.number_type(parsed)
+        allowed = _KIND_TYPES[kind] | {phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+        if number_type not in allowed:
+            raise InvalidNumber(f"not a {kind} number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def reserve(*, operator_id: int, kind: str, number: str | None, transaction_id: int) -> str:
+    """Reserve a number for a transaction: the requested one (atomically, or
+    refused) or the first available. Call inside the transaction's atomic block."""
+    if number:
+        updated = PhoneNumber.objects.filter(
+            operator_id=operator_id, number=number, kind=kind, status=NumberStatus.AVAILABLE
+        ).update(status=NumberStatus.RESERVED, reserved_for_id=transaction_id)
+        if updated == 1:
+            return number
+        if not PhoneNumber.objects.filter(
+            operator_id=operator_id, number=number, kind=kind
+        ).exists():
+            raise NumberUnknown(fields={"number": ["Not in this operator's inventory."]})
+        raise NumberTaken(fields={"number": ["Taken, reserved or resting."]})
+    # Any free number: lock one row that nobody else holds (PostgreSQL SKIP
+    # LOCKED); SQLite serialises writers, so the conditional update suffices.
+    for _ in range(5):
+        candidate = (
+            PhoneNumber.objects.select_for_update(skip_locked=True)
+            .filter(operator_id=operator_id, kind=kind, status=NumberStatus.AVAILABLE)
+            .order_by("number")
+            .values_list("pk", "number")
+            .first()
+        )
+        if candidate is None:
+            raise NoNumberAvailable()
+        if PhoneNumber.objects.filter(pk=candidate[0], status=NumberStatus.AVAILABLE).update(
+            status=NumberStatus.RESERVED, reserved_for_id=transaction_id
+        ):
+            return candidate[1]
+    raise NoNumberAvailable()
+
+
+def assign(*, number: str, transaction_id: int) -> None:
+    PhoneNumber.objects.filter(number=number, reserved_for_id=transaction_id).update(
+        status=NumberStatus.ASSIGNED, reserved_for=None
+    )
+
+
+def release_reservation(*, transaction_id: int) -> None:
+    PhoneNumber.objects.filter(reserved_for_id=transaction_id, status=NumberStatus.RESERVED).update(
+        status=NumberStatus.AVAILABLE, reserved_for=None
+    )
+
+
+def quarantine(*, number: str, days: int) -> None:
+    """A released number rests before it can be given again."""
+    PhoneNumber.objects.filter(number=number).update(
+        status=NumberStatus.QUARANTINED,
+        reserved_for=None,
+        quarantined_until=timezone.now() + dt.timedelta(days=days),
+    )
+
+
+@transaction.atomic
+def quarantine_release_due(*, now: dt.datetime | None = None) -> int:
+    """Numbers whose rest is over become available again."""
+    return PhoneNumber.objects.filter(
+        status=NumberStatus.QUARANTINED, quarantined_until__lte=now or timezone.now()
+    ).update(status=NumberStatus.AVAILABLE, quarantined_until=None)

@@ -1,0 +1,631 @@
+"""The six business kinds: one service that takes a request, checks every rule
+the kind demands, and completes, rejects or parks the transaction.
+
+Order of work, and why:
+1. Validate identity blocks and the consent (nothing stored on failure).
+2. Ask the authority, outside any database transaction (never hold row locks
+   while a remote service thinks).
+3. In one atomic block: store persons (consent first), lock the rows whose
+   invariants matter (the person, for the cap; the line; inventory rows with
+   a conditional update or SKIP LOCKED), check the kind's rules, write.
+A refusal rolls the block back and then records the rejected transaction
+alone, without personal data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from identity import services as identity_services
+from identity import vault
+from identity.authority import AuthorityResult, Outcome
+from identity.documents import IdentityInvalid
+from identity.errors import ConsentRefused
+from identity.models import ConsentChannel, Person
+from identity.services import ConsentInput
+from identity.types import IdentityData
+from operators.tenancy import staff_of
+
+from . import numbers
+from .errors import (
+    CapReached,
+    HolderMismatch,
+    IdentityNotVerified,
+    LineNotActive,
+    LineNotFound,
+    LineWrongKind,
+    NotCancellable,
+    RegistrationRefused,
+    ServiceAlreadyActive,
+    ServiceNotApplicable,
+    ServiceNotFound,
+    StoreInactive,
+)
+from .models import (
+    Line,
+    LineAddress,
+    LineHolding,
+    LineKind,
+    LineService,
+    LineStatus,
+    Service,
+    Transaction,
+    TransactionEvent,
+    TransactionKind,
+    TransactionState,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from operators.models import Operator, StaffMember
+
+logger = logging.getLogger(__name__)
+
+KIND_OF_LINE = {
+    TransactionKind.MOBILE_OPEN: LineKind.MOBILE,
+    TransactionKind.MOBILE_TRANSFER: LineKind.MOBILE,
+    TransactionKind.LANDLINE_INSTALL: LineKind.LANDLINE,
+    TransactionKind.LANDLINE_RELOCATE: LineKind.LANDLINE,
+    TransactionKind.LANDLINE_TRANSFER: LineKind.LANDLINE,
+}
+OPENING_KINDS = {TransactionKind.MOBILE_OPEN, TransactionKind.LANDLINE_INSTALL}
+TRANSFER_KINDS = {TransactionKind.MOBILE_TRANSFER, TransactionKind.LANDLINE_TRANSFER}
+VERIFY_BACKOFF_SECONDS = [30, 60, 120, 300, 600, 1800, 3600]
+
+
+@dataclass
+class TransactionRequest:
+    """A parsed request of any kind (the API body or the store wizard)."""
+
+    kind: str
+    consent: ConsentInput
+    applicant: IdentityData | None = None
+    holder: IdentityData | None = None
+    new_holder: IdentityData | None = None
+    number: str | None = None
+    line: str | None = None
+    installation_address: str | None = None
+    service: str | None = None
+    channel: str = ConsentChannel.STORE
+
+    def __repr__(self) -> str:
+        return f"TransactionRequest(kind={self.kind!r})"
+
+
+@dataclass
+class _Checked:
+    identities: dict[str, IdentityData] = field(default_factory=dict)
+    results: dict[str, AuthorityResult] = field(default_factory=dict)
+
+
+def _reference(operator: Operator) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    suffix = "".join(secrets.choice(alphabet) for _ in range(6))
+    return f"{operator.code.upper()[:6]}-{timezone.localdate():%y%m%d}-{suffix}"
+
+
+def _event(tx: Transaction, to_state: str, actor: AbstractBaseUser | None, note: str = "") -> None:
+    TransactionEvent.objects.create(
+        transaction=tx,
+        from_state=tx.state if tx.pk and tx.state != to_state else "",
+        to_state=to_state,
+        actor=actor,
+        actor_label=actor.get_username() if actor else "system",
+        note=note[:300],
+        at=timezone.now(),
+    )
+
+
+def _parties(kind: str) -> list[str]:
+    if kind in TRANSFER_KINDS:
+        return ["holder", "new_holder"]
+    return ["applicant"]
+
+
+def _consenting_party(kind: str) -> str:
+    return "new_holder" if kind in TRANSFER_KINDS else "applicant"
+
+
+def _validate(operator: Operator, request: TransactionRequest) -> dict[str, IdentityData]:
+    """Every identity block of the request, normalised; all errors at once."""
+    errors: dict[str, list[str]] = {}
+    identities: dict[str, IdentityData] = {}
+    for party in _parties(request.kind):
+        identity = getattr(request, party)
+        if identity is None:
+            errors[party] = ["This identity is required for this kind."]
+            continue
+        try:
+            identities[party] = identity_services.identity_validate(
+                operator=operator,
+                identity=identity,
+                require_address=request.kind in OPENING_KINDS,
+            )
+        except IdentityInvalid as exc:
+            for name, reasons in exc.errors.items():
+                errors[f"{party}.{name}"] = reasons
+    if request.kind == TransactionKind.LANDLINE_INSTALL or (
+        request.kind == TransactionKind.LANDLINE_RELOCATE
+    ):
+        if not (request.installation_address or "").strip():
+            errors["installation_address"] = ["The installation address is required."]
+    if request.kind in OPENING_KINDS and request.number:
+        try:
+            request.number = numbers.to_e164(
+                request.number, country=operator.country, kind=KIND_OF_LINE[request.kind]
+            )
+        except numbers.InvalidNumber as exc:
+            errors["number"] = [str(exc)]
+    if request.kind not in OPENING_KINDS:
+        if not request.line:
+            errors["line"] = ["The line's number is required."]
+        else:
+            try:
+                request.line = numbers.to_e164(request.line, country=operator.country)
+            except numbers.InvalidNumber as exc:
+                errors["line"] = [str(exc)]
+    if request.kind == TransactionKind.SERVICE_ADD and not request.service:
+        errors["service"] = ["The service code is required."]
+    if errors:
+        raise IdentityInvalid(errors)
+    return identities
+
+
+def _verify(
+    operator: Operator, identities: dict[str, IdentityData], actor, store
+) -> dict[str, AuthorityResult]:
+    """Ask the authority about each party (each check is in the access log)."""
+    from identity import access_log, authority
+    from identity.models import AccessPurpose
+
+    results = {}
+    backend = authority.get_backend()
+    for party, identity in identities.items():
+        result = backend.verify(identity)
+        access_log.append(
+            operator=operator,
+            actor=actor,
+            store=store,
+            purpose=AccessPurpose.AUTHORITY_CHECK,
+            detail={
+                "party": party,
+                "id_type": identity.id_type,
+                "outcome": str(result.outcome),
+                "reference": result.reference,
+            },
+        )
+        results[party] = result
+    return results
+
+
+def _refuse_on_authority(results: dict[str, AuthorityResult]) -> None:
+    for party, result in results.items():
+        if result.is_definitive and not result.is_match:
+            raise IdentityNotVerified(party=party, outcome=str(result.outcome))
+
+
+def _lines_held(person: Person, kind: str) -> int:
+    """Open lines of a kind held by a person, plus openings and transfers to
+    them still waiting for the authority (they will become lines)."""
+    lines = Line.objects.filter(holder=person, kind=kind).exclude(status=LineStatus.CLOSED).count()
+    pending = Transaction.objects.filter(
+        Q(applicant=person, kind__in=OPENING_KINDS) | Q(new_holder=person, kind__in=TRANSFER_KINDS),
+        line_kind=kind,
+        state=TransactionState.PENDING_VERIFICATION,
+    ).count()
+    return lines + pending
+
+
+def _check_cap(operator: Operator, person: Person, kind: str) -> None:
+    # Lock the person row: concurrent openings for one document queue here,
+    # so the count they see includes each other's lines.
+    Person.objects.select_for_update().filter(pk=person.pk).first()
+    cap = operator.mobile_line_cap if kind == LineKind.MOBILE else operator.landline_line_cap
+    held = _lines_held(person, kind)
+    if held >= cap:
+        raise CapReached(count=held, cap=cap, kind=kind)
+
+
+def _locked_line(operator: Operator, number: str, kind: str | None) -> Line:
+    line = (
+        Line.objects.select_for_update()
+        .filter(operator=operator, number=number)
+        .exclude(status=LineStatus.CLOSED)
+        .first()
+    )
+    if line is None:
+        raise LineNotFound(fields={"line": ["No open line with that number at this operator."]})
+    if kind is not None and line.kind != kind:
+        raise LineWrongKind(fields={"line": [f"This is a {line.kind} line."]})
+    if line.status != LineStatus.ACTIVE:
+        raise LineNotActive(fields={"line": ["Barred or suspended: only re-verification."]})
+    return line
+
+
+def _is_holder(line: Line, identity: IdentityData) -> bool:
+    from identity.documents import normalise_document
+
+    number = normalise_document(identity.id_type, identity.id_number)
+    return (
+        line.holder.id_type == identity.id_type
+        and line.holder.doc_index == vault.document_index(identity.id_type, number)
+    )
+
+
+def _staff_store(actor: AbstractBaseUser) -> tuple[StaffMember, object]:
+    staff = staff_of(actor)
+    if staff is None or staff.store is None:
+        raise StoreInactive("Only staff of a store take transactions.")
+    if not staff.store.active:
+        raise StoreInactive()
+    return staff, staff.store
+
+
+def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) -> Transaction:
+    """Take one business transaction. Returns it completed or waiting for the
+    authority; raises IdentityInvalid (bad input: nothing stored), a consent
+    error (nothing personal stored), or a RegistrationRefused (the rejected
+    transaction is stored, without personal data, and the error carries it)."""
+    staff, store = _staff_store(actor)
+    operator = staff.operator
+    identities = _validate(operator, request)
+    consenting = identities[_consenting_party(request.kind)]
+    if not request.consent.given:
+        identity_services.consent_refusal_record(
+            operator=operator,
+            consent=request.consent,
+            channel=request.channel,
+            actor=actor,
+            store=store,
+        )
+        raise ConsentRefused()
+    identity_services.consent_notice(operator=operator, consent=request.consent)
+    results = _verify(operator, identities, actor, store)
+    try:
+        _refuse_on_authority(results)
+        with transaction.atomic():
+            return _take(operator, store, actor, request, identities, consenting, results)
+    except RegistrationRefused as refusal:
+        refusal.transaction = _record_refusal(operator, store, actor, request, refusal)
+        raise
+
+
+def _record_refusal(operator, store, actor, request, refusal: RegistrationRefused) -> Transaction:
+    with transaction.atomic():
+        tx = Transaction.objects.create(
+            reference=_reference(operator),
+            kind=request.kind,
+            state=TransactionState.REJECTED,
+            operator=operator,
+            store=store,
+            staff=actor,
+            line_kind=KIND_OF_LINE.get(request.kind, LineKind.MOBILE),
+            number=(request.number or request.line or "")[:16],
+            refusal_code=refusal.code,
+            refusal_message=refusal.message[:300],
+            notice_hash=request.consent.notice_hash[:64],
+        )
+        _event(tx, TransactionState.REJECTED, actor, refusal.code)
+    logger.info("transaction %s refused: %s", tx.reference, refusal.code)
+    return tx
+
+
+def _take(operator, store, actor, request, identities, consenting, results) -> Transaction:
+    kind = request.kind
+    person = identity_services.person_register(
+        operator=operator,
+        identity=consenting,
+        consent=request.consent,
+        channel=request.channel,
+        actor=actor,
+        store=store,
+        verification=results[_consenting_party(kind)],
+    )
+    consent = person.consents.order_by("-pk").first()
+    line_kind = KIND_OF_LINE.get(kind)
+    tx = Transaction(
+        reference=_reference(operator),
+        kind=kind,
+        state=TransactionState.PENDING_VERIFICATION,
+        operator=operator,
+        store=store,
+        staff=actor,
+        consent=consent,
+        notice_hash=request.consent.notice_hash,
+        verification={party: str(result.outcome) for party, result in results.items()},
+    )
+    if kind in OPENING_KINDS:
+        tx.applicant = person
+        tx.line_kind = line_kind
+        _check_cap(operator, person, line_kind)
+        tx.save()
+        tx.number = numbers.reserve(
+            operator_id=operator.pk, kind=line_kind, number=request.number, transaction_id=tx.pk
+        )
+        if kind == TransactionKind.LANDLINE_INSTALL:
+            tx.pending_address_enc = vault.seal_value(
+                person,
+                context=f"transaction:{tx.uid}",
+                field="installation_address",
+                value=" ".join(request.installation_address.split()),
+            )
+    else:
+        line = _locked_line(operator, request.line, line_kind)
+        tx.line = line
+        tx.line_kind = line.kind
+        tx.number = line.number
+        if kind in TRANSFER_KINDS:
+            if not _is_holder(line, identities["holder"]):
+                raise HolderMismatch(fields={"holder": ["Not the registered holder."]})
+            tx.applicant = line.holder
+            tx.new_holder = person
+            if person.pk != line.holder_id:
+                _check_cap(operator, person, line.kind)
+        else:
+            if not _is_holder(line, identities["applicant"]):
+                raise HolderMismatch(fields={"applicant": ["Not the registered holder."]})
+            tx.applicant = person
+        if kind == TransactionKind.SERVICE_ADD:
+            service = Service.objects.filter(
+                operator=operator, code=request.service, active=True
+            ).first()
+            if service is None:
+                raise ServiceNotFound()
+            if line.kind not in service.line_kinds:
+                raise ServiceNotApplicable(fields={"service": [f"Not for {line.kind} lines."]})
+            if LineService.objects.filter(
+                line=line, service=service, deactivated_at__isnull=True
+            ).exists():
+                raise ServiceAlreadyActive(fields={"service": ["Already active on this line."]})
+            tx.service = service
+        tx.save()
+        if kind == TransactionKind.LANDLINE_RELOCATE:
+            tx.pending_address_enc = vault.seal_value(
+                line.holder,
+                context=f"transaction:{tx.uid}",
+                field="installation_address",
+                value=" ".join(request.installation_address.split()),
+            )
+    _event(tx, TransactionState.PENDING_VERIFICATION, actor, "submitted")
+    if all(result.is_match for result in results.values()):
+        _complete(tx, actor)
+    else:
+        tx.next_verification_at = timezone.now() + dt.timedelta(seconds=VERIFY_BACKOFF_SECONDS[0])
+        tx.save()
+        from .tasks import verify_pending
+
+        transaction.on_commit(
+            lambda: verify_pending.apply_async(args=[tx.pk], countdown=VERIFY_BACKOFF_SECONDS[0])
+        )
+    return tx
+
+
+def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
+    """Apply the transaction's effect. Runs inside the caller's atomic block."""
+    now = timezone.now()
+    kind = tx.kind
+    if kind in OPENING_KINDS:
+        line = Line.objects.create(
+            number=tx.number,
+            kind=tx.line_kind,
+            operator=tx.operator,
+            holder=tx.applicant,
+            status=LineStatus.ACTIVE,
+            store=tx.store,
+        )
+        numbers.assign(number=tx.number, transaction_id=tx.pk)
+        LineHolding.objects.create(line=line, holder=tx.applicant, started_at=now, transaction=tx)
+        Person.objects.filter(pk=tx.applicant_id).update(lines_held=_open_lines(tx.applicant_id))
+        tx.line = line
+        if kind == TransactionKind.LANDLINE_INSTALL:
+            _set_address(line, tx, now)
+    elif kind in TRANSFER_KINDS:
+        line = Line.objects.select_for_update().get(pk=tx.line_id)
+        old = line.holder
+        LineHolding.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
+        LineHolding.objects.create(line=line, holder=tx.new_holder, started_at=now, transaction=tx)
+        if line.kind == LineKind.LANDLINE:
+            current = LineAddress.objects.filter(line=line, ended_at__isnull=True).first()
+            if current is not None:
+                # The address moves to the new holder's key; the old copy ends.
+                from identity.vault import open_value, seal_value
+
+                value = open_value(
+                    old,
+                    context=line.address_subject,
+                    field="installation_address",
+                    blob=current.address_enc,
+                )
+                line.holder = tx.new_holder
+                blob = seal_value(
+                    tx.new_holder,
+                    context=line.address_subject,
+                    field="installation_address",
+                    value=value,
+                )
+                LineAddress.objects.filter(pk=current.pk).update(ended_at=now)
+                LineAddress.objects.create(
+                    line=line,
+                    holder=tx.new_holder,
+                    address_enc=blob,
+                    started_at=now,
+                    transaction=tx,
+                )
+                line.installation_address_enc = blob
+        line.holder = tx.new_holder
+        line.save()
+        for person_id in {old.pk, tx.new_holder_id}:
+            _update_person_lines(person_id, now if person_id == old.pk else None)
+    elif kind == TransactionKind.LANDLINE_RELOCATE:
+        line = Line.objects.select_for_update().get(pk=tx.line_id)
+        _set_address(line, tx, now)
+    elif kind == TransactionKind.SERVICE_ADD:
+        LineService.objects.create(
+            line_id=tx.line_id, service=tx.service, activated_at=now, transaction=tx
+        )
+    _event(tx, TransactionState.COMPLETED, actor, "completed")
+    tx.state = TransactionState.COMPLETED
+    tx.next_verification_at = None
+    tx.pending_address_enc = None
+    tx.save()
+
+
+def _set_address(line: Line, tx: Transaction, now: dt.datetime) -> None:
+    holder = line.holder
+    value = vault.open_value(
+        holder,
+        context=f"transaction:{tx.uid}",
+        field="installation_address",
+        blob=tx.pending_address_enc,
+    )
+    blob = vault.seal_value(
+        holder, context=line.address_subject, field="installation_address", value=value
+    )
+    LineAddress.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
+    LineAddress.objects.create(
+        line=line, holder=holder, address_enc=blob, started_at=now, transaction=tx
+    )
+    line.installation_address_enc = blob
+    line.save()
+
+
+def _open_lines(person_id: int) -> int:
+    return Line.objects.filter(holder_id=person_id).exclude(status=LineStatus.CLOSED).count()
+
+
+def _update_person_lines(person_id: int, closed_at: dt.datetime | None) -> None:
+    held = _open_lines(person_id)
+    updates: dict[str, object] = {"lines_held": held}
+    if closed_at is not None and held == 0:
+        updates["last_line_closed_at"] = closed_at
+    Person.objects.filter(pk=person_id).update(**updates)
+
+
+def _reject(tx: Transaction, code: str, message: str, actor=None) -> None:
+    numbers.release_reservation(transaction_id=tx.pk)
+    _event(tx, TransactionState.REJECTED, actor, code)
+    tx.state = TransactionState.REJECTED
+    tx.refusal_code = code
+    tx.refusal_message = message[:300]
+    tx.next_verification_at = None
+    tx.pending_address_enc = None
+    tx.save()
+
+
+@transaction.atomic
+def transaction_cancel(*, tx: Transaction, actor: AbstractBaseUser) -> Transaction:
+    """Cancel a transaction still waiting for the authority; its reserved
+    number goes back to the inventory. Cancelling twice is harmless."""
+    tx = Transaction.objects.select_for_update().get(pk=tx.pk)
+    if tx.state == TransactionState.CANCELLED:
+        return tx
+    if tx.state != TransactionState.PENDING_VERIFICATION:
+        raise NotCancellable()
+    numbers.release_reservation(transaction_id=tx.pk)
+    _event(tx, TransactionState.CANCELLED, actor, "cancelled")
+    tx.state = TransactionState.CANCELLED
+    tx.next_verification_at = None
+    tx.pending_address_enc = None
+    tx.save()
+    return tx
+
+
+def _party_identity(tx: Transaction, party: str) -> IdentityData:
+    person = tx.new_holder if party == "new_holder" else tx.applicant
+    values = vault.open_fields(person)
+    return IdentityData(
+        id_type=person.id_type,
+        id_number=values["id_number"],
+        name=values["name"],
+        date_of_birth=dt.date.fromisoformat(values["date_of_birth"]),
+        sex=values["sex"],
+        id_expiry=dt.date.fromisoformat(values["id_expiry"]) if values["id_expiry"] else None,
+        nationality=values["nationality"],
+        address=values["address"],
+    )
+
+
+def transaction_verify_pending(*, transaction_id: int) -> str:
+    """Ask the authority again about a waiting transaction and complete or
+    reject it. Idempotent: a transaction no longer waiting is left alone.
+    Returns the state afterwards."""
+    from identity import authority
+
+    tx = Transaction.objects.select_related("applicant", "new_holder", "operator").get(
+        pk=transaction_id
+    )
+    if tx.state != TransactionState.PENDING_VERIFICATION:
+        return tx.state
+    backend = authority.get_backend()
+    outcomes = dict(tx.verification)
+    for party, outcome in tx.verification.items():
+        if outcome == Outcome.MATCH:
+            continue
+        if party == "holder":
+            # The current holder's identity is the registered one.
+            identity = _party_identity(tx, "applicant")
+        else:
+            identity = _party_identity(tx, party)
+        outcomes[party] = str(backend.verify(identity).outcome)
+    with transaction.atomic():
+        tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+        if tx.state != TransactionState.PENDING_VERIFICATION:
+            return tx.state
+        tx.verification = outcomes
+        tx.verification_attempts += 1
+        refused = [
+            (p, o) for p, o in outcomes.items() if o not in (Outcome.MATCH, Outcome.UNAVAILABLE)
+        ]
+        if refused:
+            party, outcome = refused[0]
+            error = IdentityNotVerified(party=party, outcome=outcome)
+            person = tx.new_holder if party == "new_holder" else tx.applicant
+            if person is not None:
+                identity_services.person_verification_record(person=person, matched=False)
+            _reject(tx, error.code, error.message)
+        elif all(o == Outcome.MATCH for o in outcomes.values()):
+            for person in filter(None, [tx.applicant, tx.new_holder]):
+                identity_services.person_verification_record(person=person, matched=True)
+            _complete(tx, None)
+        else:
+            delay = VERIFY_BACKOFF_SECONDS[
+                min(tx.verification_attempts, len(VERIFY_BACKOFF_SECONDS) - 1)
+            ]
+            tx.next_verification_at = timezone.now() + dt.timedelta(seconds=delay)
+            tx.save()
+        return tx.state
+
+
+def pending_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
+    """Waiting transactions whose next check is due (the beat sweep re-queues
+    them, so a lost task message never strands a transaction)."""
+    return list(
+        Transaction.objects.filter(
+            state=TransactionState.PENDING_VERIFICATION,
+            next_verification_at__lte=now or timezone.now(),
+        )
+        .order_by("next_verification_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def reveal_grant_for_open_transaction(user: AbstractBaseUser, person: Person) -> bool:
+    """The clerk handling an open (waiting) transaction of this person may
+    reveal their data: registered with identity.services.reveal_grant_register."""
+    return Transaction.objects.filter(
+        Q(applicant=person) | Q(new_holder=person),
+        staff=user,
+        state=TransactionState.PENDING_VERIFICATION,
+    ).exists()
+
+
+identity_services.reveal_grant_register(reveal_grant_for_open_transaction)

@@ -1,0 +1,49 @@
+"""Celery tasks of the registration app: thin callers of the services. The
+database holds the truth (Transaction.next_verification_at); the beat sweep
+re-queues anything a lost message left behind."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from . import numbers, services
+from .models import TransactionState
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=len(services.VERIFY_BACKOFF_SECONDS),
+    queue="interactive",
+)
+def verify_pending(self, transaction_id: int) -> None:
+    """Re-ask the authority about a waiting transaction; retry with backoff
+    while it stays unreachable."""
+    state = services.transaction_verify_pending(transaction_id=transaction_id)
+    if state == TransactionState.PENDING_VERIFICATION and self.request.retries < self.max_retries:
+        delay = services.VERIFY_BACKOFF_SECONDS[
+            min(self.request.retries + 1, len(services.VERIFY_BACKOFF_SECONDS) - 1)
+        ]
+        raise self.retry(countdown=delay)
+
+
+@shared_task(ignore_result=True)
+def sweep_pending_verifications() -> int:
+    """Every minute: re-queue waiting transactions whose check is due."""
+    due = services.pending_due()
+    for pk in due:
+        verify_pending.apply_async(args=[pk])
+    return len(due)
+
+
+@shared_task(ignore_result=True)
+def release_quarantined_numbers() -> int:
+    count = numbers.quarantine_release_due()
+    logger.info("released %s quarantined number(s)", count)
+    return count
