@@ -315,6 +315,18 @@ class ConsentAdmin(ReadOnlyMixin, ScopedAdmin):
     list_filter = ["given", "channel"]
     list_select_related = ["notice__operator", "store", "recorded_by"]
     date_hierarchy = "created_at"
+    actions = ["record_withdrawal"]
+
+    def has_withdraw_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "privacy_notice.manage")
+
+    @admin.action(description="Record the person's withdrawal of consent", permissions=["withdraw"])
+    def record_withdrawal(self, request: HttpRequest, queryset) -> None:
+        count = 0
+        for consent in queryset.filter(given=True, withdrawn_at__isnull=True):
+            services.consent_withdraw(consent=consent, actor=request.user)
+            count += 1
+        self.message_user(request, f"Recorded {count} withdrawal(s).")
 
 
 @admin.register(AccessLogEntry, site=console)

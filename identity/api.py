@@ -206,3 +206,36 @@ class PersonExportView(APIView):
         response = Response(export)
         response["Cache-Control"] = "no-store"
         return response
+
+
+class CorrectionInputSerializer(serializers.Serializer):
+    values = serializers.DictField(
+        child=serializers.CharField(max_length=300, allow_null=True),
+        help_text="Field → corrected value (name, date_of_birth, sex, id_expiry, "
+        "nationality, address).",
+    )
+
+
+class PersonCorrectionView(APIView):
+    required_permission = "person.correction_request"
+
+    @extend_schema(
+        request=CorrectionInputSerializer,
+        responses={201: {"type": "object"}},
+        summary="File a subject's correction request (compliance approves or refuses)",
+    )
+    @sensitive_variables("data")
+    def post(self, request: Request, uid: str) -> Response:
+        data = CorrectionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        person = get_object_or_404(selectors.person_list(user=request.user), uid=uid)
+        try:
+            correction = services.correction_request_create(
+                person=person, values=data.validated_data["values"], actor=request.user
+            )
+        except documents.IdentityInvalid as exc:
+            raise identity_errors(exc, prefix="values.") from None
+        return Response(
+            {"id": correction.pk, "status": correction.status, "fields": sorted(correction.proposed)},
+            status=201,
+        )

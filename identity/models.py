@@ -171,6 +171,14 @@ class PrivacyNotice(models.Model):
     def is_published(self) -> bool:
         return self.published_at is not None
 
+    def save(self, *args, **kwargs) -> None:
+        # A published notice is what people consented to: it never changes.
+        if self.pk is not None and not kwargs.get("force_insert"):
+            stored = type(self).objects.filter(pk=self.pk).values("published_at").first()
+            if stored and stored["published_at"] is not None:
+                raise PermissionError("A published privacy notice is immutable.")
+        super().save(*args, **kwargs)
+
     def compute_hash(self) -> str:
         payload = {
             "operator": self.operator.code,

@@ -36,6 +36,7 @@ MATRIX: dict[str, frozenset[Role]] = {
     "line.lookup": ALL,
     # Personal data and compliance.
     "person.reveal": frozenset({Role.COMPLIANCE_OFFICER}),
+    "person.correction_request": frozenset({*STORE, Role.COMPLIANCE_OFFICER}),
     "access_log.view": frozenset({Role.COMPLIANCE_OFFICER}),
     "privacy_notice.manage": frozenset({Role.COMPLIANCE_OFFICER}),
     "campaign.manage": frozenset({Role.COMPLIANCE_OFFICER}),

@@ -8,7 +8,7 @@ import logging
 
 from celery import shared_task
 
-from . import numbers, services
+from . import idempotency, numbers, services
 from .models import TransactionState
 
 logger = logging.getLogger(__name__)
@@ -47,3 +47,9 @@ def release_quarantined_numbers() -> int:
     count = numbers.quarantine_release_due()
     logger.info("released %s quarantined number(s)", count)
     return count
+
+
+@shared_task(ignore_result=True)
+def purge_idempotency_keys() -> int:
+    """Hourly: forget Idempotency-Keys older than 48 hours (the contract keeps 24)."""
+    return idempotency.purge_expired()

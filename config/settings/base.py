@@ -248,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.sweep_pending_verifications",
         "schedule": 60.0,
     },
+    "idempotency-purge": {
+        "task": "registration.tasks.purge_idempotency_keys",
+        "schedule": 3600.0,
+    },
     "quarantine-release": {
         "task": "registration.tasks.release_quarantined_numbers",
         "schedule": 3600.0,

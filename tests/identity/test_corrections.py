@@ -56,3 +56,32 @@ def test_correction_that_breaks_the_document_rules_is_refused_up_front(
         services.correction_request_create(
             person=person, values={"date_of_birth": other_day.isoformat()}, actor=alpha_clerk.user
         )
+
+
+def test_clerk_files_a_correction_through_the_api_and_compliance_sees_it_pending(
+    register, make_identity, alpha_clerk, api_client_for
+):
+    from identity.models import CorrectionRequest
+
+    person = register(make_identity(address="北京市朝阳区旧地址1号"))
+    response = api_client_for(alpha_clerk).post(
+        f"/api/v1/persons/{person.uid}/corrections/",
+        {"values": {"address": "北京市朝阳区新地址3号"}},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["status"] == "pending"
+    assert CorrectionRequest.objects.get().person == person
+
+
+def test_correction_of_an_uncorrectable_field_is_400(
+    register, make_identity, alpha_clerk, api_client_for
+):
+    person = register(make_identity())
+    response = api_client_for(alpha_clerk).post(
+        f"/api/v1/persons/{person.uid}/corrections/",
+        {"values": {"id_number": "123"}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "id_number" in response.json()["error"]["fields"]

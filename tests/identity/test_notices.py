@@ -65,3 +65,28 @@ def test_notice_page_shows_all_six_parts_publicly(alpha, publish_notice, client)
 
 def test_notice_page_of_unknown_operator_is_404(client):
     assert client.get("/privacy-notice/nobody/").status_code == 404
+
+
+def test_published_notice_refuses_a_save_through_the_orm(alpha_notice):
+    alpha_notice.purpose = "Quietly changed after people consented."
+    with pytest.raises(PermissionError):
+        alpha_notice.save()
+
+
+def test_compliance_records_a_consent_withdrawal_in_the_console(
+    register, make_identity, alpha_compliance, web_client_for
+):
+    from django.urls import reverse
+
+    from identity.models import Consent
+
+    register(make_identity())
+    consent = Consent.objects.get()
+    client = web_client_for(alpha_compliance)
+    client.post(
+        reverse("console:identity_consent_changelist"),
+        {"action": "record_withdrawal", "_selected_action": [consent.pk]},
+    )
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is not None
+    assert consent.withdrawn_by == alpha_compliance.user
