@@ -236,6 +236,10 @@ class PersonCorrectionView(APIView):
         except documents.IdentityInvalid as exc:
             raise identity_errors(exc, prefix="values.") from None
         return Response(
-            {"id": correction.pk, "status": correction.status, "fields": sorted(correction.proposed)},
+            {
+                "id": correction.pk,
+                "status": correction.status,
+                "fields": sorted(correction.proposed),
+            },
             status=201,
         )

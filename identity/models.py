@@ -167,10 +167,6 @@ class PrivacyNotice(models.Model):
         state = "published" if self.published_at else "draft"
         return f"{self.operator.code} notice v{self.version} ({self.language}, {state})"
 
-    @property
-    def is_published(self) -> bool:
-        return self.published_at is not None
-
     def save(self, *args, **kwargs) -> None:
         # A published notice is what people consented to: it never changes.
         if self.pk is not None and not kwargs.get("force_insert"):
@@ -178,6 +174,10 @@ class PrivacyNotice(models.Model):
             if stored and stored["published_at"] is not None:
                 raise PermissionError("A published privacy notice is immutable.")
         super().save(*args, **kwargs)
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
 
     def compute_hash(self) -> str:
         payload = {

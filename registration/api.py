@@ -16,11 +16,12 @@ from identity.api import IdentityBlockSerializer
 from identity.documents import IdentityInvalid
 from identity.models import ConsentChannel
 from identity.services import ConsentInput
+from operators.tenancy import scoped, staff_of
 
-from . import selectors, services
+from . import campaigns, selectors, services
 from .errors import RegistrationRefused
 from .idempotency import idempotent
-from .models import LineKind, Transaction, TransactionKind, TransactionState
+from .models import Campaign, LineKind, Transaction, TransactionKind, TransactionState
 
 
 class ConsentSerializer(serializers.Serializer):
@@ -272,3 +273,104 @@ class ServiceListView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.service_list(user=self.request.user).order_by("code")
+
+
+class CampaignInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    criteria = serializers.DictField()
+    deadline = serializers.DateField()
+    reminder_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), default=[14, 7, 2]
+    )
+    channels = serializers.ListField(child=serializers.CharField(max_length=16), default=["file"])
+    notice_text_zh = serializers.CharField(required=False, allow_blank=True, default="")
+    notice_text_en = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CampaignSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    criteria = serializers.DictField()
+    deadline = serializers.DateField()
+    reminder_days = serializers.ListField(child=serializers.IntegerField())
+    channels = serializers.ListField(child=serializers.CharField())
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    launched_at = serializers.DateTimeField(allow_null=True)
+    progress = serializers.SerializerMethodField()
+
+    def get_progress(self, campaign) -> dict:
+        return campaigns.campaign_progress(campaign)
+
+
+class CampaignListCreateView(APIView):
+    required_permission = "campaign.manage"
+    pagination_class = Pagination
+
+    @extend_schema(responses=CampaignSerializer(many=True), summary="Campaigns of the operator")
+    def get(self, request: Request) -> Response:
+        qs = scoped(Campaign.objects.all(), request.user)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(CampaignSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=CampaignInputSerializer,
+        responses={201: CampaignSerializer},
+        summary="Define a re-verification campaign (a draft)",
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        data = CampaignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff = staff_of(request.user)
+        if staff is None:
+            raise ValidationError({"operator": ["Campaigns belong to an operator's staff."]})
+        campaign = campaigns.campaign_create(
+            operator=staff.operator,
+            data=campaigns.CampaignInput(**data.validated_data),
+            actor=request.user,
+        )
+        return Response(CampaignSerializer(campaign).data, status=201)
+
+
+class CampaignDetailView(APIView):
+    required_permission = "campaign.manage"
+
+    @extend_schema(responses=CampaignSerializer, summary="A campaign with its progress")
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
+        return Response(CampaignSerializer(campaign).data)
+
+
+class CampaignPreviewView(APIView):
+    required_permission = "campaign.manage"
+
+    @extend_schema(
+        responses={200: {"type": "object", "properties": {"lines": {"type": "integer"}}}},
+        summary="How many lines the campaign would ask, before launching",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
+        return Response({"lines": campaigns.campaign_preview(campaign=campaign)})
+
+
+def _campaign_action(action):
+    class View(APIView):
+        required_permission = "campaign.manage"
+
+        @extend_schema(request=None, responses=CampaignSerializer, summary=f"{action.__name__}")
+        @idempotent(required=False)
+        def post(self, request: Request, pk: int) -> Response:
+            campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
+            campaign = action(campaign=campaign, actor=request.user)
+            return Response(CampaignSerializer(campaign).data)
+
+    View.__name__ = f"Campaign{action.__name__.split('_')[-1].title()}View"
+    return View
+
+
+CampaignLaunchView = _campaign_action(campaigns.campaign_launch)
+CampaignPauseView = _campaign_action(campaigns.campaign_pause)
+CampaignResumeView = _campaign_action(campaigns.campaign_resume)
+CampaignCloseView = _campaign_action(campaigns.campaign_close)

@@ -16,4 +16,11 @@ urlpatterns = [
     path("lines/<str:number>/", api.LineDetailView.as_view(), name="line-detail"),
     path("numbers/available/", api.NumbersAvailableView.as_view(), name="numbers-available"),
     path("services/", api.ServiceListView.as_view(), name="service-list"),
+    path("campaigns/", api.CampaignListCreateView.as_view(), name="campaign-list"),
+    path("campaigns/<int:pk>/", api.CampaignDetailView.as_view(), name="campaign-detail"),
+    path("campaigns/<int:pk>/preview/", api.CampaignPreviewView.as_view(), name="campaign-preview"),
+    path("campaigns/<int:pk>/launch/", api.CampaignLaunchView.as_view(), name="campaign-launch"),
+    path("campaigns/<int:pk>/pause/", api.CampaignPauseView.as_view(), name="campaign-pause"),
+    path("campaigns/<int:pk>/resume/", api.CampaignResumeView.as_view(), name="campaign-resume"),
+    path("campaigns/<int:pk>/close/", api.CampaignCloseView.as_view(), name="campaign-close"),
 ]

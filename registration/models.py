@@ -297,3 +297,90 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class CampaignState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PLANNING = "planning", "Planning"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    FINISHED = "finished", "Finished"
+
+
+def default_campaign_reminders() -> list[int]:
+    return [14, 7, 2]
+
+
+def default_campaign_channels() -> list[str]:
+    return ["file"]
+
+
+class Campaign(models.Model):
+    """A re-verification campaign: which lines, by when, how to tell them."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(max_length=120)
+    criteria = models.JSONField(default=dict)
+    deadline = models.DateField()
+    reminder_days = models.JSONField(default=default_campaign_reminders)
+    channels = models.JSONField(default=default_campaign_channels)
+    notice_text_zh = models.TextField(blank=True)
+    notice_text_en = models.TextField(blank=True)
+    state = models.CharField(
+        max_length=16, choices=CampaignState.choices, default=CampaignState.DRAFT
+    )
+    planned_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestState(models.TextChoices):
+    PENDING = "pending", "Waiting for the subscriber"
+    VERIFIED = "verified", "Verified"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ReverificationRequest(models.Model):
+    """One line asked to re-verify in one campaign. Its link token is an HMAC
+    of its id under a server key: unguessable, repeatable for reminders, and
+    never stored."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="requests")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="reverifications")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(
+        max_length=16, choices=RequestState.choices, default=RequestState.PENDING
+    )
+    deadline = models.DateField()
+    created_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "line"], name="one_request_per_campaign_line"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "state"]),
+            models.Index(fields=["line", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"request #{self.pk}"

@@ -53,3 +53,12 @@ def release_quarantined_numbers() -> int:
 def purge_idempotency_keys() -> int:
     """Hourly: forget Idempotency-Keys older than 48 hours (the contract keeps 24)."""
     return idempotency.purge_expired()
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, time_limit=3600)
+def plan_campaign(campaign_id: int) -> int:
+    """Create a launched campaign's requests (set-wise; safe to run twice)."""
+    from . import campaigns
+    from .models import Campaign
+
+    return campaigns.campaign_plan(campaign=Campaign.objects.get(pk=campaign_id))

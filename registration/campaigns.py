@@ -1,0 +1,339 @@
+"""Re-verification campaigns: definition, preview, set-wise planning, state.
+
+Planning never loads lines into Python: the criteria become one queryset,
+whose SELECT is wrapped in ``INSERT … SELECT … ON CONFLICT DO NOTHING`` and run
+over keyset ranges of line ids, each range its own short transaction. Running
+it again adds nothing twice (unique per campaign and line), and a line already
+waiting in another live campaign is left out.
+
+Notices, reminders, expiry and the subscriber's pages build on this (issue 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    Value,
+)
+from django.utils import timezone
+from rest_framework import status
+
+from config.api import DomainError
+from identity.models import VerificationStatus
+
+from .models import (
+    Campaign,
+    CampaignState,
+    Line,
+    LineKind,
+    LineStatus,
+    RequestState,
+    ReverificationRequest,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
+
+    from operators.models import Operator
+
+logger = logging.getLogger(__name__)
+
+CHANNELS = ("file", "sms", "email")
+LIVE_STATES = (CampaignState.PLANNING, CampaignState.RUNNING, CampaignState.PAUSED)
+
+
+class CampaignInvalid(DomainError):
+    code = "invalid"
+    status_code = status.HTTP_400_BAD_REQUEST
+    message = "Some fields are not valid."
+
+
+class CampaignStateConflict(DomainError):
+    code = "campaign_state"
+
+    def __init__(self, campaign: Campaign, action: str) -> None:
+        super().__init__(f"A {campaign.state} campaign cannot be {action}.")
+
+
+@dataclass(frozen=True)
+class CampaignInput:
+    name: str
+    criteria: dict[str, Any]
+    deadline: dt.date
+    reminder_days: list[int]
+    channels: list[str]
+    notice_text_zh: str = ""
+    notice_text_en: str = ""
+
+
+def criteria_validate(criteria: dict[str, Any], *, operator: Operator) -> dict[str, Any]:
+    """Normalised criteria, or CampaignInvalid naming each bad key."""
+    errors: dict[str, list[str]] = {}
+    out: dict[str, Any] = {}
+    allowed = {"line_kind", "holder_verification", "registered_before", "stores", "regions"}
+    for key in set(criteria) - allowed:
+        errors[f"criteria.{key}"] = ["Unknown criterion."]
+    kind = criteria.get("line_kind", "any")
+    if kind not in (*LineKind.values, "any"):
+        errors["criteria.line_kind"] = ["mobile, landline or any."]
+    out["line_kind"] = kind
+    verification = criteria.get("holder_verification", "any")
+    if isinstance(verification, dict):
+        days = verification.get("older_than_days")
+        if set(verification) != {"older_than_days"} or not isinstance(days, int) or days < 1:
+            errors["criteria.holder_verification"] = ['{"older_than_days": N} with N ≥ 1.']
+    elif verification not in ("never", "failed", "any"):
+        errors["criteria.holder_verification"] = ['never, failed, any or {"older_than_days": N}.']
+    out["holder_verification"] = verification
+    if "registered_before" in criteria:
+        try:
+            out["registered_before"] = dt.date.fromisoformat(str(criteria["registered_before"]))
+        except ValueError:
+            errors["criteria.registered_before"] = ["A date, YYYY-MM-DD."]
+    for key in ("stores", "regions"):
+        if key in criteria:
+            value = criteria[key]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                errors[f"criteria.{key}"] = ["A list of codes."]
+            else:
+                out[key] = sorted(set(value))
+    if "stores" in out:
+        known = set(operator.stores.filter(code__in=out["stores"]).values_list("code", flat=True))
+        if unknown := sorted(set(out["stores"]) - known):
+            errors["criteria.stores"] = [f"Unknown store(s): {', '.join(unknown)}."]
+    if errors:
+        raise CampaignInvalid(fields=errors)
+    if "registered_before" in out:
+        out["registered_before"] = out["registered_before"].isoformat()
+    return out
+
+
+def matching_lines(campaign: Campaign, *, now: dt.datetime | None = None) -> QuerySet[Line]:
+    """The lines a campaign's criteria select (open lines of its operator that
+    are not already waiting in another live campaign)."""
+    c = campaign.criteria
+    qs = Line.objects.filter(operator_id=campaign.operator_id).exclude(status=LineStatus.CLOSED)
+    if c.get("line_kind", "any") != "any":
+        qs = qs.filter(kind=c["line_kind"])
+    verification = c.get("holder_verification", "any")
+    if verification == "never":
+        qs = qs.filter(holder__verification_status=VerificationStatus.NEVER)
+    elif verification == "failed":
+        qs = qs.filter(holder__verification_status=VerificationStatus.FAILED)
+    elif isinstance(verification, dict):
+        cutoff = (now or timezone.now()) - dt.timedelta(days=verification["older_than_days"])
+        qs = qs.filter(Q(holder__verified_at__isnull=True) | Q(holder__verified_at__lt=cutoff))
+    if c.get("registered_before"):
+        before = dt.datetime.combine(
+            dt.date.fromisoformat(c["registered_before"]), dt.time.min, tzinfo=dt.UTC
+        )
+        qs = qs.filter(registered_at__lt=before)
+    if c.get("stores"):
+        qs = qs.filter(store__code__in=c["stores"])
+    if c.get("regions"):
+        qs = qs.filter(store__region_code__in=c["regions"])
+    waiting_elsewhere = ReverificationRequest.objects.filter(
+        line=OuterRef("pk"), state=RequestState.PENDING, campaign__state__in=LIVE_STATES
+    ).exclude(campaign_id=campaign.pk)
+    return qs.filter(~Exists(waiting_elsewhere))
+
+
+@transaction.atomic
+def campaign_create(
+    *, operator: Operator, data: CampaignInput, actor: AbstractBaseUser
+) -> Campaign:
+    errors: dict[str, list[str]] = {}
+    if not data.name.strip():
+        errors["name"] = ["A name is required."]
+    if data.deadline <= timezone.localdate():
+        errors["deadline"] = ["The deadline must be in the future."]
+    if not data.reminder_days or any(
+        not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in data.reminder_days
+    ):
+        errors["reminder_days"] = ["Whole days before the deadline, e.g. [14, 7, 2]."]
+    if not data.channels or any(ch not in CHANNELS for ch in data.channels):
+        errors["channels"] = [f"In order of preference, from: {', '.join(CHANNELS)}."]
+    try:
+        criteria = criteria_validate(data.criteria, operator=operator)
+    except CampaignInvalid as exc:
+        errors.update(exc.fields)
+        criteria = {}
+    if errors:
+        raise CampaignInvalid(fields=errors)
+    return Campaign.objects.create(
+        operator=operator,
+        name=data.name.strip(),
+        criteria=criteria,
+        deadline=data.deadline,
+        reminder_days=sorted(set(data.reminder_days), reverse=True),
+        channels=list(dict.fromkeys(data.channels)),
+        notice_text_zh=data.notice_text_zh,
+        notice_text_en=data.notice_text_en,
+        created_by=actor,
+    )
+
+
+def campaign_preview(*, campaign: Campaign) -> int:
+    """How many lines would be asked, before launching."""
+    return matching_lines(campaign).count()
+
+
+@transaction.atomic
+def campaign_launch(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Campaign:
+    """Draft → planning; the planning task creates the requests, then running.
+    Idempotent for a campaign already launched."""
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state in LIVE_STATES:
+        return campaign
+    if campaign.state != CampaignState.DRAFT:
+        raise CampaignStateConflict(campaign, "launched")
+    campaign.state = CampaignState.PLANNING
+    campaign.launched_at = timezone.now()
+    campaign.save(update_fields=["state", "launched_at"])
+    from .tasks import plan_campaign
+
+    transaction.on_commit(lambda: plan_campaign.apply_async(args=[campaign.pk], queue="campaigns"))
+    return campaign
+
+
+def campaign_plan(
+    *,
+    campaign: Campaign,
+    chunk_size: int = 20_000,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Create one request per matching line, set-wise in the database, in
+    keyset-ordered ranges of line ids. Safe to run again (nothing twice).
+    Returns the number of requests the campaign has afterwards."""
+    campaign = Campaign.objects.get(pk=campaign.pk)
+    if campaign.state not in (CampaignState.PLANNING, CampaignState.RUNNING):
+        raise CampaignStateConflict(campaign, "planned")
+    now = timezone.now()
+    table = ReverificationRequest._meta.db_table
+    columns = [
+        "campaign_id",
+        "line_id",
+        "person_id",
+        "operator_id",
+        "state",
+        "deadline",
+        "created_at",
+    ]
+    bounds = Line.objects.filter(operator_id=campaign.operator_id).order_by("pk")
+    first = bounds.values_list("pk", flat=True).first()
+    last = bounds.reverse().values_list("pk", flat=True).first()
+    if first is not None:
+        low = first - 1
+        while low < last:
+            high = low + chunk_size
+            select = (
+                matching_lines(campaign, now=now)
+                .filter(pk__gt=low, pk__lte=high)
+                .annotate(
+                    _campaign=Value(campaign.pk, output_field=IntegerField()),
+                    _state=Value(RequestState.PENDING, output_field=CharField()),
+                    _deadline=Value(campaign.deadline, output_field=DateField()),
+                    _created=Value(now, output_field=DateTimeField()),
+                )
+                .order_by()
+                .values_list(
+                    "_campaign", "pk", "holder_id", "operator_id", "_state", "_deadline", "_created"
+                )
+            )
+            sql, params = select.query.sql_with_params()
+            quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(
+                    f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) {sql} "  # noqa: S608
+                    "ON CONFLICT (campaign_id, line_id) DO NOTHING",
+                    params,
+                )
+            low = high
+            if progress:
+                progress(low)
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        campaign.planned_count = campaign.requests.count()
+        if campaign.state == CampaignState.PLANNING:
+            campaign.state = CampaignState.RUNNING
+        campaign.save(update_fields=["planned_count", "state"])
+    logger.info("campaign %s planned: %s requests", campaign.pk, campaign.planned_count)
+    return campaign.planned_count
+
+
+@transaction.atomic
+def campaign_pause(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state == CampaignState.PAUSED:
+        return campaign
+    if campaign.state != CampaignState.RUNNING:
+        raise CampaignStateConflict(campaign, "paused")
+    campaign.state = CampaignState.PAUSED
+    campaign.save(update_fields=["state"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_resume(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state == CampaignState.RUNNING:
+        return campaign
+    if campaign.state != CampaignState.PAUSED:
+        raise CampaignStateConflict(campaign, "resumed")
+    campaign.state = CampaignState.RUNNING
+    campaign.save(update_fields=["state"])
+    return campaign
+
+
+@transaction.atomic
+def campaign_close(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state == CampaignState.FINISHED:
+        return campaign
+    if campaign.state == CampaignState.DRAFT:
+        raise CampaignStateConflict(campaign, "closed")
+    campaign.state = CampaignState.FINISHED
+    campaign.finished_at = timezone.now()
+    campaign.save(update_fields=["state", "finished_at"])
+    campaign.requests.filter(state=RequestState.PENDING).update(state=RequestState.CANCELLED)
+    return campaign
+
+
+def campaign_progress(campaign: Campaign) -> dict[str, Any]:
+    by_state = dict(campaign.requests.order_by().values_list("state").annotate(n=Count("pk")))
+    return {"requests": sum(by_state.values()), "by_state": by_state, "deliveries": {}}
+
+
+def request_token(request_id: int) -> str:
+    """The link token of a request: its id and a keyed HMAC of it. Recomputed
+    for each reminder, never stored; unguessable without SECRET_KEY."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"reverification:{request_id}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
+    return f"{request_id}.{digest}"
+
+
+def request_from_token(token: str) -> ReverificationRequest | None:
+    """The request a token names, or None for any token we did not make."""
+    request_id, _, _ = token.partition(".")
+    if not request_id.isdigit() or not hmac.compare_digest(token, request_token(int(request_id))):
+        return None
+    return ReverificationRequest.objects.filter(pk=int(request_id)).first()
