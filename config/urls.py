@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 
 from config import health
 from operators.admin import console
+from registration import subscriber
 
 api_v1 = [
     path("", include("operators.api_urls")),
@@ -28,6 +29,7 @@ urlpatterns = [
         ),
         name="api-docs",
     ),
+    path("r/<str:token>", subscriber.answer, name="reverification-answer"),
     path("", include("identity.urls")),
     path("", include("operators.urls")),
 ]

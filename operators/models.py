@@ -49,6 +49,11 @@ class Operator(models.Model):
         default=default_reminder_days,
         help_text="Default reminders, in days before the deadline, e.g. [14, 7, 2].",
     )
+    reverification_suspend_after_days = models.PositiveSmallIntegerField(
+        default=15,
+        help_text="Days a line stays barred from outgoing service after its re-verification "
+        "expired, before it is suspended.",
+    )
     retention_days = models.PositiveIntegerField(
         default=730, help_text="Days personal data is kept after the person's last line closed."
     )

@@ -337,3 +337,158 @@ def request_from_token(token: str) -> ReverificationRequest | None:
     if not request_id.isdigit() or not hmac.compare_digest(token, request_token(int(request_id))):
         return None
     return ReverificationRequest.objects.filter(pk=int(request_id)).first()
+
+
+# --- The subscriber's answer ---------------------------------------------------------
+
+MAX_FAILED_ATTEMPTS = 5
+ATTEMPT_WINDOW = dt.timedelta(hours=1)
+
+
+class AnswerRefused(DomainError):
+    code = "answer_refused"
+    status_code = status.HTTP_400_BAD_REQUEST
+    message = "The details do not match our records for this line."
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    message = "Too many wrong answers. Try again in an hour, or visit one of our stores."
+
+
+class AuthorityUnavailable(DomainError):
+    code = "authority_unavailable"
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    message = "We cannot confirm identities right now. Nothing was changed; try again later."
+
+
+class RequestClosed(DomainError):
+    code = "request_closed"
+    status_code = status.HTTP_410_GONE
+    message = "This request is closed: nothing more is needed."
+
+
+def _count_failure(request_id: int, now: dt.datetime) -> None:
+    with transaction.atomic():
+        req = ReverificationRequest.objects.select_for_update().get(pk=request_id)
+        if req.last_attempt_at and now - req.last_attempt_at > ATTEMPT_WINDOW:
+            req.failed_attempts = 0
+        req.failed_attempts += 1
+        req.last_attempt_at = now
+        req.save(update_fields=["failed_attempts", "last_attempt_at"])
+
+
+def request_answer(
+    *,
+    request: ReverificationRequest,
+    identity,
+    consent,
+    channel: str = "self_service",
+    actor: AbstractBaseUser | None = None,
+    store=None,
+    now: dt.datetime | None = None,
+) -> ReverificationRequest:
+    """A subscriber (or a clerk in store) answers a re-verification request.
+
+    The identity must be the line's registered holder and confirmed by the
+    authority; then the request is verified and a barred or suspended line is
+    active again at once. Wrong answers are counted and throttled; an
+    unreachable authority changes nothing and costs no attempt."""
+    from identity import authority
+    from identity import services as identity_services
+    from identity.documents import normalise_document
+    from identity.vault import document_index
+
+    now = now or timezone.now()
+    request = ReverificationRequest.objects.select_related("person", "line", "operator").get(
+        pk=request.pk
+    )
+    if request.state not in (RequestState.PENDING, RequestState.EXPIRED):
+        raise RequestClosed()
+    recent = request.last_attempt_at and now - request.last_attempt_at <= ATTEMPT_WINDOW
+    if recent and request.failed_attempts >= MAX_FAILED_ATTEMPTS:
+        raise TooManyAttempts()
+    normalised = identity_services.identity_validate(operator=request.operator, identity=identity)
+    number = normalise_document(normalised.id_type, normalised.id_number)
+    holder = request.line.holder
+    if (
+        normalised.id_type != holder.id_type
+        or document_index(normalised.id_type, number) != holder.doc_index
+    ):
+        _count_failure(request.pk, now)
+        raise AnswerRefused()
+    result = authority.get_backend().verify(normalised)
+    if not result.is_definitive:
+        raise AuthorityUnavailable()
+    if not result.is_match:
+        _count_failure(request.pk, now)
+        identity_services.person_verification_record(person=holder, matched=False)
+        raise AnswerRefused()
+    with transaction.atomic():
+        identity_services.person_register(
+            operator=request.operator,
+            identity=normalised,
+            consent=consent,
+            channel=channel,
+            actor=actor,
+            store=store,
+            verification=result,
+        )
+        req = ReverificationRequest.objects.select_for_update().get(pk=request.pk)
+        req.state = RequestState.VERIFIED
+        req.verified_at = now
+        req.save(update_fields=["state", "verified_at"])
+        Line.objects.filter(
+            pk=req.line_id, status__in=[LineStatus.BARRED_OUTGOING, LineStatus.SUSPENDED]
+        ).update(status=LineStatus.ACTIVE, status_reason="reverified", status_changed_at=now)
+    return req
+
+
+# --- Time: expiry, staged suspension ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CycleResult:
+    expired: int
+    barred: int
+    suspended: int
+
+
+def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
+    """Requests past their deadline expire and their lines are barred from
+    outgoing service; lines barred longer than the operator's grace period are
+    suspended. Idempotent: running it twice at the same time changes nothing."""
+    from operators.models import Operator
+
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    with transaction.atomic():
+        due = ReverificationRequest.objects.filter(
+            state=RequestState.PENDING,
+            deadline__lt=today,
+            campaign__state__in=[CampaignState.RUNNING, CampaignState.PAUSED],
+        )
+        line_ids = list(due.values_list("line_id", flat=True))
+        expired = due.update(state=RequestState.EXPIRED, expired_at=now)
+        barred = Line.objects.filter(pk__in=line_ids, status=LineStatus.ACTIVE).update(
+            status=LineStatus.BARRED_OUTGOING,
+            status_reason="reverification_expired",
+            status_changed_at=now,
+        )
+    suspended = 0
+    for operator in Operator.objects.all():
+        cutoff = now - dt.timedelta(days=operator.reverification_suspend_after_days)
+        suspended += Line.objects.filter(
+            operator=operator,
+            status=LineStatus.BARRED_OUTGOING,
+            status_reason="reverification_expired",
+            status_changed_at__lte=cutoff,
+        ).update(
+            status=LineStatus.SUSPENDED,
+            status_reason="reverification_expired",
+            status_changed_at=now,
+        )
+    if expired or suspended:
+        logger.info("cycle: %s expired, %s barred, %s suspended", expired, barred, suspended)
+    return CycleResult(expired=expired, barred=barred, suspended=suspended)

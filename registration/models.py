@@ -97,6 +97,8 @@ class Line(models.Model):
     holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="lines")
     status = models.CharField(max_length=20, choices=LineStatus.choices, default=LineStatus.ACTIVE)
     installation_address_enc = models.BinaryField(null=True, editable=False)
+    status_reason = models.CharField(max_length=40, blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
     store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="lines")
     registered_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -370,6 +372,10 @@ class ReverificationRequest(models.Model):
     deadline = models.DateField()
     created_at = models.DateTimeField()
     verified_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    # db_default: planning inserts rows with raw INSERT … SELECT.
+    failed_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

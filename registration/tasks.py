@@ -62,3 +62,11 @@ def plan_campaign(campaign_id: int) -> int:
     from .models import Campaign
 
     return campaigns.campaign_plan(campaign=Campaign.objects.get(pk=campaign_id))
+
+
+@shared_task(ignore_result=True)
+def reverification_cycle() -> None:
+    """Beat: expire overdue requests, bar then suspend their lines."""
+    from . import campaigns
+
+    campaigns.reverification_cycle()

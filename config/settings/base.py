@@ -248,6 +248,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.sweep_pending_verifications",
         "schedule": 60.0,
     },
+    "reverification-cycle": {
+        "task": "registration.tasks.reverification_cycle",
+        "schedule": env.float("TELEREG_REVERIFICATION_CYCLE_SECONDS", default=900.0),
+    },
     "idempotency-purge": {
         "task": "registration.tasks.purge_idempotency_keys",
         "schedule": 3600.0,

@@ -1,0 +1,104 @@
+"""The subscriber's pages, reached from a notice's link: no sign-in, no
+JavaScript, Chinese and English. A GET only shows; only a POST acts (mail and
+SMS scanners open links)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from config.api import DomainError
+from identity import selectors as identity_selectors
+from identity.documents import ID_TYPE_CHOICES, IdentityInvalid
+from identity.services import ConsentInput
+from identity.types import IdentityData
+
+from . import campaigns
+from .models import RequestState
+
+
+class AnswerForm(forms.Form):
+    id_type = forms.ChoiceField(choices=ID_TYPE_CHOICES, label="证件类型 / Document type")
+    id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
+    name = forms.CharField(max_length=100, label="姓名 / Name")
+    date_of_birth = forms.DateField(label="出生日期 / Date of birth (YYYY-MM-DD)")
+    sex = forms.ChoiceField(choices=[("M", "男 / M"), ("F", "女 / F")], label="性别 / Sex")
+    id_expiry = forms.DateField(required=False, label="有效期至 / Valid until (YYYY-MM-DD)")
+    nationality = forms.CharField(max_length=3, required=False, label="国籍 / Nationality (ISO)")
+    consent = forms.BooleanField(
+        label="我已阅读并同意上述个人信息告知 / I have read the notice above and consent"
+    )
+    notice = forms.CharField(widget=forms.HiddenInput)
+
+    def identity(self) -> IdentityData:
+        data = self.cleaned_data
+        return IdentityData(
+            id_type=data["id_type"],
+            id_number=data["id_number"],
+            name=data["name"],
+            date_of_birth=data["date_of_birth"],
+            sex=data["sex"],
+            id_expiry=data.get("id_expiry"),
+            nationality=data.get("nationality") or None,
+        )
+
+
+def _masked_number(number: str) -> str:
+    return f"{number[:-8]}****{number[-4:]}" if len(number) > 8 else "****"
+
+
+@never_cache
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def answer(request: HttpRequest, token: str) -> HttpResponse:
+    req = campaigns.request_from_token(token)
+    if req is None:
+        raise Http404
+    operator = req.operator
+    notices = [
+        n
+        for n in (
+            identity_selectors.notice_current(operator=operator, language=lang)
+            for lang in ("zh-hans", "en")
+        )
+        if n is not None
+    ]
+    context = {
+        "req": req,
+        "operator": operator,
+        "number": _masked_number(req.line.number),
+        "campaign": req.campaign,
+        "notices": notices,
+        "done": req.state == RequestState.VERIFIED,
+        "closed": req.state
+        not in (RequestState.PENDING, RequestState.EXPIRED, RequestState.VERIFIED),
+    }
+    form = AnswerForm(
+        request.POST or None, initial={"notice": notices[0].content_hash if notices else ""}
+    )
+    status = 200
+    if request.method == "POST" and not context["done"] and not context["closed"]:
+        if form.is_valid():
+            try:
+                campaigns.request_answer(
+                    request=req,
+                    identity=form.identity(),
+                    consent=ConsentInput(form.cleaned_data["notice"], True),
+                )
+            except IdentityInvalid as exc:
+                for field, reasons in exc.errors.items():
+                    form.add_error(field if field in form.fields else None, reasons)
+                status = 400
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                context["done"] = True
+        else:
+            status = 400
+    context["form"] = form
+    return render(request, "registration/subscriber/answer.html", context, status=status)

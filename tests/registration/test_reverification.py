@@ -1,0 +1,165 @@
+"""The subscriber's answer, the token page, and the expiry cycle with a controlled clock."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from identity.documents import IdentityInvalid
+from operators.roles import Role
+from registration import campaigns
+from registration.models import Line, LineStatus, RequestState
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def running(alpha, make_staff, open_mobile):
+    """A running campaign over one line; returns (request, holder identity)."""
+    officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
+    tx, identity = open_mobile()
+    campaign = campaigns.campaign_create(
+        operator=alpha,
+        data=campaigns.CampaignInput(
+            name="Check",
+            criteria={"line_kind": "mobile"},
+            deadline=timezone.localdate() + dt.timedelta(days=10),
+            reminder_days=[7, 2],
+            channels=["file"],
+        ),
+        actor=officer.user,
+    )
+    campaigns.campaign_launch(campaign=campaign, actor=officer.user)
+    campaigns.campaign_plan(campaign=campaign)
+    return campaign.requests.get(), identity
+
+
+def test_correct_answer_verifies_the_request(running, consent):
+    request, identity = running
+    done = campaigns.request_answer(request=request, identity=identity, consent=consent)
+    assert done.state == RequestState.VERIFIED
+    assert done.verified_at is not None
+
+
+def test_someone_elses_identity_is_refused_and_counted(running, consent, citizen):
+    request, _ = running
+    with pytest.raises(campaigns.AnswerRefused):
+        campaigns.request_answer(request=request, identity=citizen(), consent=consent)
+    request.refresh_from_db()
+    assert request.failed_attempts == 1
+    assert request.state == RequestState.PENDING
+
+
+def test_wrong_answers_are_throttled_even_for_the_right_holder_afterwards(
+    running, consent, citizen
+):
+    request, identity = running
+    for _ in range(campaigns.MAX_FAILED_ATTEMPTS):
+        with pytest.raises(campaigns.AnswerRefused):
+            campaigns.request_answer(request=request, identity=citizen(), consent=consent)
+    with pytest.raises(campaigns.TooManyAttempts):
+        campaigns.request_answer(request=request, identity=identity, consent=consent)
+    later = timezone.now() + campaigns.ATTEMPT_WINDOW + dt.timedelta(minutes=1)
+    done = campaigns.request_answer(request=request, identity=identity, consent=consent, now=later)
+    assert done.state == RequestState.VERIFIED
+
+
+def test_an_answer_with_an_invalid_document_is_refused_with_field_reasons(running, consent):
+    request, identity = running
+    bad = dataclasses.replace(identity, sex="M" if identity.sex == "F" else "F")
+    with pytest.raises(IdentityInvalid) as info:
+        campaigns.request_answer(request=request, identity=bad, consent=consent)
+    assert "sex" in info.value.errors
+
+
+def test_a_verified_request_is_closed_to_further_answers(running, consent):
+    request, identity = running
+    campaigns.request_answer(request=request, identity=identity, consent=consent)
+    with pytest.raises(campaigns.RequestClosed):
+        campaigns.request_answer(request=request, identity=identity, consent=consent)
+
+
+def test_deadline_bars_the_line_then_the_grace_period_suspends_it(running):
+    request, _ = running
+    after_deadline = timezone.now() + dt.timedelta(days=12)
+    result = campaigns.reverification_cycle(now=after_deadline)
+    assert (result.expired, result.barred, result.suspended) == (1, 1, 0)
+    line = Line.objects.get(pk=request.line_id)
+    assert line.status == LineStatus.BARRED_OUTGOING
+    assert line.status_reason == "reverification_expired"
+    assert campaigns.reverification_cycle(now=after_deadline) == campaigns.CycleResult(0, 0, 0)
+    campaigns.reverification_cycle(now=after_deadline + dt.timedelta(days=16))
+    line.refresh_from_db()
+    assert line.status == LineStatus.SUSPENDED
+
+
+def test_a_suspended_line_comes_back_the_moment_its_holder_verifies(running, consent):
+    request, identity = running
+    campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
+    campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=30))
+    assert Line.objects.get(pk=request.line_id).status == LineStatus.SUSPENDED
+    campaigns.request_answer(request=request, identity=identity, consent=consent)
+    line = Line.objects.get(pk=request.line_id)
+    assert line.status == LineStatus.ACTIVE
+    assert line.status_reason == "reverified"
+
+
+def test_cycle_command_takes_a_controlled_clock(running):
+    request, _ = running
+    when = (timezone.localdate() + dt.timedelta(days=11)).isoformat() + "T09:00"
+    call_command("run_reverification_cycle", now=when)
+    assert Line.objects.get(pk=request.line_id).status == LineStatus.BARRED_OUTGOING
+
+
+# --- The page behind the link ----------------------------------------------------------------
+
+
+def _form(identity, consent) -> dict:
+    return {
+        "id_type": identity.id_type,
+        "id_number": identity.id_number,
+        "name": identity.name,
+        "date_of_birth": identity.date_of_birth.isoformat(),
+        "sex": identity.sex,
+        "id_expiry": identity.id_expiry.isoformat() if identity.id_expiry else "",
+        "nationality": identity.nationality or "",
+        "consent": "on",
+        "notice": consent.notice_hash,
+    }
+
+
+def test_the_link_page_shows_the_notice_and_changes_nothing_on_get(running, client):
+    request, identity = running
+    response = client.get(f"/r/{campaigns.request_token(request.pk)}")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Privacy notice" in body or "个人信息保护告知" in body
+    assert request.line.number not in body  # the number is masked
+    assert identity.name not in body
+    request.refresh_from_db()
+    assert request.state == RequestState.PENDING
+
+
+def test_answering_on_the_page_verifies(running, consent, client):
+    request, identity = running
+    response = client.post(f"/r/{campaigns.request_token(request.pk)}", _form(identity, consent))
+    assert response.status_code == 200
+    assert 'id="result"' in response.content.decode()
+    request.refresh_from_db()
+    assert request.state == RequestState.VERIFIED
+
+
+def test_wrong_answer_on_the_page_says_so_without_detail(running, consent, citizen, client):
+    request, _ = running
+    response = client.post(f"/r/{campaigns.request_token(request.pk)}", _form(citizen(), consent))
+    assert response.status_code == 400
+    assert "do not match our records" in response.content.decode()
+
+
+def test_a_forged_token_is_404(running, client):
+    request, _ = running
+    assert client.get(f"/r/{request.pk}.{'a' * 32}").status_code == 404
