@@ -300,6 +300,11 @@ def campaign_resume(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Ca
         raise CampaignStateConflict(campaign, "resumed")
     campaign.state = CampaignState.RUNNING
     campaign.save(update_fields=["state"])
+    from . import dispatch
+    from .models import BatchState
+
+    waiting = list(campaign.batches.filter(state=BatchState.QUEUED).values_list("pk", flat=True))
+    transaction.on_commit(lambda: dispatch.batches_enqueue(waiting))
     return campaign
 
 
@@ -319,7 +324,13 @@ def campaign_close(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Cam
 
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
     by_state = dict(campaign.requests.order_by().values_list("state").annotate(n=Count("pk")))
-    return {"requests": sum(by_state.values()), "by_state": by_state, "deliveries": {}}
+    from .dispatch import delivery_progress
+
+    return {
+        "requests": sum(by_state.values()),
+        "by_state": by_state,
+        "deliveries": delivery_progress(campaign),
+    }
 
 
 def request_token(request_id: int) -> str:

@@ -390,3 +390,87 @@ class ReverificationRequest(models.Model):
 
     def __str__(self) -> str:
         return f"request #{self.pk}"
+
+
+class NoticeKind(models.TextChoices):
+    NOTICE = "notice", "Notice"
+    REMINDER = "reminder", "Reminder"
+    EXPIRY = "expiry", "Barred or suspended"
+    ALERT = "alert", "Holder alert"
+
+
+class DeliveryState(models.TextChoices):
+    INTENT = "intent", "About to send"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One message to one request, at most once per (request, kind, stage): the
+    intent is recorded before the channel is called, so a worker killed
+    mid-batch leaves a trace to reconcile instead of a duplicate."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    request = models.ForeignKey(
+        ReverificationRequest, null=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    stage = models.PositiveSmallIntegerField(default=0, db_default=0)
+    channel = models.CharField(max_length=16)
+    state = models.CharField(
+        max_length=16,
+        choices=DeliveryState.choices,
+        default=DeliveryState.INTENT,
+        db_default=DeliveryState.INTENT,
+    )
+    error = models.CharField(max_length=200, blank=True, db_default="")
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind", "stage"], name="one_delivery_per_request_kind_stage"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"delivery #{self.pk}"
+
+
+class BatchState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    CLAIMED = "claimed", "Being sent"
+    DONE = "done", "Done"
+
+
+class DispatchBatch(models.Model):
+    """A range of a campaign's request ids to send one kind of message to. A
+    worker claims it with a lease; beat re-queues it when the lease expires."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="batches")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    stage = models.PositiveSmallIntegerField(default=0)
+    first_request_id = models.BigIntegerField()
+    last_request_id = models.BigIntegerField()
+    state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.QUEUED)
+    claimed_by = models.CharField(max_length=120, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claims = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "lease_until"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "kind", "stage", "first_request_id"], name="one_batch_per_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch #{self.pk} ({self.kind})"

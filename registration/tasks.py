@@ -57,11 +57,43 @@ def purge_idempotency_keys() -> int:
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, time_limit=3600)
 def plan_campaign(campaign_id: int) -> int:
-    """Create a launched campaign's requests (set-wise; safe to run twice)."""
-    from . import campaigns
+    """Create a launched campaign's requests (set-wise; safe to run twice),
+    then cut them into batches and queue one message per batch."""
+    from . import campaigns, dispatch
     from .models import Campaign
 
-    return campaigns.campaign_plan(campaign=Campaign.objects.get(pk=campaign_id))
+    campaign = Campaign.objects.get(pk=campaign_id)
+    count = campaigns.campaign_plan(campaign=campaign)
+    dispatch.batches_enqueue(dispatch.batches_create(campaign=campaign))
+    return count
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    time_limit=1800,
+    max_retries=5,
+)
+def send_batch(self, batch_id: int) -> int:
+    """Send one batch of notices (claimed with a lease; nothing twice)."""
+    from . import dispatch
+
+    try:
+        return dispatch.batch_send(batch_id=batch_id, worker=self.request.hostname or "")
+    except OSError as exc:  # a channel's transient failure: try the batch again later
+        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 2)) from None
+
+
+@shared_task(ignore_result=True)
+def requeue_expired_batches() -> int:
+    """Beat: batches whose worker died go back to the queue within minutes."""
+    from . import dispatch
+
+    expired = dispatch.batches_requeue_expired()
+    dispatch.batches_enqueue(expired)
+    return len(expired)
 
 
 @shared_task(ignore_result=True)

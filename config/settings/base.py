@@ -252,6 +252,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.reverification_cycle",
         "schedule": env.float("TELEREG_REVERIFICATION_CYCLE_SECONDS", default=900.0),
     },
+    "dispatch-leases": {
+        "task": "registration.tasks.requeue_expired_batches",
+        "schedule": 60.0,
+    },
     "idempotency-purge": {
         "task": "registration.tasks.purge_idempotency_keys",
         "schedule": 3600.0,
@@ -277,6 +281,12 @@ TELEREG_AUTHORITY_USERNAME = env.str("TELEREG_AUTHORITY_USERNAME", default="")
 TELEREG_AUTHORITY_PASSWORD = env.str("TELEREG_AUTHORITY_PASSWORD", default="")
 TELEREG_AUTHORITY_TIMEOUT = env.float("TELEREG_AUTHORITY_TIMEOUT", default=3.0)
 TELEREG_QUARANTINE_DAYS = env.int("TELEREG_QUARANTINE_DAYS", default=90)
+TELEREG_OUTBOX_DIR = env.str("TELEREG_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
+# The address subscribers reach the self-service pages at (links in notices).
+TELEREG_PUBLIC_URL = env.str("TELEREG_PUBLIC_URL", default="http://127.0.0.1:8000")
+TELEREG_DISPATCH_BATCH = env.int("TELEREG_DISPATCH_BATCH", default=500)
+TELEREG_DISPATCH_LEASE_SECONDS = env.int("TELEREG_DISPATCH_LEASE_SECONDS", default=300)
+TELEREG_DISPATCH_RATE = env.float("TELEREG_DISPATCH_RATE", default=0.0)
 # Django's error reports filter these from request data and local variables too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "identity.logging.PersonalDataReporterFilter"
 

@@ -1,0 +1,270 @@
+"""Sending a campaign's notices: batches of request ids, claimed with a lease,
+each message at most once.
+
+- ``batches_create`` cuts the campaign's waiting requests into id ranges (one
+  row per range, one Celery message per range — never one per notice).
+- ``batch_send`` claims a range with a conditional UPDATE (queued, or claimed
+  with an expired lease), records every delivery's intent set-wise, reconciles
+  intents a killed worker left behind against the channel, sends, and marks
+  what was sent. A paused campaign stops at the next chunk and leaves its
+  batch queued; ``batches_requeue_expired`` (beat) gives back ranges whose
+  worker died, long before Redis's visibility timeout would.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import socket
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from . import campaigns, channels
+from .models import (
+    BatchState,
+    Campaign,
+    CampaignState,
+    Delivery,
+    DeliveryState,
+    DispatchBatch,
+    NoticeKind,
+    RequestState,
+    ReverificationRequest,
+)
+
+logger = logging.getLogger(__name__)
+
+SEND_CHUNK = 100
+
+DEFAULT_TEXT = {
+    "zh-hans": "【{operator}】根据实名登记规定，请于{deadline}前核验号码{number}的登记身份：{link}",
+    "en": "[{operator}] Please confirm the registered identity of {number} before {deadline}: {link}",
+}
+
+
+def batches_create(
+    *, campaign: Campaign, kind: str = NoticeKind.NOTICE, stage: int = 0, size: int | None = None
+) -> list[int]:
+    """Cut the campaign's waiting requests into ranges of ``size`` ids; returns
+    the ids of the new batches (none twice for the same range)."""
+    size = size or settings.TELEREG_DISPATCH_BATCH
+    table = ReverificationRequest._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn "  # noqa: S608
+            f"FROM {connection.ops.quote_name(table)} WHERE campaign_id = %s AND state = %s) t "
+            f"WHERE (rn - 1) %% %s = 0 ORDER BY id",
+            [campaign.pk, RequestState.PENDING, size],
+        )
+        starts = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT MAX(id) FROM {connection.ops.quote_name(table)} "  # noqa: S608
+            "WHERE campaign_id = %s AND state = %s",
+            [campaign.pk, RequestState.PENDING],
+        )
+        last = cursor.fetchone()[0]
+    ranges = [
+        (start, (starts[i + 1] - 1) if i + 1 < len(starts) else last)
+        for i, start in enumerate(starts)
+    ]
+    created = DispatchBatch.objects.bulk_create(
+        [
+            DispatchBatch(
+                campaign=campaign,
+                kind=kind,
+                stage=stage,
+                first_request_id=first,
+                last_request_id=end,
+            )
+            for first, end in ranges
+        ],
+        ignore_conflicts=True,
+    )
+    del created  # ignore_conflicts leaves pks unset: read them back
+    return list(
+        DispatchBatch.objects.filter(
+            campaign=campaign, kind=kind, stage=stage, state=BatchState.QUEUED
+        ).values_list("pk", flat=True)
+    )
+
+
+def batches_enqueue(batch_ids: list[int]) -> None:
+    from .tasks import send_batch
+
+    for pk in batch_ids:
+        send_batch.apply_async(args=[pk], queue="campaigns")
+
+
+def _claim(batch_id: int, worker: str, now: dt.datetime) -> bool:
+    lease = now + dt.timedelta(seconds=settings.TELEREG_DISPATCH_LEASE_SECONDS)
+    from django.db.models import F, Q
+
+    return bool(
+        DispatchBatch.objects.filter(
+            Q(state=BatchState.QUEUED) | Q(state=BatchState.CLAIMED, lease_until__lt=now),
+            pk=batch_id,
+        ).update(
+            state=BatchState.CLAIMED,
+            claimed_by=worker[:120],
+            lease_until=lease,
+            claims=F("claims") + 1,
+        )
+    )
+
+
+def _message_text(campaign: Campaign, request: ReverificationRequest, language: str) -> str:
+    template = (campaign.notice_text_en if language == "en" else campaign.notice_text_zh) or (
+        DEFAULT_TEXT[language]
+    )
+    number = request.line.number
+    values = {
+        "operator": campaign.operator.name,
+        "deadline": request.deadline.isoformat(),
+        "number": f"{number[:-8]}****{number[-4:]}",
+        "link": link_for(request.pk),
+    }
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return DEFAULT_TEXT[language].format(**values)
+
+
+def link_for(request_id: int) -> str:
+    return f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/r/{campaigns.request_token(request_id)}"
+
+
+def batch_send(
+    *,
+    batch_id: int,
+    worker: str | None = None,
+    now: dt.datetime | None = None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> int:
+    """Send one batch; returns how many messages this call sent. Safe to call
+    again, from any worker, at any point: nothing is sent twice."""
+    now = now or timezone.now()
+    worker = worker or socket.gethostname()
+    if not _claim(batch_id, worker, now):
+        return 0
+    batch = DispatchBatch.objects.select_related("campaign__operator").get(pk=batch_id)
+    campaign = batch.campaign
+    channel_name = campaign.channels[0] if campaign.channels else "file"
+    channel = channels.get_channel(channel_name)
+    table = Delivery._meta.db_table
+    request_table = ReverificationRequest._meta.db_table
+    # 1. Intents for the whole range, set-wise (nothing twice: the unique key).
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(table)} "  # noqa: S608
+            "(request_id, operator_id, kind, stage, channel, state, error, created_at) "
+            f"SELECT id, operator_id, %s, %s, %s, %s, '', %s FROM {connection.ops.quote_name(request_table)} "
+            "WHERE campaign_id = %s AND id BETWEEN %s AND %s AND state = %s "
+            "ON CONFLICT (request_id, kind, stage) DO NOTHING",
+            [
+                batch.kind,
+                batch.stage,
+                channel_name,
+                DeliveryState.INTENT,
+                now,
+                campaign.pk,
+                batch.first_request_id,
+                batch.last_request_id,
+                RequestState.PENDING,
+            ],
+        )
+    pending = Delivery.objects.filter(
+        request__campaign=campaign,
+        request_id__gte=batch.first_request_id,
+        request_id__lte=batch.last_request_id,
+        kind=batch.kind,
+        stage=batch.stage,
+        state=DeliveryState.INTENT,
+    )
+    # 2. Intents older than this claim may have been written by a killed worker.
+    leftovers = set(pending.filter(created_at__lt=now).values_list("pk", flat=True))
+    if leftovers and hasattr(channel, "already_sent"):
+        written = channel.already_sent(leftovers)
+        if written:
+            Delivery.objects.filter(pk__in=written).update(state=DeliveryState.SENT, sent_at=now)
+    sent = 0
+    while True:
+        if Campaign.objects.filter(pk=campaign.pk).values_list("state", flat=True).first() != (
+            CampaignState.RUNNING
+        ):
+            # Paused (or closed): stop here and give the range back for later.
+            DispatchBatch.objects.filter(pk=batch.pk, claimed_by=worker[:120]).update(
+                state=BatchState.QUEUED, lease_until=None, sent=batch.sent + sent
+            )
+            return sent
+        chunk = list(pending.select_related("request__line").order_by("request_id")[:SEND_CHUNK])
+        if not chunk:
+            break
+        messages = [
+            channels.Message(
+                delivery=d.pk,
+                channel=channel_name,
+                to=d.request.line.number,
+                campaign=campaign.pk,
+                request=d.request_id,
+                kind=batch.kind,
+                language="zh-hans",
+                text=_message_text(campaign, d.request, "zh-hans"),
+                link=link_for(d.request_id),
+            )
+            for d in chunk
+        ]
+        channel.send_many(messages)
+        Delivery.objects.filter(pk__in=[d.pk for d in chunk]).update(
+            state=DeliveryState.SENT, sent_at=timezone.now()
+        )
+        sent += len(chunk)
+        # Renew the lease: a long batch is not taken from a live worker.
+        DispatchBatch.objects.filter(pk=batch.pk).update(
+            lease_until=timezone.now()
+            + dt.timedelta(seconds=settings.TELEREG_DISPATCH_LEASE_SECONDS)
+        )
+        if on_chunk:
+            on_chunk(sent)
+        _pace(len(chunk))
+    DispatchBatch.objects.filter(pk=batch.pk).update(
+        state=BatchState.DONE, done_at=timezone.now(), lease_until=None, sent=batch.sent + sent
+    )
+    return sent
+
+
+def _pace(count: int) -> None:
+    """Hold a worker to TELEREG_DISPATCH_RATE messages per second (0: no limit),
+    so a gateway's contracted rate is not exceeded by one worker."""
+    rate = settings.TELEREG_DISPATCH_RATE
+    if rate > 0:
+        time.sleep(count / rate)
+
+
+def batches_requeue_expired(*, now: dt.datetime | None = None) -> list[int]:
+    """Ranges whose worker died (lease expired) go back to the queue."""
+    now = now or timezone.now()
+    expired = list(
+        DispatchBatch.objects.filter(state=BatchState.CLAIMED, lease_until__lt=now).values_list(
+            "pk", flat=True
+        )
+    )
+    if expired:
+        DispatchBatch.objects.filter(pk__in=expired, state=BatchState.CLAIMED).update(
+            state=BatchState.QUEUED, lease_until=None
+        )
+    return expired
+
+
+def delivery_progress(campaign: Campaign) -> dict[str, int]:
+    from django.db.models import Count
+
+    return dict(
+        Delivery.objects.filter(request__campaign=campaign)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("pk"))
+    )

@@ -1,0 +1,145 @@
+"""Sending notices in batches: every request exactly once, whatever happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+
+import pytest
+from django.utils import timezone
+
+from operators.roles import Role
+from registration import campaigns, dispatch
+from registration.models import BatchState, Delivery, DeliveryState, DispatchBatch
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def outbox(settings, tmp_path):
+    settings.TELEREG_OUTBOX_DIR = str(tmp_path / "outbox")
+    return tmp_path / "outbox" / "file.jsonl"
+
+
+@pytest.fixture
+def campaign(alpha, make_staff, open_mobile):
+    officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
+    for _ in range(7):
+        open_mobile()
+    campaign = campaigns.campaign_create(
+        operator=alpha,
+        data=campaigns.CampaignInput(
+            name="Dispatch",
+            criteria={"line_kind": "mobile"},
+            deadline=timezone.localdate() + dt.timedelta(days=20),
+            reminder_days=[7],
+            channels=["file"],
+        ),
+        actor=officer.user,
+    )
+    campaigns.campaign_launch(campaign=campaign, actor=officer.user)
+    campaigns.campaign_plan(campaign=campaign)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def outbox_lines(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_batches_cover_every_request_once(campaign):
+    ids = dispatch.batches_create(campaign=campaign, size=3)
+    batches = DispatchBatch.objects.filter(pk__in=ids).order_by("first_request_id")
+    assert len(batches) == 3
+    covered = []
+    for batch in batches:
+        covered += list(
+            campaign.requests.filter(
+                pk__gte=batch.first_request_id, pk__lte=batch.last_request_id
+            ).values_list("pk", flat=True)
+        )
+    assert sorted(covered) == sorted(campaign.requests.values_list("pk", flat=True))
+    assert dispatch.batches_create(campaign=campaign, size=3) == ids  # nothing twice
+
+
+def test_sending_writes_one_line_per_request_in_the_contract_format(campaign, outbox):
+    for pk in dispatch.batches_create(campaign=campaign, size=3):
+        dispatch.batch_send(batch_id=pk)
+    lines = outbox_lines(outbox)
+    assert Counter(line["request"] for line in lines) == Counter(
+        {pk: 1 for pk in campaign.requests.values_list("pk", flat=True)}
+    )
+    line = lines[0]
+    assert {"channel", "to", "campaign", "request", "kind", "language", "text", "link"} <= set(line)
+    assert line["kind"] == "notice"
+    assert line["link"].endswith(campaigns.request_token(line["request"]))
+    assert "****" in line["text"]
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+
+
+def test_a_redelivered_batch_sends_nothing_again(campaign, outbox):
+    (pk, *_rest) = dispatch.batches_create(campaign=campaign, size=100)
+    assert dispatch.batch_send(batch_id=pk) == 7
+    assert dispatch.batch_send(batch_id=pk) == 0
+    assert len(outbox_lines(outbox)) == 7
+
+
+def test_a_worker_killed_between_writing_and_recording_causes_no_duplicate(
+    campaign, outbox, monkeypatch
+):
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+    real = dispatch.channels.FileChannel.send_many
+
+    class Killed(BaseException):
+        pass
+
+    def write_then_die(self, messages):
+        real(self, messages)
+        raise Killed
+
+    monkeypatch.setattr(dispatch.channels.FileChannel, "send_many", write_then_die)
+    with pytest.raises(Killed):
+        dispatch.batch_send(batch_id=pk)
+    monkeypatch.undo()
+    assert Delivery.objects.filter(state=DeliveryState.INTENT).count() == 7
+    assert DispatchBatch.objects.get(pk=pk).state == BatchState.CLAIMED
+    # Another worker may not take it while the lease runs...
+    assert dispatch.batch_send(batch_id=pk) == 0
+    # ...but after the lease expires, beat gives it back and the outbox is reconciled.
+    later = timezone.now() + dt.timedelta(minutes=10)
+    assert dispatch.batches_requeue_expired(now=later) == [pk]
+    assert dispatch.batch_send(batch_id=pk, now=later) == 0
+    assert Counter(line["request"] for line in outbox_lines(outbox)).most_common(1)[0][1] == 1
+    assert len(outbox_lines(outbox)) == 7
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+
+
+def test_a_paused_campaign_stops_and_resumes_where_it_stopped(
+    campaign, outbox, django_capture_on_commit_callbacks
+):
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+    campaigns.campaign_pause(campaign=campaign, actor=None)
+    assert dispatch.batch_send(batch_id=pk) == 0
+    assert DispatchBatch.objects.get(pk=pk).state == BatchState.QUEUED
+    assert outbox_lines(outbox) == []
+    with django_capture_on_commit_callbacks() as callbacks:
+        campaigns.campaign_resume(campaign=campaign, actor=None)
+    assert len(callbacks) == 1  # the queued batch is sent again
+    assert dispatch.batch_send(batch_id=pk) == 7
+
+
+def test_progress_counts_deliveries(campaign, outbox):
+    for pk in dispatch.batches_create(campaign=campaign, size=3):
+        dispatch.batch_send(batch_id=pk)
+    progress = campaigns.campaign_progress(campaign)
+    assert progress["requests"] == 7
+    assert progress["deliveries"] == {"sent": 7}
+
+
+def test_the_link_in_the_outbox_opens_the_answer_page(campaign, outbox, client):
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+    dispatch.batch_send(batch_id=pk)
+    link = outbox_lines(outbox)[0]["link"]
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    assert client.get("/" + path).status_code == 200
