@@ -42,7 +42,9 @@ SEND_CHUNK = 100
 
 DEFAULT_TEXT = {
     "zh-hans": "【{operator}】根据实名登记规定，请于{deadline}前核验号码{number}的登记身份：{link}",
-    "en": "[{operator}] Please confirm the registered identity of {number} before {deadline}: {link}",
+    "en": (
+        "[{operator}] Please confirm the registered identity of {number} before {deadline}: {link}"
+    ),
 }
 
 
@@ -161,7 +163,8 @@ def batch_send(
         cursor.execute(
             f"INSERT INTO {connection.ops.quote_name(table)} "  # noqa: S608
             "(request_id, operator_id, kind, stage, channel, state, error, created_at) "
-            f"SELECT id, operator_id, %s, %s, %s, %s, '', %s FROM {connection.ops.quote_name(request_table)} "
+            "SELECT id, operator_id, %s, %s, %s, %s, '', %s "
+            f"FROM {connection.ops.quote_name(request_table)} "
             "WHERE campaign_id = %s AND id BETWEEN %s AND %s AND state = %s "
             "ON CONFLICT (request_id, kind, stage) DO NOTHING",
             [
