@@ -172,5 +172,5 @@ def years_ago(today: dt.date, years: int) -> dt.date:
 
 
 # Real-process fixtures (a Celery worker) and the registration fixtures, for every test tree.
-from tests.integration.conftest import celery_worker_process  # noqa: E402, F401
+from tests.integration.conftest import celery_worker_process, celery_workers  # noqa: E402, F401
 from tests.registration.conftest import catalog, inventory, open_mobile, submit  # noqa: E402, F401

@@ -49,9 +49,10 @@ def _reset_pool(app) -> None:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Popen]:
-    """A real `celery worker` process on the test database and the configured broker
-    (Redis in CI, the filesystem transport otherwise, in a folder of its own)."""
+def celery_workers(transactional_db, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start real `celery worker` processes on the test database and a broker of
+    their own: a Redis database reserved for these tests (CI), or the filesystem
+    transport in a temporary folder. ``start(**env)`` adds settings for that worker."""
     from config.celery import app
 
     env = {
@@ -59,8 +60,16 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
         "DATABASE_URL": test_database_url(),
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
     }
-    saved_options = app.conf.broker_transport_options
-    if not os.environ.get("REDIS_URL"):
+    saved = (app.conf.broker_url, app.conf.broker_transport_options)
+    redis_url = os.environ.get("REDIS_URL")
+    if redis_url:
+        import redis
+
+        url = redis_url.rsplit("/", 1)[0] + "/15"
+        redis.Redis.from_url(url).flushdb()
+        env["REDIS_URL"] = url
+        app.conf.broker_url = url
+    else:
         broker_dir = tmp_path / "broker"
         env["TELEREG_BROKER_DIR"] = str(broker_dir)
         app.conf.broker_transport_options = {
@@ -71,40 +80,56 @@ def celery_worker_process(transactional_db, tmp_path) -> Iterator[subprocess.Pop
         }
         for sub in ("queue", "processed", "control"):
             (broker_dir / sub).mkdir(parents=True, exist_ok=True)
-        _reset_pool(app)
-    log = (tmp_path / "worker.log").open("w")
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--loglevel",
-            "INFO",
-            "--queues",
-            "default,interactive,campaigns",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    _reset_pool(app)
+    started: list[tuple[subprocess.Popen, object]] = []
+
+    def start(**extra_env: str) -> subprocess.Popen:
+        log = (tmp_path / f"worker-{len(started)}.log").open("w")
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--queues",
+                "default,interactive,campaigns",
+                "--hostname",
+                f"test{len(started)}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env={**env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        started.append((process, log))
+        return process
+
     try:
-        yield process
+        yield start
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-        app.conf.broker_transport_options = saved_options
+        for process, log in started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            log.close()
+        app.conf.broker_url, app.conf.broker_transport_options = saved
         _reset_pool(app)
+
+
+@pytest.fixture
+def celery_worker_process(celery_workers) -> subprocess.Popen:
+    """One real worker with the default settings."""
+    return celery_workers()
