@@ -464,6 +464,40 @@ class CycleResult:
     expired: int
     barred: int
     suspended: int
+    batches: tuple[int, ...] = ()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, CycleResult):
+            return NotImplemented
+        return (self.expired, self.barred, self.suspended) == (
+            other.expired,
+            other.barred,
+            other.suspended,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+EXPIRY_BARRED, EXPIRY_SUSPENDED = 1, 2
+
+
+def _notice_batches(now: dt.datetime) -> list[int]:
+    """Batches for the reminders due today (only the latest due stage, so a
+    cycle that missed days does not send two reminders at once)."""
+    from . import dispatch
+    from .models import NoticeKind
+
+    today = timezone.localtime(now).date()
+    batch_ids: list[int] = []
+    for campaign in Campaign.objects.filter(state=CampaignState.RUNNING):
+        due = [
+            d for d in campaign.reminder_days if campaign.deadline - dt.timedelta(days=d) <= today
+        ]
+        if due and today <= campaign.deadline:
+            batch_ids += dispatch.batches_create(
+                campaign=campaign, kind=NoticeKind.REMINDER, stage=min(due)
+            )
+    return batch_ids
 
 
 def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
@@ -474,6 +508,10 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
 
     now = now or timezone.now()
     today = timezone.localtime(now).date()
+    from . import dispatch
+    from .models import NoticeKind
+
+    batch_ids = _notice_batches(now)
     with transaction.atomic():
         due = ReverificationRequest.objects.filter(
             state=RequestState.PENDING,
@@ -481,11 +519,20 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
             campaign__state__in=[CampaignState.RUNNING, CampaignState.PAUSED],
         )
         line_ids = list(due.values_list("line_id", flat=True))
+        campaign_ids = set(due.values_list("campaign_id", flat=True))
         expired = due.update(state=RequestState.EXPIRED, expired_at=now)
         barred = Line.objects.filter(pk__in=line_ids, status=LineStatus.ACTIVE).update(
             status=LineStatus.BARRED_OUTGOING,
             status_reason="reverification_expired",
             status_changed_at=now,
+        )
+    for campaign in Campaign.objects.filter(pk__in=campaign_ids, state=CampaignState.RUNNING):
+        # The holder is told the line is barred (incoming calls still reach it).
+        batch_ids += dispatch.batches_create(
+            campaign=campaign,
+            kind=NoticeKind.EXPIRY,
+            stage=EXPIRY_BARRED,
+            request_state=RequestState.EXPIRED,
         )
     suspended = 0
     for operator in Operator.objects.all():
@@ -502,4 +549,6 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
         )
     if expired or suspended:
         logger.info("cycle: %s expired, %s barred, %s suspended", expired, barred, suspended)
-    return CycleResult(expired=expired, barred=barred, suspended=suspended)
+    return CycleResult(
+        expired=expired, barred=barred, suspended=suspended, batches=tuple(batch_ids)
+    )

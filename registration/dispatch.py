@@ -49,10 +49,15 @@ DEFAULT_TEXT = {
 
 
 def batches_create(
-    *, campaign: Campaign, kind: str = NoticeKind.NOTICE, stage: int = 0, size: int | None = None
+    *,
+    campaign: Campaign,
+    kind: str = NoticeKind.NOTICE,
+    stage: int = 0,
+    size: int | None = None,
+    request_state: str = RequestState.PENDING,
 ) -> list[int]:
-    """Cut the campaign's waiting requests into ranges of ``size`` ids; returns
-    the ids of the new batches (none twice for the same range)."""
+    """Cut the campaign's requests in ``request_state`` into ranges of ``size``
+    ids; returns the ids of the queued batches (none twice for the same range)."""
     size = size or settings.TELEREG_DISPATCH_BATCH
     table = ReverificationRequest._meta.db_table
     with connection.cursor() as cursor:
@@ -60,13 +65,13 @@ def batches_create(
             f"SELECT id FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS rn "  # noqa: S608
             f"FROM {connection.ops.quote_name(table)} WHERE campaign_id = %s AND state = %s) t "
             f"WHERE (rn - 1) %% %s = 0 ORDER BY id",
-            [campaign.pk, RequestState.PENDING, size],
+            [campaign.pk, request_state, size],
         )
         starts = [row[0] for row in cursor.fetchall()]
         cursor.execute(
             f"SELECT MAX(id) FROM {connection.ops.quote_name(table)} "  # noqa: S608
             "WHERE campaign_id = %s AND state = %s",
-            [campaign.pk, RequestState.PENDING],
+            [campaign.pk, request_state],
         )
         last = cursor.fetchone()[0]
     ranges = [
@@ -158,6 +163,7 @@ def batch_send(
     channel = channels.get_channel(channel_name)
     table = Delivery._meta.db_table
     request_table = ReverificationRequest._meta.db_table
+    wanted_state = RequestState.EXPIRED if batch.kind == NoticeKind.EXPIRY else RequestState.PENDING
     # 1. Intents for the whole range, set-wise (nothing twice: the unique key).
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -176,7 +182,7 @@ def batch_send(
                 campaign.pk,
                 batch.first_request_id,
                 batch.last_request_id,
-                RequestState.PENDING,
+                wanted_state,
             ],
         )
     pending = Delivery.objects.filter(

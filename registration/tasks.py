@@ -99,6 +99,7 @@ def requeue_expired_batches() -> int:
 @shared_task(ignore_result=True)
 def reverification_cycle() -> None:
     """Beat: expire overdue requests, bar then suspend their lines."""
-    from . import campaigns
+    from . import campaigns, dispatch
 
-    campaigns.reverification_cycle()
+    result = campaigns.reverification_cycle()
+    dispatch.batches_enqueue(list(result.batches))

@@ -143,3 +143,28 @@ def test_the_link_in_the_outbox_opens_the_answer_page(campaign, outbox, client):
     link = outbox_lines(outbox)[0]["link"]
     path = link.split("://", 1)[1].split("/", 1)[1]
     assert client.get("/" + path).status_code == 200
+
+
+def test_reminder_of_the_latest_due_stage_is_sent_once(campaign, outbox):
+    for pk in dispatch.batches_create(campaign=campaign, size=100):
+        dispatch.batch_send(batch_id=pk)
+    # Eight days before the deadline: the 7-day reminder is not due yet.
+    eight_before = timezone.now() + dt.timedelta(days=12)
+    assert campaigns.reverification_cycle(now=eight_before).batches == ()
+    six_before = timezone.now() + dt.timedelta(days=14)
+    for _ in range(2):  # the cycle runs every few minutes: still once
+        for pk in campaigns.reverification_cycle(now=six_before).batches:
+            dispatch.batch_send(batch_id=pk, now=six_before)
+    kinds = Counter((line["kind"], line["request"]) for line in outbox_lines(outbox))
+    assert sum(1 for kind, _ in kinds if kind == "reminder") == 7
+    assert set(kinds.values()) == {1}
+
+
+def test_expiry_tells_the_holder_the_line_is_barred(campaign, outbox):
+    after = timezone.now() + dt.timedelta(days=25)
+    result = campaigns.reverification_cycle(now=after)
+    assert result.expired == 7
+    for pk in result.batches:
+        dispatch.batch_send(batch_id=pk, now=after)
+    expiry = [line for line in outbox_lines(outbox) if line["kind"] == "expiry"]
+    assert len(expiry) == 7

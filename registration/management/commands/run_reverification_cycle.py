@@ -26,6 +26,10 @@ class Command(BaseCommand):
             if timezone.is_naive(when):
                 when = timezone.make_aware(when)
         result = campaigns.reverification_cycle(now=when)
+        from registration import dispatch
+
+        dispatch.batches_enqueue(list(result.batches))
         self.stdout.write(
-            f"expired {result.expired}, barred {result.barred}, suspended {result.suspended}"
+            f"expired {result.expired}, barred {result.barred}, suspended {result.suspended}, "
+            f"{len(result.batches)} notice batch(es) queued"
         )
