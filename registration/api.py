@@ -374,3 +374,58 @@ CampaignLaunchView = _campaign_action(campaigns.campaign_launch)
 CampaignPauseView = _campaign_action(campaigns.campaign_pause)
 CampaignResumeView = _campaign_action(campaigns.campaign_resume)
 CampaignCloseView = _campaign_action(campaigns.campaign_close)
+
+
+class InStoreReverifyInputSerializer(serializers.Serializer):
+    holder = IdentityBlockSerializer()
+    consent = ConsentSerializer()
+
+
+class InStoreReverifyView(APIView):
+    """A clerk completes a line's open re-verification request after checking
+    the holder's identity in person."""
+
+    required_permission = "transaction.create"
+
+    @extend_schema(
+        request=InStoreReverifyInputSerializer,
+        responses={200: {"type": "object"}},
+        summary="Re-verify a line's holder in store (completes the open request)",
+    )
+    @idempotent(required=False)
+    @sensitive_variables("data", "identity")
+    def post(self, request: Request, number: str) -> Response:
+        from .models import RequestState, ReverificationRequest
+
+        data = InStoreReverifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = get_object_or_404(
+            selectors.line_list(user=request.user).exclude(status="closed"),
+            number=_e164_or_400(request, number),
+        )
+        open_request = (
+            ReverificationRequest.objects.filter(
+                line=line, state__in=[RequestState.PENDING, RequestState.EXPIRED]
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if open_request is None:
+            raise ValidationError({"line": ["This line has no open re-verification request."]})
+        block = IdentityBlockSerializer(data=request.data["holder"])
+        block.is_valid(raise_exception=True)
+        identity = block.to_identity()
+        staff = staff_of(request.user)
+        try:
+            done = campaigns.request_answer(
+                request=open_request,
+                identity=identity,
+                consent=ConsentInput(data.validated_data["consent"]["notice"], True),
+                channel="store",
+                actor=request.user,
+                store=staff.store if staff else None,
+            )
+        except IdentityInvalid as exc:
+            raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
+        line.refresh_from_db()
+        return Response({"request": done.pk, "state": done.state, "line_status": line.status})

@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("lines/", api.LineListView.as_view(), name="line-list"),
     path("lines/<str:number>/", api.LineDetailView.as_view(), name="line-detail"),
+    path("lines/<str:number>/reverify/", api.InStoreReverifyView.as_view(), name="line-reverify"),
     path("numbers/available/", api.NumbersAvailableView.as_view(), name="numbers-available"),
     path("services/", api.ServiceListView.as_view(), name="service-list"),
     path("campaigns/", api.CampaignListCreateView.as_view(), name="campaign-list"),

@@ -163,3 +163,36 @@ def test_wrong_answer_on_the_page_says_so_without_detail(running, consent, citiz
 def test_a_forged_token_is_404(running, client):
     request, _ = running
     assert client.get(f"/r/{request.pk}.{'a' * 32}").status_code == 404
+
+
+def test_clerk_reverifies_in_store_and_the_barred_line_is_active_again(
+    running, consent, alpha_clerk, api_client_for
+):
+    from tests.registration.conftest import api_block
+
+    request, identity = running
+    campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
+    number = request.line.number
+    assert Line.objects.get(pk=request.line_id).status == LineStatus.BARRED_OUTGOING
+    response = api_client_for(alpha_clerk).post(
+        f"/api/v1/lines/{number}/reverify/",
+        {"holder": api_block(identity), "consent": {"notice": consent.notice_hash, "given": True}},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json() == {"request": request.pk, "state": "verified", "line_status": "active"}
+
+
+def test_in_store_reverification_of_someone_else_is_refused(
+    running, consent, citizen, alpha_clerk, api_client_for
+):
+    from tests.registration.conftest import api_block
+
+    request, _ = running
+    response = api_client_for(alpha_clerk).post(
+        f"/api/v1/lines/{request.line.number}/reverify/",
+        {"holder": api_block(citizen()), "consent": {"notice": consent.notice_hash, "given": True}},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "answer_refused"
