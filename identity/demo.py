@@ -16,6 +16,7 @@ from operators.models import Operator
 from . import services
 from .models import NoticeLanguage, PrivacyNotice
 from .synthetic import synthetic_identity
+from .types import IdentityData
 
 DEMO_NOTICE = {
     NoticeLanguage.EN: {
@@ -55,17 +56,21 @@ def seed_notices(operator: Operator) -> None:
         services.notice_publish(notice=draft, actor=None)
 
 
+def demo_citizens(count: int = CITIZENS_PER_SEED) -> list[tuple[IdentityData, bool]]:
+    """The seeded set of synthetic citizens, as (identity, revoked)."""
+    rng = random.Random(2013)  # noqa: S311 - synthetic demo data, not security
+    today = timezone.localdate()
+    id_types = ["cn_resident_id"] * 8 + ["hmt_residence_permit", "foreign_passport"]
+    return [
+        (synthetic_identity(rng=rng, id_type=id_types[n % len(id_types)], today=today), n % 50 == 49)
+        for n in range(count)
+    ]
+
+
 def seed_citizens(*, count: int = CITIZENS_PER_SEED, path: Path | None = None) -> Path:
     """A fixed (seeded) set of synthetic citizens: the same file every time."""
     path = path or Path(settings.VAR_DIR) / "demo-citizens.csv"
-    rng = random.Random(2013)  # noqa: S311 - synthetic demo data, not security
-    today = timezone.localdate()
-    rows = []
-    id_types = ["cn_resident_id"] * 8 + ["hmt_residence_permit", "foreign_passport"]
-    for n in range(count):
-        identity = synthetic_identity(rng=rng, id_type=id_types[n % len(id_types)], today=today)
-        revoked = n % 50 == 49
-        rows.append((identity, revoked))
+    rows = demo_citizens(count)
     services.authority_registry_load(
         services.CitizenRow(
             id_type=i.id_type,

@@ -1,0 +1,428 @@
+"""Registration in the console: transactions and lines (read-only, holders
+and addresses masked), the number inventory with its quarantine actions, and
+the service catalog. Every admin is scoped to the signed-in staff member's
+operator through ScopedAdmin; inventory and catalog writes need
+``inventory.manage``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from identity import selectors as identity_selectors
+from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
+from operators.models import Operator
+from operators.tenancy import can, is_platform_admin, staff_of
+
+from . import inventory, selectors
+from .models import (
+    Line,
+    LineAddress,
+    LineHolding,
+    LineKind,
+    LineService,
+    PhoneNumber,
+    Service,
+    Transaction,
+    TransactionEvent,
+)
+from .numbers import InvalidNumber, to_e164
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """History rows shown under their parent, never edited. Visible to whoever
+    may see the parent (the parent's queryset already scopes by operator)."""
+
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    view_permission = ""
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, self.view_permission)
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class ReadOnlyScopedAdmin(ScopedAdmin):
+    """Read-only rows of the operator; platform admins also see which operator."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def get_list_display(self, request: HttpRequest):
+        columns = list(super().get_list_display(request))
+        return [*columns, "operator"] if is_platform_admin(request.user) else columns
+
+    def get_list_filter(self, request: HttpRequest):
+        filters = list(super().get_list_filter(request))
+        return [*filters, "operator"] if is_platform_admin(request.user) else filters
+
+
+def _masked_holder(line: Line) -> dict[str, str | None]:
+    """Decrypted and masked once per line object, however many columns show it."""
+    cache = getattr(line, "_masked_holder", None)
+    if cache is None:
+        cache = selectors.line_masked_holder(line)
+        line._masked_holder = cache
+    return cache
+
+
+def _search_countries(request: HttpRequest) -> list[str]:
+    """Countries a typed national number is read in: the staff member's operator's."""
+    staff = staff_of(request.user)
+    if staff is not None:
+        return [staff.operator.country]
+    if is_platform_admin(request.user):
+        return sorted(set(Operator.objects.values_list("country", flat=True)))
+    return []
+
+
+def _as_e164(request: HttpRequest, term: str) -> str | None:
+    for country in _search_countries(request):
+        try:
+            return to_e164(term, country=country)
+        except InvalidNumber:
+            continue
+    return None
+
+
+# Transactions ---------------------------------------------------------------
+
+
+class TransactionEventInline(ReadOnlyInline):
+    model = TransactionEvent
+    view_permission = "transaction.view"
+    fields = ["at", "from_state", "to_state", "actor_label", "note"]
+    readonly_fields = fields
+    verbose_name = "state change"
+    verbose_name_plural = "history"
+
+
+@admin.register(Transaction, site=console)
+class TransactionAdmin(ReadOnlyScopedAdmin):
+    """Business transactions as an audit trail: read-only, searched by reference."""
+
+    permission_prefix = "transaction"
+    list_display = [
+        "reference",
+        "kind",
+        "state",
+        "store",
+        "staff",
+        "line_number",
+        "created_at",
+        "refusal_code",
+    ]
+    list_filter = ["kind", "state", ("store", admin.RelatedOnlyFieldListFilter)]
+    list_select_related = ["store", "staff", "line", "operator"]
+    date_hierarchy = "created_at"
+    search_fields = ["^reference"]
+    search_help_text = "Transaction reference (or its beginning)."
+    fields = [
+        "reference",
+        "kind",
+        "state",
+        "operator",
+        "store",
+        "staff",
+        "line_kind",
+        "line_number",
+        "holder_masked",
+        "service",
+        "refusal_code",
+        "refusal_message",
+        "verification_attempts",
+        "next_verification_at",
+        "notice_hash",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = fields
+    inlines = [TransactionEventInline]
+
+    @admin.display(description="number", ordering="number")
+    def line_number(self, obj: Transaction) -> str:
+        return obj.line.number if obj.line_id else obj.number or "—"
+
+    @admin.display(description="line holder (masked)")
+    def holder_masked(self, obj: Transaction) -> str:
+        return (_masked_holder(obj.line)["name"] or "—") if obj.line_id else "—"
+
+
+# Lines ----------------------------------------------------------------------
+
+
+class LineHoldingInline(ReadOnlyInline):
+    model = LineHolding
+    view_permission = "line.lookup"
+    fields = ["holder_uid", "holder_name", "started_at", "ended_at", "transaction_reference"]
+    readonly_fields = fields
+    verbose_name = "holder"
+    verbose_name_plural = "holder history"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("holder", "transaction")
+
+    @admin.display(description="person")
+    def holder_uid(self, obj: LineHolding) -> str:
+        return str(obj.holder.uid)
+
+    @admin.display(description="name (masked)")
+    def holder_name(self, obj: LineHolding) -> str:
+        return identity_selectors.person_masked(obj.holder)["name"] or ""
+
+    @admin.display(description="transaction")
+    def transaction_reference(self, obj: LineHolding) -> str:
+        return obj.transaction.reference
+
+
+class LineAddressInline(ReadOnlyInline):
+    model = LineAddress
+    view_permission = "line.lookup"
+    fields = ["address_masked", "holder_uid", "started_at", "ended_at", "transaction_reference"]
+    readonly_fields = fields
+    verbose_name = "installation address"
+    verbose_name_plural = "address history"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("holder", "line", "transaction")
+
+    @admin.display(description="address (masked)")
+    def address_masked(self, obj: LineAddress) -> str:
+        return (
+            identity_selectors.value_masked(
+                obj.holder,
+                context=obj.line.address_subject,
+                field="installation_address",
+                blob=obj.address_enc,
+            )
+            or "—"
+        )
+
+    @admin.display(description="sealed for person")
+    def holder_uid(self, obj: LineAddress) -> str:
+        return str(obj.holder.uid)
+
+    @admin.display(description="transaction")
+    def transaction_reference(self, obj: LineAddress) -> str:
+        return obj.transaction.reference
+
+
+class LineServiceInline(ReadOnlyInline):
+    model = LineService
+    view_permission = "line.lookup"
+    fields = ["service", "activated_at", "deactivated_at", "transaction_reference"]
+    readonly_fields = fields
+    verbose_name_plural = "services"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("service", "transaction")
+
+    @admin.display(description="transaction")
+    def transaction_reference(self, obj: LineService) -> str:
+        return obj.transaction.reference
+
+
+@admin.register(Line, site=console)
+class LineAdmin(ReadOnlyScopedAdmin):
+    """Lines, holders masked. Search is by exact number only."""
+
+    list_display = ["number", "kind", "status", "store", "holder_name", "registered_at"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["store", "holder", "operator"]
+    search_fields = ["=number"]  # replaced by get_search_results: exact, normalised
+    search_help_text = "Exact number, international (+86…) or national."
+    fields = [
+        "uid",
+        "number",
+        "kind",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "operator",
+        "store",
+        "holder_uid",
+        "holder_name",
+        "holder_document",
+        "address_masked",
+        "registered_at",
+        "updated_at",
+        "closed_at",
+    ]
+    readonly_fields = fields
+    inlines = [LineHoldingInline, LineAddressInline, LineServiceInline]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "line.lookup")
+
+    @admin.display(description="holder (masked)")
+    def holder_name(self, obj: Line) -> str:
+        return _masked_holder(obj)["name"] or ""
+
+    @admin.display(description="holder")
+    def holder_uid(self, obj: Line) -> str:
+        return str(obj.holder.uid)
+
+    @admin.display(description="holder document (masked)")
+    def holder_document(self, obj: Line) -> str:
+        return _masked_holder(obj)["id_number"] or ""
+
+    @admin.display(description="installation address (masked)")
+    def address_masked(self, obj: Line) -> str:
+        return selectors.line_masked_address(obj) or "—"
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        number = _as_e164(request, term)
+        return (queryset.filter(number=number) if number else queryset.none()), False
+
+
+# Number inventory -------------------------------------------------------------
+
+
+@admin.register(PhoneNumber, site=console)
+class PhoneNumberAdmin(ReadOnlyScopedAdmin):
+    """The inventory: head office reads it; operator admins put available
+    numbers to rest and give rested ones back. Loading is ``load_numbers``."""
+
+    list_display = ["number", "kind", "status", "quarantined_until", "updated_at"]
+    list_select_related = ["operator"]
+    list_filter = ["kind", "status"]
+    search_fields = ["number"]
+    search_help_text = "A number (exact, international or national), or digits it contains."
+    fields = ["number", "kind", "status", "reserved_for", "quarantined_until", "updated_at"]
+    readonly_fields = fields
+    actions = ["quarantine_selected", "release_selected"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "console.access")
+
+    def has_manage_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "inventory.manage")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
+        term = search_term.strip()
+        number = _as_e164(request, term) if term else None
+        if number:
+            return queryset.filter(number=number), False
+        digits = "".join(ch for ch in term if ch.isdigit())
+        if not term:
+            return queryset, False
+        return (queryset.filter(number__contains=digits) if digits else queryset.none()), False
+
+    @admin.action(description="Quarantine the selected available numbers", permissions=["manage"])
+    def quarantine_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        days = settings.TELEREG_QUARANTINE_DAYS
+        changed, skipped = inventory.number_quarantine(numbers=queryset, days=days)
+        self._report(request, f"Quarantined {changed} number(s) for {days} days", skipped)
+
+    @admin.action(
+        description="Release the selected numbers from quarantine", permissions=["manage"]
+    )
+    def release_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        changed, skipped = inventory.number_release(numbers=queryset)
+        self._report(request, f"Released {changed} number(s) from quarantine", skipped)
+
+    def _report(self, request: HttpRequest, done: str, skipped: int) -> None:
+        if skipped:
+            self.message_user(
+                request,
+                f"{done}; skipped {skipped} that were not in the right state "
+                "(reserved and assigned numbers are never touched).",
+                messages.WARNING,
+            )
+        else:
+            self.message_user(request, f"{done}.", messages.SUCCESS)
+
+
+# Service catalog ---------------------------------------------------------------
+
+
+class ServiceForm(forms.ModelForm):
+    line_kinds = forms.MultipleChoiceField(
+        choices=LineKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The kinds of line this service can be added to.",
+    )
+
+    # Set by ServiceAdmin.get_form for tenants, whose form has no operator field.
+    operator_for_unique_check: Operator | None = None
+
+    class Meta:
+        model = Service
+        fields = ["operator", "code", "name", "line_kinds", "active"]
+
+    def clean_line_kinds(self) -> list[str]:
+        chosen = set(self.cleaned_data["line_kinds"])
+        return [kind for kind in LineKind.values if kind in chosen]
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        operator = self.operator_for_unique_check
+        if operator is not None:
+            taken = Service.objects.filter(operator=operator, code=code)
+            if self.instance.pk:
+                taken = taken.exclude(pk=self.instance.pk)
+            if taken.exists():
+                raise forms.ValidationError("Your catalog already has a service with this code.")
+        return code
+
+
+@admin.register(Service, site=console)
+class ServiceAdmin(OperatorScopedAdmin):
+    """The catalog of added service items: head office reads it, operator
+    admins add and change entries (deactivate rather than delete)."""
+
+    form = ServiceForm
+    list_display = ["code", "name", "kinds", "active"]
+    list_filter = ["active"]
+    search_fields = ["code", "name"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "console.access")
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "inventory.manage")
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return can(request.user, "inventory.manage")
+
+    def get_list_display(self, request: HttpRequest):
+        if is_platform_admin(request.user):
+            return ["code", "name", "operator", "kinds", "active"]
+        return self.list_display
+
+    def get_form(
+        self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs
+    ):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        staff = None if is_platform_admin(request.user) else staff_of(request.user)
+        if staff is not None:
+            form = type(form.__name__, (form,), {"operator_for_unique_check": staff.operator})
+        return form
+
+    @admin.display(description="line kinds")
+    def kinds(self, obj: Service) -> str:
+        labels = dict(LineKind.choices)
+        return ", ".join(str(labels.get(kind, kind)) for kind in obj.line_kinds)
