@@ -1,6 +1,7 @@
 """Settings for the test suite: DATABASE_URL when set (PostgreSQL in CI), else SQLite."""
 
 import base64
+import os
 
 from .base import *  # noqa: F403
 
@@ -9,8 +10,9 @@ DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # A file, not :memory:, so that a real Celery worker process can share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+    # A file, not :memory:, so that a real Celery worker process can share it;
+    # one per test run, so that two runs on one machine do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}
 
 # Fixed, obviously-fake keys: tests must be repeatable and never use real ones.
 TELEREG_KEYS = "t1:" + base64.b64encode(b"\x01" * 32).decode()
