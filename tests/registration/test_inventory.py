@@ -16,7 +16,8 @@ from registration.inventory import (
     number_range,
     number_release,
 )
-from registration.models import Line, (
+from registration.models import (
+    Line,
     LineKind,
     NumberStatus,
     PhoneNumber,
