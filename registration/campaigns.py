@@ -156,10 +156,9 @@ def matching_lines(campaign: Campaign, *, now: dt.datetime | None = None) -> Que
     return qs.filter(~Exists(waiting_elsewhere))
 
 
-@transaction.atomic
-def campaign_create(
-    *, operator: Operator, data: CampaignInput, actor: AbstractBaseUser
-) -> Campaign:
+def campaign_input_check(*, operator: Operator, data: CampaignInput) -> dict[str, Any]:
+    """The normalised criteria of a campaign definition, or CampaignInvalid
+    naming every bad field (the API and the console both use this)."""
     errors: dict[str, list[str]] = {}
     if not data.name.strip():
         errors["name"] = ["A name is required."]
@@ -178,6 +177,15 @@ def campaign_create(
         criteria = {}
     if errors:
         raise CampaignInvalid(fields=errors)
+    return criteria
+
+
+@transaction.atomic
+def campaign_create(
+    *, operator: Operator, data: CampaignInput, actor: AbstractBaseUser | None
+) -> Campaign:
+    """A draft campaign; nothing is planned or sent until it is launched."""
+    criteria = campaign_input_check(operator=operator, data=data)
     return Campaign.objects.create(
         operator=operator,
         name=data.name.strip(),
@@ -189,6 +197,26 @@ def campaign_create(
         notice_text_en=data.notice_text_en,
         created_by=actor,
     )
+
+
+@transaction.atomic
+def campaign_update_draft(*, campaign: Campaign, data: CampaignInput) -> Campaign:
+    campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    if campaign.state != CampaignState.DRAFT:
+        raise CampaignStateConflict(campaign, "edited")
+    criteria = campaign_input_check(operator=campaign.operator, data=data)
+    for name, value in (
+        ("name", data.name.strip()),
+        ("criteria", criteria),
+        ("deadline", data.deadline),
+        ("reminder_days", sorted(set(data.reminder_days), reverse=True)),
+        ("channels", list(dict.fromkeys(data.channels))),
+        ("notice_text_zh", data.notice_text_zh),
+        ("notice_text_en", data.notice_text_en),
+    ):
+        setattr(campaign, name, value)
+    campaign.save()
+    return campaign
 
 
 def campaign_preview(*, campaign: Campaign) -> int:

@@ -223,3 +223,54 @@ def test_clerk_cannot_manage_campaigns_and_other_operator_sees_404(
     outsider = api_client_for(make_staff(beta, Role.COMPLIANCE_OFFICER))
     assert outsider.get(f"/api/v1/campaigns/{campaign.pk}/").status_code == 404
     assert outsider.post(f"/api/v1/campaigns/{campaign.pk}/launch/").status_code == 404
+
+
+def test_compliance_defines_and_launches_a_campaign_in_the_console(
+    officer, lines, web_client_for, django_capture_on_commit_callbacks
+):
+    from django.urls import reverse
+
+    client = web_client_for(officer)
+    deadline = (timezone.localdate() + dt.timedelta(days=40)).isoformat()
+    bad = client.post(
+        reverse("console:registration_campaign_add"),
+        {
+            "name": "Console",
+            "criteria": '{"line_kind": "fax"}',
+            "deadline": deadline,
+            "reminder_days": "[7]",
+            "channels": '["file"]',
+        },
+    )
+    assert bad.status_code == 200
+    assert "mobile, landline or any" in bad.content.decode()
+    assert not Campaign.objects.exists()
+    ok = client.post(
+        reverse("console:registration_campaign_add"),
+        {
+            "name": "Console",
+            "criteria": '{"line_kind": "mobile"}',
+            "deadline": deadline,
+            "reminder_days": "[7]",
+            "channels": '["file"]',
+        },
+    )
+    assert ok.status_code == 302
+    campaign = Campaign.objects.get()
+    page = client.get(reverse("console:registration_campaign_change", args=[campaign.pk]))
+    assert "lines matching now" in page.content.decode().lower()
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(
+            reverse("console:registration_campaign_changelist"),
+            {"action": "launch", "_selected_action": [campaign.pk]},
+        )
+    campaign.refresh_from_db()
+    assert campaign.state == CampaignState.PLANNING
+    assert len(callbacks) == 1
+
+
+def test_operator_admin_cannot_open_campaigns(alpha, make_staff, web_client_for):
+    from django.urls import reverse
+
+    client = web_client_for(make_staff(alpha, Role.OPERATOR_ADMIN))
+    assert client.get(reverse("console:registration_campaign_changelist")).status_code == 403
