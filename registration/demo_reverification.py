@@ -44,8 +44,12 @@ def seed_lines(operator: Operator, *, count: int = DEMO_LINES) -> int:
     for index, phone in enumerate(numbers):
         identity = citizens[index % len(citizens)][0]
         person = identity_services.person_register(
-            operator=operator, identity=identity, consent=consent, channel="store",
-            actor=staff.user, store=store,
+            operator=operator,
+            identity=identity,
+            consent=consent,
+            channel="store",
+            actor=staff.user,
+            store=store,
         )
         if rng.random() < 2 / 3:
             identity_services.person_verification_record(person=person, matched=True)
@@ -61,7 +65,10 @@ def seed_lines(operator: Operator, *, count: int = DEMO_LINES) -> int:
             applicant=person,
         )
         line = Line.objects.create(
-            number=phone.number, kind=LineKind.MOBILE, operator=operator, holder=person,
+            number=phone.number,
+            kind=LineKind.MOBILE,
+            operator=operator,
+            holder=person,
             store=store,
         )
         registered = timezone.now() - dt.timedelta(days=rng.randrange(400, 3000))
@@ -69,9 +76,7 @@ def seed_lines(operator: Operator, *, count: int = DEMO_LINES) -> int:
         LineHolding.objects.create(line=line, holder=person, started_at=registered, transaction=tx)
         Transaction.objects.filter(pk=tx.pk).update(line=line)
         created += 1
-    PhoneNumber.objects.filter(pk__in=[p.pk for p in numbers]).update(
-        status=NumberStatus.ASSIGNED
-    )
+    PhoneNumber.objects.filter(pk__in=[p.pk for p in numbers]).update(status=NumberStatus.ASSIGNED)
     for person_id in {line.holder_id for line in Line.objects.filter(operator=operator)}:
         identity_services.Person.objects.filter(pk=person_id).update(
             lines_held=Line.objects.filter(holder_id=person_id).count()
