@@ -41,8 +41,10 @@ def seed_lines(operator: Operator, *, count: int = DEMO_LINES) -> int:
     citizens = [c for c in demo_citizens() if not c[1]]  # not revoked
     rng = random.Random(operator.code)  # noqa: S311 - demo data only
     created = 0
+    holders: list[tuple[str, object]] = []
     for index, phone in enumerate(numbers):
         identity = citizens[index % len(citizens)][0]
+        holders.append((phone.number, identity))
         person = identity_services.person_register(
             operator=operator,
             identity=identity,
@@ -81,7 +83,46 @@ def seed_lines(operator: Operator, *, count: int = DEMO_LINES) -> int:
         identity_services.Person.objects.filter(pk=person_id).update(
             lines_held=Line.objects.filter(holder_id=person_id).count()
         )
+    _write_holders(operator, holders)
     return created
+
+
+def _write_holders(operator: Operator, holders) -> None:
+    """var/demo-lines-<operator>.csv: which synthetic identity holds which demo
+    line, so a person trying the demo can answer a notice."""
+    import csv
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(settings.VAR_DIR) / f"demo-lines-{operator.code}.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            [
+                "number",
+                "id_type",
+                "id_number",
+                "name",
+                "date_of_birth",
+                "sex",
+                "id_expiry",
+                "nationality",
+            ]
+        )
+        for number, i in holders:
+            writer.writerow(
+                [
+                    number,
+                    i.id_type,
+                    i.id_number,
+                    i.name,
+                    i.date_of_birth.isoformat(),
+                    i.sex,
+                    i.id_expiry.isoformat() if i.id_expiry else "",
+                    i.nationality or "",
+                ]
+            )
 
 
 def seed_campaign(operator: Operator) -> Campaign | None:
