@@ -31,6 +31,7 @@ urlpatterns = [
     ),
     path("r/<str:token>", subscriber.answer, name="reverification-answer"),
     path("", include("identity.urls")),
+    path("store/", include("registration.urls")),
     path("", include("operators.urls")),
 ]
 

@@ -39,17 +39,7 @@ class IdentityBlockSerializer(serializers.Serializer):
     )
 
     def to_identity(self) -> IdentityData:
-        data = self.validated_data
-        return IdentityData(
-            id_type=data["id_type"],
-            id_number=data["id_number"],
-            name=data["name"],
-            date_of_birth=data["date_of_birth"],
-            sex=data["sex"],
-            id_expiry=data.get("id_expiry"),
-            nationality=data.get("nationality") or None,
-            address=data.get("address") or None,
-        )
+        return IdentityData.from_mapping(self.validated_data)
 
 
 def identity_errors(exc: documents.IdentityInvalid, prefix: str = "") -> ValidationError:

@@ -62,7 +62,10 @@ def demo_citizens(count: int = CITIZENS_PER_SEED) -> list[tuple[IdentityData, bo
     today = timezone.localdate()
     id_types = ["cn_resident_id"] * 8 + ["hmt_residence_permit", "foreign_passport"]
     return [
-        (synthetic_identity(rng=rng, id_type=id_types[n % len(id_types)], today=today), n % 50 == 49)
+        (
+            synthetic_identity(rng=rng, id_type=id_types[n % len(id_types)], today=today),
+            n % 50 == 49,
+        )
         for n in range(count)
     ]
 

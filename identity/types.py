@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,5 +27,19 @@ class IdentityData:
 
     def __repr__(self) -> str:
         return f"IdentityData(id_type={self.id_type!r}, <personal fields hidden>)"
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> IdentityData:
+        """From a form's or serializer's cleaned data (blank optional fields → None)."""
+        return cls(
+            id_type=data["id_type"],
+            id_number=data["id_number"],
+            name=data["name"],
+            date_of_birth=data["date_of_birth"],
+            sex=data["sex"],
+            id_expiry=data.get("id_expiry") or None,
+            nationality=(data.get("nationality") or "").upper() or None,
+            address=data.get("address") or None,
+        )
 
     __str__ = __repr__

@@ -45,6 +45,11 @@ class HolderMismatch(RegistrationRefused):
     message = "The identity given is not the registered holder of this line."
 
 
+class TransferToSelf(RegistrationRefused):
+    code = "transfer_to_self"
+    message = "The new holder is already the registered holder of this line."
+
+
 class LineNotActive(RegistrationRefused):
     code = "line_not_active"
     message = "This line is barred, suspended or closed: it accepts only re-verification."

@@ -48,6 +48,7 @@ from .errors import (
     ServiceNotApplicable,
     ServiceNotFound,
     StoreInactive,
+    TransferToSelf,
 )
 from .models import (
     Line,
@@ -366,10 +367,11 @@ def _take(operator, store, actor, request, identities, consenting, results) -> T
         if kind in TRANSFER_KINDS:
             if not _is_holder(line, identities["holder"]):
                 raise HolderMismatch(fields={"holder": ["Not the registered holder."]})
+            if person.pk == line.holder_id:
+                raise TransferToSelf(fields={"new_holder": ["Already the registered holder."]})
             tx.applicant = line.holder
             tx.new_holder = person
-            if person.pk != line.holder_id:
-                _check_cap(operator, person, line.kind)
+            _check_cap(operator, person, line.kind)
         else:
             if not _is_holder(line, identities["applicant"]):
                 raise HolderMismatch(fields={"applicant": ["Not the registered holder."]})

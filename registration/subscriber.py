@@ -35,16 +35,7 @@ class AnswerForm(forms.Form):
     notice = forms.CharField(widget=forms.HiddenInput)
 
     def identity(self) -> IdentityData:
-        data = self.cleaned_data
-        return IdentityData(
-            id_type=data["id_type"],
-            id_number=data["id_number"],
-            name=data["name"],
-            date_of_birth=data["date_of_birth"],
-            sex=data["sex"],
-            id_expiry=data.get("id_expiry"),
-            nationality=data.get("nationality") or None,
-        )
+        return IdentityData.from_mapping(self.cleaned_data)
 
 
 def _masked_number(number: str) -> str:

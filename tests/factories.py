@@ -46,6 +46,21 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
+def ensure_undertaking():
+    """The undertaking the data migration publishes. Transactional tests flush
+    tables (migration data included), so staff factories bring it back."""
+    import importlib
+
+    from django.utils import timezone
+
+    from operators.models import ConfidentialityUndertaking
+
+    migration = importlib.import_module("operators.migrations.0002_first_undertaking")
+    return ConfidentialityUndertaking.objects.get_or_create(
+        version="2026-1", defaults={"text": migration.TEXT, "published_at": timezone.now()}
+    )[0]
+
+
 class StaffFactory(factory.django.DjangoModelFactory):
     """A staff member who has accepted the current undertaking (pass
     ``accepted=False`` for one who has not)."""
@@ -69,6 +84,7 @@ class StaffFactory(factory.django.DjangoModelFactory):
     def accepted(obj, create, extracted, **kwargs):  # noqa: N805
         from operators import selectors, services
 
+        ensure_undertaking()
         if create and extracted is not False:
             current = selectors.undertaking_current()
             if current is not None:

@@ -19,3 +19,18 @@ def all_text_in_database() -> str:
                     elif value is not None:
                         chunks.append(str(value))
     return "\n".join(chunks)
+
+
+def identity_form_fields(identity, prefix: str = "") -> dict[str, str]:
+    """An identity as the fields of a page's form (optionally prefixed)."""
+    values = {
+        "id_type": identity.id_type,
+        "id_number": identity.id_number,
+        "name": identity.name,
+        "date_of_birth": identity.date_of_birth.isoformat(),
+        "sex": identity.sex,
+        "id_expiry": identity.id_expiry.isoformat() if identity.id_expiry else "",
+        "nationality": identity.nationality or "",
+        "address": identity.address or "",
+    }
+    return {f"{prefix}{name}": value for name, value in values.items()}

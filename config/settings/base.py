@@ -149,6 +149,8 @@ SILENCED_SYSTEM_CHECKS = [
     "axes.W006",
 ]
 
+# Messages live in the session, so none outlives a sign-out on a shared tablet.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -119,17 +119,9 @@ def test_cycle_command_takes_a_controlled_clock(running):
 
 
 def _form(identity, consent) -> dict:
-    return {
-        "id_type": identity.id_type,
-        "id_number": identity.id_number,
-        "name": identity.name,
-        "date_of_birth": identity.date_of_birth.isoformat(),
-        "sex": identity.sex,
-        "id_expiry": identity.id_expiry.isoformat() if identity.id_expiry else "",
-        "nationality": identity.nationality or "",
-        "consent": "on",
-        "notice": consent.notice_hash,
-    }
+    from tests.helpers import identity_form_fields
+
+    return {**identity_form_fields(identity), "consent": "on", "notice": consent.notice_hash}
 
 
 def test_the_link_page_shows_the_notice_and_changes_nothing_on_get(running, client):

@@ -394,3 +394,12 @@ def test_clerk_handling_a_waiting_transaction_may_reveal_its_applicant(
     assert can_reveal(alpha_clerk.user, tx.applicant)
     other_clerk = make_staff(alpha, Role.CLERK)
     assert not can_reveal(other_clerk.user, tx.applicant)
+
+
+def test_transfer_to_the_current_holder_is_refused(open_mobile, submit):
+    from registration.errors import TransferToSelf
+
+    tx, holder = open_mobile()
+    with pytest.raises(TransferToSelf):
+        submit("mobile_transfer", line=tx.line.number, holder=holder, new_holder=holder)
+    assert LineHolding.objects.filter(line=tx.line).count() == 1

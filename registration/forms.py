@@ -1,0 +1,227 @@
+"""Forms of the store pages. They parse and shape input only: every rule of an
+identity document or a transaction is checked by the services, whose reasons
+come back beside the field they are about."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from identity.documents import ID_TYPE_CHOICES
+from identity.models import PrivacyNotice
+from identity.types import IdentityData
+
+from . import numbers
+from .models import PhoneNumber, Service
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class IdentityForm(forms.Form):
+    """One identity block, with the field names of the API contract (the form
+    is prefixed with the party: ``applicant``, ``holder`` or ``new_holder``)."""
+
+    id_type = forms.ChoiceField(choices=ID_TYPE_CHOICES, label="Document type")
+    id_number = forms.CharField(max_length=40, label="Document number")
+    name = forms.CharField(max_length=100, label="Name as on the document")
+    date_of_birth = forms.DateField(label="Date of birth", widget=DATE_INPUT)
+    sex = forms.ChoiceField(
+        choices=[("M", "M (male)"), ("F", "F (female)")], label="Sex", widget=forms.RadioSelect
+    )
+    id_expiry = forms.DateField(
+        required=False,
+        label="Valid until",
+        widget=DATE_INPUT,
+        help_text="Leave empty for a document valid for life.",
+    )
+    nationality = forms.CharField(
+        max_length=3,
+        required=False,
+        label="Nationality",
+        help_text="ISO 3166-1 alpha-3 (e.g. USA); required for foreign documents.",
+    )
+    address = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Address",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args: Any, address_required: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs.setdefault("autocomplete", "off")
+        if address_required:
+            # Shown as required; the document rules still decide.
+            self.fields["address"].label = "Address (required)"
+
+    def to_identity(self) -> IdentityData:
+        return IdentityData.from_mapping(self.cleaned_data)
+
+    @staticmethod
+    def initial_from(identity: IdentityData) -> dict[str, Any]:
+        return {
+            "id_type": identity.id_type,
+            "id_number": identity.id_number,
+            "name": identity.name,
+            "date_of_birth": identity.date_of_birth,
+            "sex": identity.sex,
+            "id_expiry": identity.id_expiry,
+            "nationality": identity.nationality or "",
+            "address": identity.address or "",
+        }
+
+
+def identity_to_json(identity: IdentityData) -> dict[str, str | None]:
+    return {
+        "id_type": identity.id_type,
+        "id_number": identity.id_number,
+        "name": identity.name,
+        "date_of_birth": identity.date_of_birth.isoformat(),
+        "sex": identity.sex,
+        "id_expiry": identity.id_expiry.isoformat() if identity.id_expiry else None,
+        "nationality": identity.nationality,
+        "address": identity.address,
+    }
+
+
+def identity_from_json(data: dict[str, str | None]) -> IdentityData:
+    return IdentityData(
+        id_type=data["id_type"] or "",
+        id_number=data["id_number"] or "",
+        name=data["name"] or "",
+        date_of_birth=dt.date.fromisoformat(data["date_of_birth"] or ""),
+        sex=data["sex"] or "",
+        id_expiry=dt.date.fromisoformat(data["id_expiry"]) if data.get("id_expiry") else None,
+        nationality=data.get("nationality"),
+        address=data.get("address"),
+    )
+
+
+class ConsentForm(forms.Form):
+    """The subscriber read the notice and consents (or refuses: the view reads
+    the button pressed)."""
+
+    notice = forms.ChoiceField(label="Notice the subscriber read", widget=forms.RadioSelect)
+    consent = forms.BooleanField(
+        required=False,
+        label="The subscriber has read the privacy notice above and consents to the "
+        "collection and use of their personal information as it states.",
+    )
+
+    def __init__(self, *args: Any, notices: list[PrivacyNotice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["notice"].choices = [
+            (n.content_hash, f"{n.get_language_display()} · version {n.version}") for n in notices
+        ]
+        if notices:
+            self.fields["notice"].initial = notices[0].content_hash
+        if len(notices) == 1:
+            self.fields["notice"].widget = forms.HiddenInput()
+
+    def require_consent(self) -> bool:
+        """Whether the box was ticked; adds the reason beside it when not."""
+        if self.is_valid() and self.cleaned_data["consent"]:
+            return True
+        if self.is_bound and not self.errors.get("consent"):
+            self.add_error(
+                "consent",
+                "Tick the box once the subscriber has read the notice and consents, "
+                "or record their refusal.",
+            )
+        return False
+
+
+class NumberFilterForm(forms.Form):
+    """The pattern filter of the number choice (a GET form: not personal)."""
+
+    pattern = forms.CharField(
+        max_length=16,
+        required=False,
+        label="Numbers containing",
+        help_text="Digits, e.g. 888 or 6688.",
+    )
+
+
+class DetailsForm(forms.Form):
+    """The details of a transaction; which fields appear depends on the kind."""
+
+    number = forms.CharField(
+        required=False,
+        label="Number",
+        widget=forms.RadioSelect,
+        help_text="Or leave “any available number” to take the first free one.",
+    )
+    line = forms.CharField(max_length=20, label="Line number")
+    installation_address = forms.CharField(
+        max_length=300, label="Installation address", widget=forms.Textarea(attrs={"rows": 2})
+    )
+    service = forms.ChoiceField(label="Service", widget=forms.RadioSelect)
+
+    ANY = ""
+
+    def __init__(
+        self,
+        *args: Any,
+        fields: set[str],
+        country: str,
+        line_kind: str | None = None,
+        offered: QuerySet[PhoneNumber] | None = None,
+        available: QuerySet[PhoneNumber] | None = None,
+        services: QuerySet[Service] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for name in list(self.fields):
+            if name not in fields:
+                del self.fields[name]
+        self.country = country
+        self.line_kind = line_kind
+        self.available = available
+        if "number" in self.fields:
+            choices = [(self.ANY, "Any available number")]
+            choices += [(n.number, n.number) for n in (offered if offered is not None else [])]
+            selected = self.initial.get("number") or (self.data.get(self.add_prefix("number")))
+            if selected and selected not in dict(choices):
+                choices.insert(1, (selected, selected))
+            self.fields["number"].widget.choices = choices
+            self.fields["number"].initial = self.ANY
+        if "service" in self.fields:
+            self.fields["service"].choices = [
+                (s.code, f"{s.name} ({', '.join(s.line_kinds)})")
+                for s in (services if services is not None else [])
+            ]
+
+    def clean_number(self) -> str:
+        number = self.cleaned_data.get("number") or ""
+        if (
+            number
+            and self.available is not None
+            and not self.available.filter(number=number).exists()
+        ):
+            raise forms.ValidationError("That number is no longer available: choose another.")
+        return number
+
+    def clean_line(self) -> str:
+        raw = self.cleaned_data["line"]
+        try:
+            return numbers.to_e164(raw, country=self.country, kind=self.line_kind)
+        except numbers.InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class LineLookupForm(forms.Form):
+    number = forms.CharField(max_length=20, label="Line number")
+
+    def __init__(self, *args: Any, country: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country = country
+
+    def clean_number(self) -> str:
+        try:
+            return numbers.to_e164(self.cleaned_data["number"], country=self.country)
+        except numbers.InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from None

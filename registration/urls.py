@@ -1,0 +1,20 @@
+"""Store pages, included by config.urls under ``store/``."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "registration"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("abandon/", views.abandon, name="abandon"),
+    path("new/<str:kind>/", views.step_identity, name="identity"),
+    path("new/<str:kind>/notice/", views.step_notice, name="notice"),
+    path("new/<str:kind>/details/", views.step_details, name="details"),
+    path("new/<str:kind>/confirm/", views.step_confirm, name="confirm"),
+    path("transactions/", views.transactions, name="transactions"),
+    path("transactions/<uuid:uid>/", views.receipt, name="receipt"),
+    path("transactions/<uuid:uid>/cancel/", views.cancel, name="cancel"),
+    path("lines/", views.lines, name="lines"),
+]

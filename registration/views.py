@@ -1,0 +1,676 @@
+"""Store pages: the transaction wizard (identity → notice and consent →
+details → confirm → receipt), the clerk's transactions, and the line look-up.
+
+Views are thin: check access, parse with a form, call one service, render.
+What the clerk typed about a person stays on the server while the wizard runs:
+in the session, sealed with the key ring (the session table must not hold
+identity data in clear), never in a URL or a log, and dropped when the flow
+completes, is refused or abandoned, or grows stale. Pages that show personal
+data are never cached."""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from config.api import DomainError
+from identity import crypto, masking
+from identity import selectors as identity_selectors
+from identity import services as identity_services
+from identity.authority import Outcome
+from identity.documents import IdentityInvalid
+from identity.errors import ConsentRequired, NoCurrentNotice
+from identity.models import ConsentChannel, NoticeLanguage, PrivacyNotice
+from identity.services import ConsentInput
+from identity.types import IdentityData
+from operators.models import Operator, StaffMember
+from operators.tenancy import can, staff_of
+
+from . import selectors, services
+from .errors import NotCancellable, RegistrationRefused
+from .forms import (
+    ConsentForm,
+    DetailsForm,
+    IdentityForm,
+    LineLookupForm,
+    NumberFilterForm,
+    identity_from_json,
+    identity_to_json,
+)
+from .models import LineKind, Transaction, TransactionKind, TransactionState
+
+WIZARD_SESSION_KEY = "registration.wizard"
+WIZARD_MAX_AGE_SECONDS = 60 * 60  # a transaction left alone this long starts again
+NUMBERS_OFFERED = 24
+STEPS = (
+    ("identity", "Identity"),
+    ("notice", "Privacy notice"),
+    ("details", "Details"),
+    ("confirm", "Confirm"),
+)
+PARTY_LABELS = {
+    "applicant": "Applicant",
+    "holder": "Current holder",
+    "new_holder": "New holder",
+}
+# What the details step asks for, per kind (the request shape of the API).
+DETAIL_FIELDS: dict[str, set[str]] = {
+    TransactionKind.MOBILE_OPEN: {"number"},
+    TransactionKind.LANDLINE_INSTALL: {"number", "installation_address"},
+    TransactionKind.LANDLINE_RELOCATE: {"line", "installation_address"},
+    TransactionKind.LANDLINE_TRANSFER: {"line"},
+    TransactionKind.MOBILE_TRANSFER: {"line"},
+    TransactionKind.SERVICE_ADD: {"line", "service"},
+}
+AUTHORITY_TEXT = {
+    Outcome.MATCH: "confirmed by the authority",
+    Outcome.MISMATCH: "the details do not match the authority's record",
+    Outcome.NOT_FOUND: "the authority has no such document",
+    Outcome.REVOKED: "the document was revoked by the authority",
+    Outcome.UNAVAILABLE: (
+        "the authority cannot be reached now: the transaction will wait for it "
+        "and complete automatically"
+    ),
+}
+
+
+def parties_of(kind: str) -> list[str]:
+    if kind in services.TRANSFER_KINDS:
+        return ["holder", "new_holder"]
+    return ["applicant"]
+
+
+# --- Wizard state ---------------------------------------------------------------------------
+
+
+@dataclass
+class Wizard:
+    """One transaction being taken at the counter, kept between steps."""
+
+    kind: str
+    flow: str = field(default_factory=lambda: secrets.token_hex(16))
+    started: float = field(default_factory=time.time)
+    identities: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    authority: dict[str, str] = field(default_factory=dict)
+    consent: dict[str, Any] | None = None
+    details: dict[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Wizard(kind={self.kind!r}, <personal data hidden>)"
+
+    @staticmethod
+    def _subject(flow: str) -> str:
+        return f"store-wizard:{flow}"
+
+    @classmethod
+    def load(cls, request: HttpRequest, kind: str) -> Wizard | None:
+        stored = request.session.get(WIZARD_SESSION_KEY)
+        if not stored or stored.get("kind") != kind:
+            return None
+        if time.time() - stored.get("started", 0) > WIZARD_MAX_AGE_SECONDS:
+            cls.clear(request)
+            return None
+        subject = cls._subject(stored["flow"])
+        try:
+            ring = crypto.KeyRing.from_settings()
+            dek = crypto.unwrap_data_key(ring, base64.b64decode(stored["key"]), subject=subject)
+            payload = json.loads(
+                crypto.decrypt_field(
+                    dek, base64.b64decode(stored["state"]), subject=subject, field="state"
+                )
+            )
+        except (crypto.DecryptionError, KeyError, ValueError):
+            # A rotated-away key or a damaged session: start the flow again.
+            cls.clear(request)
+            return None
+        return cls(kind=kind, flow=stored["flow"], started=stored["started"], **payload)
+
+    def save(self, request: HttpRequest) -> None:
+        subject = self._subject(self.flow)
+        ring = crypto.KeyRing.from_settings()
+        dek = crypto.new_data_key()
+        payload = json.dumps(
+            {
+                "identities": self.identities,
+                "authority": self.authority,
+                "consent": self.consent,
+                "details": self.details,
+            }
+        )
+        request.session[WIZARD_SESSION_KEY] = {
+            "kind": self.kind,
+            "flow": self.flow,
+            "started": self.started,
+            "key": base64.b64encode(crypto.wrap_data_key(ring, dek, subject=subject)).decode(),
+            "state": base64.b64encode(
+                crypto.encrypt_field(dek, payload, subject=subject, field="state")
+            ).decode(),
+        }
+
+    @staticmethod
+    def clear(request: HttpRequest) -> None:
+        request.session.pop(WIZARD_SESSION_KEY, None)
+
+    @staticmethod
+    def kind_in_progress(request: HttpRequest) -> str | None:
+        stored = request.session.get(WIZARD_SESSION_KEY)
+        return stored.get("kind") if stored else None
+
+    def identity(self, party: str) -> IdentityData | None:
+        data = self.identities.get(party)
+        return identity_from_json(data) if data else None
+
+    def next_step(self) -> str:
+        if not self.identities:
+            return "identity"
+        if not self.consent:
+            return "notice"
+        if self.details is None:
+            return "details"
+        return "confirm"
+
+    def transaction_request(self) -> services.TransactionRequest:
+        details = self.details or {}
+        consent = self.consent or {}
+        return services.TransactionRequest(
+            kind=self.kind,
+            consent=ConsentInput(notice_hash=consent.get("hash", ""), given=True),
+            applicant=self.identity("applicant"),
+            holder=self.identity("holder"),
+            new_holder=self.identity("new_holder"),
+            number=details.get("number") or None,
+            line=details.get("line") or None,
+            installation_address=details.get("installation_address") or None,
+            service=details.get("service") or None,
+            channel=ConsentChannel.STORE,
+        )
+
+
+# --- Access ---------------------------------------------------------------------------------
+
+
+def _require(request: HttpRequest, permission: str) -> None:
+    if not can(request.user, permission):
+        raise PermissionDenied
+
+
+FlowView = Callable[[HttpRequest, str, StaffMember], HttpResponse]
+
+
+def flow_step(view: FlowView) -> Callable[..., HttpResponse]:
+    """A step of the wizard: signed in, allowed to take transactions, a staff
+    member of an operator (platform admins act through an operator's staff),
+    a known kind; never cached, POST data kept out of error reports."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, kind: str) -> HttpResponse:
+        if kind not in TransactionKind.values:
+            raise Http404
+        _require(request, "transaction.create")
+        staff = staff_of(request.user)
+        if staff is None:
+            raise PermissionDenied
+        return view(request, kind, staff)
+
+    return login_required(
+        never_cache(sensitive_post_parameters()(require_http_methods(["GET", "POST"])(wrapper)))
+    )
+
+
+def _step_url(kind: str, step: str) -> str:
+    return reverse(f"registration:{step}", kwargs={"kind": kind})
+
+
+def _redirect_to(wizard: Wizard | None, kind: str) -> HttpResponse:
+    return redirect(_step_url(kind, wizard.next_step() if wizard else "identity"))
+
+
+def _step_context(kind: str, current: str, wizard: Wizard | None) -> dict[str, Any]:
+    order = [name for name, _ in STEPS]
+    reached = order.index(wizard.next_step()) if wizard else 0
+    return {
+        "kind": kind,
+        "kind_label": TransactionKind(kind).label,
+        "steps": [
+            {
+                "name": name,
+                "label": label,
+                "current": name == current,
+                "url": _step_url(kind, name) if order.index(name) <= reached else None,
+            }
+            for name, label in STEPS
+        ],
+        "parties_summary": _parties_summary(wizard) if wizard else [],
+    }
+
+
+def _parties_summary(wizard: Wizard, errors: dict[str, list[str]] | None = None) -> list[dict]:
+    """Each party as the wizard shows it after the identity step: masked."""
+    rows = []
+    for party in parties_of(wizard.kind):
+        identity = wizard.identity(party)
+        if identity is None:
+            continue
+        outcome = wizard.authority.get(party, "")
+        rows.append(
+            {
+                "party": party,
+                "label": PARTY_LABELS[party],
+                "name": masking.mask_name(identity.name),
+                "id_number": masking.mask_id_number(identity.id_number),
+                "id_type": identity.id_type,
+                "outcome": outcome,
+                "outcome_text": AUTHORITY_TEXT.get(outcome, outcome),
+                "errors": [
+                    f"{key.partition('.')[2].replace('_', ' ') or 'identity'}: {reason}"
+                    for key, reasons in (errors or {}).items()
+                    if key == party or key.startswith(f"{party}.")
+                    for reason in reasons
+                ],
+            }
+        )
+    return rows
+
+
+# --- Wizard steps -------------------------------------------------------------------------
+
+
+@flow_step
+@sensitive_variables("identity", "forms_by_party", "checks", "wizard")
+def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
+    wizard = Wizard.load(request, kind)
+    require_address = kind in services.OPENING_KINDS
+    parties = parties_of(kind)
+    forms_by_party = {
+        party: IdentityForm(
+            request.POST if request.method == "POST" else None,
+            prefix=party,
+            address_required=require_address,
+            initial=IdentityForm.initial_from(wizard.identity(party))
+            if wizard and wizard.identity(party)
+            else None,
+        )
+        for party in parties
+    }
+    status = 200
+    if request.method == "POST":
+        valid = [form.is_valid() for form in forms_by_party.values()]
+        status = 400
+        if all(valid):
+            checks = {}
+            for party, form in forms_by_party.items():
+                try:
+                    checks[party] = identity_services.identity_check(
+                        operator=staff.operator,
+                        identity=form.to_identity(),
+                        actor=request.user,
+                        store=staff.store,
+                        require_address=require_address,
+                    )
+                except IdentityInvalid as exc:
+                    for name, reasons in exc.errors.items():
+                        form.add_error(name if name in form.fields else None, reasons)
+            if len(checks) == len(parties):
+                refused = {
+                    party: check.result.outcome
+                    for party, check in checks.items()
+                    if check.result.is_definitive and not check.result.is_match
+                }
+                for party, outcome in refused.items():
+                    forms_by_party[party].add_error(
+                        None, f"Not confirmed: {AUTHORITY_TEXT[outcome]}. Check every field."
+                    )
+                    status = 409
+                if not refused:
+                    wizard = wizard or Wizard(kind=kind)
+                    wizard.identities = {p: identity_to_json(c.identity) for p, c in checks.items()}
+                    wizard.authority = {p: str(c.result.outcome) for p, c in checks.items()}
+                    # Consent belongs to the person: a changed identity asks again.
+                    wizard.consent = None
+                    wizard.save(request)
+                    return redirect(_step_url(kind, "notice"))
+    context = _step_context(kind, "identity", wizard)
+    context["parties_summary"] = []
+    context["party_forms"] = [
+        {"party": party, "label": PARTY_LABELS[party], "form": form}
+        for party, form in forms_by_party.items()
+    ]
+    context["consenting"] = "new_holder" if kind in services.TRANSFER_KINDS else "applicant"
+    return render(request, "registration/wizard_identity.html", context, status=status)
+
+
+def _current_notices(operator: Operator) -> list[PrivacyNotice]:
+    return [
+        notice
+        for notice in (
+            identity_selectors.notice_current(operator=operator, language=language)
+            for language in NoticeLanguage.values
+        )
+        if notice is not None
+    ]
+
+
+@flow_step
+def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
+    wizard = Wizard.load(request, kind)
+    if wizard is None or not wizard.identities:
+        return _redirect_to(wizard, kind)
+    notices = _current_notices(staff.operator)
+    form = ConsentForm(request.POST if request.method == "POST" else None, notices=notices)
+    status = 200
+    if request.method == "POST" and notices:
+        by_hash = {n.content_hash: n for n in notices}
+        notice = by_hash.get(request.POST.get("notice", ""), notices[0])
+        if request.POST.get("action") == "refuse":
+            identity_services.consent_refusal_record(
+                operator=staff.operator,
+                consent=ConsentInput(notice_hash=notice.content_hash, given=False),
+                channel=ConsentChannel.STORE,
+                actor=request.user,
+                store=staff.store,
+            )
+            Wizard.clear(request)
+            return render(
+                request,
+                "registration/consent_refused.html",
+                {"kind": kind, "kind_label": TransactionKind(kind).label},
+            )
+        if form.require_consent():
+            notice = by_hash[form.cleaned_data["notice"]]
+            wizard.consent = {
+                "hash": notice.content_hash,
+                "version": notice.version,
+                "language": notice.language,
+            }
+            wizard.save(request)
+            return redirect(_step_url(kind, "details"))
+        status = 400
+    elif request.method == "POST":
+        status = 409  # no published notice: consent cannot be taken
+    context = _step_context(kind, "notice", wizard)
+    context.update({"notices": notices, "form": form, "no_notice_message": NoCurrentNotice.message})
+    return render(request, "registration/wizard_notice.html", context, status=status)
+
+
+@flow_step
+def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
+    wizard = Wizard.load(request, kind)
+    if wizard is None or not wizard.consent:
+        return _redirect_to(wizard, kind)
+    fields = DETAIL_FIELDS[kind]
+    line_kind = services.KIND_OF_LINE.get(kind)
+    filter_form = NumberFilterForm(request.GET or None)
+    pattern = filter_form.cleaned_data["pattern"] if filter_form.is_valid() else ""
+    options: dict[str, Any] = {}
+    if "number" in fields and line_kind:
+        options["available"] = selectors.numbers_available(user=request.user, kind=line_kind)
+        options["offered"] = selectors.numbers_available(
+            user=request.user, kind=line_kind, pattern=pattern
+        )[:NUMBERS_OFFERED]
+    if "service" in fields:
+        options["services"] = selectors.service_list(user=request.user)
+    form = DetailsForm(
+        request.POST if request.method == "POST" else None,
+        initial=wizard.details or {},
+        fields=fields,
+        country=staff.operator.country,
+        line_kind=line_kind,
+        **options,
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            wizard.details = {name: value or "" for name, value in form.cleaned_data.items()}
+            wizard.save(request)
+            return redirect(_step_url(kind, "confirm"))
+        status = 400
+    context = _step_context(kind, "details", wizard)
+    context.update(
+        {
+            "form": form,
+            "filter_form": filter_form if "number" in fields else None,
+            "pattern": pattern,
+            "line_kind": line_kind,
+        }
+    )
+    return render(request, "registration/wizard_details.html", context, status=status)
+
+
+def _detail_rows(
+    wizard: Wizard, services_by_code: dict[str, str], errors: dict[str, list[str]]
+) -> list[dict]:
+    details = wizard.details or {}
+    shown = {
+        "number": ("Number", details.get("number") or "Any available number"),
+        "line": ("Line", details.get("line", "")),
+        "installation_address": (
+            "Installation address",
+            masking.mask_address(details.get("installation_address")),
+        ),
+        "service": (
+            "Service",
+            services_by_code.get(details.get("service", ""), details.get("service", "")),
+        ),
+    }
+    return [
+        {"name": name, "label": label, "value": value, "errors": errors.get(name, [])}
+        for name, (label, value) in shown.items()
+        if name in DETAIL_FIELDS[wizard.kind]
+    ]
+
+
+@flow_step
+@sensitive_variables("wizard")
+def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
+    wizard = Wizard.load(request, kind)
+    if wizard is None or wizard.next_step() != "confirm":
+        return _redirect_to(wizard, kind)
+    errors: dict[str, list[str]] = {}
+    message = ""
+    rejected: Transaction | None = None
+    status = 200
+    if request.method == "POST":
+        try:
+            tx = services.transaction_submit(
+                actor=request.user, request=wizard.transaction_request()
+            )
+        except IdentityInvalid as exc:
+            errors, status = exc.errors, 400
+            message = "Some details are not valid: correct them and confirm again."
+        except RegistrationRefused as exc:
+            errors, message, status = exc.fields, exc.message, exc.status_code
+            rejected = getattr(exc, "transaction", None)
+        except (ConsentRequired, NoCurrentNotice) as exc:
+            # The notice changed since the subscriber consented: ask again.
+            wizard.consent = None
+            wizard.save(request)
+            messages.error(request, exc.message)
+            return redirect(_step_url(kind, "notice"))
+        except DomainError as exc:
+            errors, message, status = exc.fields, exc.message, exc.status_code
+        else:
+            Wizard.clear(request)
+            messages.success(request, f"Transaction {tx.reference} recorded.")
+            return redirect("registration:receipt", uid=tx.uid)
+    context = _step_context(kind, "confirm", wizard)
+    services_by_code = {s.code: s.name for s in selectors.service_list(user=request.user)}
+    known = {*parties_of(kind), *DETAIL_FIELDS[kind]}
+    context.update(
+        {
+            "parties_summary": _parties_summary(wizard, errors),
+            "detail_rows": _detail_rows(wizard, services_by_code, errors),
+            "consent": wizard.consent,
+            "consent_errors": [
+                r for k, rs in errors.items() if k.startswith("consent") for r in rs
+            ],
+            "other_errors": [
+                r
+                for k, rs in errors.items()
+                if k.partition(".")[0] not in known and not k.startswith("consent")
+                for r in rs
+            ],
+            "message": message,
+            "rejected": rejected,
+        }
+    )
+    return render(request, "registration/wizard_confirm.html", context, status=status)
+
+
+@login_required
+@require_POST
+def abandon(request: HttpRequest) -> HttpResponse:
+    Wizard.clear(request)
+    messages.info(request, "The transaction was abandoned: nothing about the person was stored.")
+    return redirect("registration:index")
+
+
+# --- Index, receipts, transactions, look-up --------------------------------------------------
+
+
+@login_required
+@never_cache
+def index(request: HttpRequest) -> HttpResponse:
+    _require(request, "transaction.view")
+    can_create = can(request.user, "transaction.create") and staff_of(request.user) is not None
+    in_progress = Wizard.kind_in_progress(request)
+    return render(
+        request,
+        "registration/index.html",
+        {
+            "kinds": TransactionKind.choices if can_create else [],
+            "in_progress": in_progress,
+            "in_progress_label": TransactionKind(in_progress).label if in_progress else "",
+        },
+    )
+
+
+def _holder_of(tx: Transaction) -> dict[str, str | None] | None:
+    """The person the transaction is about, masked: the line's holder when the
+    line is theirs, otherwise the transaction's own party (openings waiting
+    for the authority have no line yet; a line may have moved on since)."""
+    person_id = tx.new_holder_id or tx.applicant_id
+    if tx.line is not None and tx.line.holder_id == person_id:
+        return selectors.line_masked_holder(tx.line)
+    person = tx.new_holder or tx.applicant
+    if person is None:
+        return None
+    masked = identity_selectors.person_masked(person)
+    return {key: masked[key] for key in ("id", "id_type", "name", "id_number")}
+
+
+@login_required
+@never_cache
+def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
+    _require(request, "transaction.view")
+    tx = get_object_or_404(
+        selectors.transaction_list(user=request.user).select_related(
+            "operator", "consent__notice", "applicant", "new_holder"
+        ),
+        uid=uid,
+    )
+    notice = tx.consent.notice if tx.consent else None
+    if notice is None and tx.notice_hash:
+        notice = identity_selectors.notice_by_hash(
+            operator=tx.operator, content_hash=tx.notice_hash
+        )
+    address = None
+    if (
+        tx.line is not None
+        and tx.state == TransactionState.COMPLETED
+        and tx.line.kind == LineKind.LANDLINE
+        and tx.kind in (TransactionKind.LANDLINE_INSTALL, TransactionKind.LANDLINE_RELOCATE)
+    ):
+        address = selectors.line_masked_address(tx.line)
+    return render(
+        request,
+        "registration/receipt.html",
+        {
+            "tx": tx,
+            "holder": _holder_of(tx) if tx.state != TransactionState.REJECTED else None,
+            "notice": notice,
+            "address": address,
+            "pending": tx.state == TransactionState.PENDING_VERIFICATION,
+            "can_cancel": tx.state == TransactionState.PENDING_VERIFICATION
+            and can(request.user, "transaction.create"),
+        },
+    )
+
+
+@login_required
+@never_cache
+def transactions(request: HttpRequest) -> HttpResponse:
+    _require(request, "transaction.view")
+    scope = selectors.transaction_list(user=request.user)
+    return render(
+        request,
+        "registration/transactions.html",
+        {
+            "pending": scope.filter(state=TransactionState.PENDING_VERIFICATION)[:100],
+            "recent": scope.filter(staff=request.user)[:30],
+            "can_cancel": can(request.user, "transaction.create"),
+        },
+    )
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
+    _require(request, "transaction.create")
+    tx = get_object_or_404(selectors.transaction_list(user=request.user), uid=uid)
+    try:
+        services.transaction_cancel(tx=tx, actor=request.user)
+    except NotCancellable as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Transaction {tx.reference} cancelled.")
+    if request.POST.get("back") == "receipt":
+        return redirect("registration:receipt", uid=tx.uid)
+    return redirect("registration:transactions")
+
+
+@login_required
+@never_cache
+def lines(request: HttpRequest) -> HttpResponse:
+    _require(request, "line.lookup")
+    staff = staff_of(request.user)
+    country = staff.operator.country if staff else Operator._meta.get_field("country").default
+    form = LineLookupForm(request.GET or None, country=country)
+    found = []
+    if form.is_valid():
+        for line in (
+            selectors.line_list(user=request.user)
+            .filter(number=form.cleaned_data["number"])
+            .order_by("-registered_at")
+        ):
+            found.append(
+                {
+                    "line": line,
+                    "holder": selectors.line_masked_holder(line),
+                    "address": selectors.line_masked_address(line)
+                    if line.kind == LineKind.LANDLINE
+                    else None,
+                }
+            )
+    return render(
+        request,
+        "registration/lines.html",
+        {"form": form, "found": found, "searched": form.is_bound and form.is_valid()},
+        status=200 if not form.is_bound or form.is_valid() else 400,
+    )
