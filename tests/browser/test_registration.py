@@ -3,16 +3,13 @@ the receipt; and sees an invalid document number's reason beside its field."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 
 import pytest
-from django.utils import timezone
 
 from identity import services as identity_services
 from identity.models import NoticeLanguage, Person
-from identity.services import CitizenRow, ConsentInput
-from identity.synthetic import synthetic_identity
+from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.roles import Role
 from registration.models import Line, LineKind, PhoneNumber, Transaction, TransactionState
@@ -54,26 +51,9 @@ def counter_setup(alpha, make_staff):
 
 
 @pytest.fixture
-def citizens():
-    rng = random.Random(20261129)  # noqa: S311 - synthetic test data only
-
-    def make() -> IdentityData:
-        identity = synthetic_identity(rng=rng, today=timezone.localdate())
-        identity_services.authority_registry_load(
-            [
-                CitizenRow(
-                    id_type=identity.id_type,
-                    id_number=identity.id_number,
-                    name=identity.name,
-                    date_of_birth=identity.date_of_birth,
-                    sex=identity.sex,
-                    revoked=False,
-                )
-            ]
-        )
-        return identity
-
-    return make
+def citizens(citizen):
+    """Synthetic citizens known to the simulated authority (tests/conftest.py)."""
+    return citizen
 
 
 def sign_in(page, clerk) -> None:
