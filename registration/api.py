@@ -429,3 +429,32 @@ class InStoreReverifyView(APIView):
             raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
         line.refresh_from_db()
         return Response({"request": done.pk, "state": done.state, "line_status": line.status})
+
+
+class ExtendInputSerializer(serializers.Serializer):
+    deadline = serializers.DateField()
+    reason = serializers.CharField(max_length=200)
+
+
+class RequestExtendView(APIView):
+    required_permission = "campaign.manage"
+
+    @extend_schema(
+        request=ExtendInputSerializer,
+        responses={200: {"type": "object"}},
+        summary="Grant a re-verification request more time (moves its deadline)",
+    )
+    @idempotent(required=False)
+    def post(self, request: Request, pk: int) -> Response:
+        from .models import ReverificationRequest
+
+        data = ExtendInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        req = get_object_or_404(scoped(ReverificationRequest.objects.all(), request.user), pk=pk)
+        req = campaigns.request_extend(
+            request=req,
+            deadline=data.validated_data["deadline"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response({"id": req.pk, "state": req.state, "deadline": req.deadline.isoformat()})

@@ -24,4 +24,9 @@ urlpatterns = [
     path("campaigns/<int:pk>/pause/", api.CampaignPauseView.as_view(), name="campaign-pause"),
     path("campaigns/<int:pk>/resume/", api.CampaignResumeView.as_view(), name="campaign-resume"),
     path("campaigns/<int:pk>/close/", api.CampaignCloseView.as_view(), name="campaign-close"),
+    path(
+        "reverification-requests/<int:pk>/extend/",
+        api.RequestExtendView.as_view(),
+        name="reverification-extend",
+    ),
 ]

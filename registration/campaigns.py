@@ -484,6 +484,44 @@ def request_answer(
     return req
 
 
+@transaction.atomic
+def request_extend(
+    *,
+    request: ReverificationRequest,
+    deadline: dt.date,
+    reason: str,
+    actor: AbstractBaseUser | None,
+) -> ReverificationRequest:
+    """Grant a subscriber more time (illness, travel abroad). An expired request
+    waits again and its line, barred for this request, is active again."""
+    req = ReverificationRequest.objects.select_for_update().get(pk=request.pk)
+    if req.state not in (RequestState.PENDING, RequestState.EXPIRED):
+        raise RequestClosed()
+    errors = {}
+    if deadline <= max(req.deadline, timezone.localdate()):
+        errors["deadline"] = ["The new deadline must be later than the current one and today."]
+    if len((reason or "").strip()) < 3:
+        errors["reason"] = ["Say why the extension is granted."]
+    if errors:
+        raise CampaignInvalid(fields=errors)
+    was_expired = req.state == RequestState.EXPIRED
+    req.deadline = deadline
+    req.state = RequestState.PENDING
+    req.expired_at = None
+    req.extension_reason = reason.strip()[:200]
+    req.extended_by = actor
+    req.save()
+    if was_expired:
+        Line.objects.filter(
+            pk=req.line_id,
+            status__in=[LineStatus.BARRED_OUTGOING, LineStatus.SUSPENDED],
+            status_reason="reverification_expired",
+        ).update(
+            status=LineStatus.ACTIVE, status_reason="extension", status_changed_at=timezone.now()
+        )
+    return req
+
+
 # --- Time: expiry, staged suspension ----------------------------------------------------
 
 

@@ -376,6 +376,10 @@ class ReverificationRequest(models.Model):
     # db_default: planning inserts rows with raw INSERT … SELECT.
     failed_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    extension_reason = models.CharField(max_length=200, blank=True, db_default="")
+    extended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         constraints = [

@@ -188,3 +188,29 @@ def test_in_store_reverification_of_someone_else_is_refused(
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "answer_refused"
+
+
+def test_an_extension_moves_the_deadline_and_lifts_the_bar(
+    running, alpha, make_staff, api_client_for
+):
+    request, _ = running
+    campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
+    assert Line.objects.get(pk=request.line_id).status == LineStatus.BARRED_OUTGOING
+    officer = api_client_for(make_staff(alpha, Role.COMPLIANCE_OFFICER))
+    new_deadline = (timezone.localdate() + dt.timedelta(days=40)).isoformat()
+    response = officer.post(
+        f"/api/v1/reverification-requests/{request.pk}/extend/",
+        {"deadline": new_deadline, "reason": "travelling abroad"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json() == {"id": request.pk, "state": "pending", "deadline": new_deadline}
+    assert Line.objects.get(pk=request.line_id).status == LineStatus.ACTIVE
+    assert campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=20)).expired == 0
+
+
+def test_an_extension_must_move_the_deadline_later_and_say_why(running):
+    request, _ = running
+    with pytest.raises(campaigns.CampaignInvalid) as info:
+        campaigns.request_extend(request=request, deadline=request.deadline, reason="", actor=None)
+    assert set(info.value.fields) == {"deadline", "reason"}
