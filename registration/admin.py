@@ -248,8 +248,17 @@ class LineServiceInline(ReadOnlyInline):
 class LineAdmin(ReadOnlyScopedAdmin):
     """Lines, holders masked. Search is by exact number only."""
 
-    list_display = ["number", "kind", "status", "store", "holder_name", "registered_at"]
-    list_filter = ["kind", "status"]
+    list_display = [
+        "number",
+        "kind",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "store",
+        "holder_name",
+        "registered_at",
+    ]
+    list_filter = ["kind", "status", "status_reason"]
     list_select_related = ["store", "holder", "operator"]
     search_fields = ["=number"]  # replaced by get_search_results: exact, normalised
     search_help_text = "Exact number, international (+86…) or national."

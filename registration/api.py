@@ -79,6 +79,8 @@ class LineSerializer(serializers.Serializer):
     number = serializers.CharField()
     kind = serializers.ChoiceField(choices=LineKind.choices)
     status = serializers.CharField()
+    status_reason = serializers.CharField()
+    status_since = serializers.DateTimeField(source="status_changed_at", allow_null=True)
     holder = serializers.SerializerMethodField()
     registered_at = serializers.DateTimeField()
     store = serializers.CharField(source="store.code")

@@ -214,3 +214,17 @@ def test_an_extension_must_move_the_deadline_later_and_say_why(running):
     with pytest.raises(campaigns.CampaignInvalid) as info:
         campaigns.request_extend(request=request, deadline=request.deadline, reason="", actor=None)
     assert set(info.value.fields) == {"deadline", "reason"}
+
+
+def test_a_barred_line_shows_why_and_since_when(
+    running, alpha_clerk, web_client_for, api_client_for
+):
+    request, _ = running
+    campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
+    number = request.line.number
+    body = web_client_for(alpha_clerk).get("/store/lines/", {"number": number}).content.decode()
+    assert "did not re-verify their identity in time" in body
+    line = api_client_for(alpha_clerk).get(f"/api/v1/lines/{number}/").json()
+    assert line["status"] == "barred_outgoing"
+    assert line["status_reason"] == "reverification_expired"
+    assert line["status_since"]
