@@ -30,6 +30,7 @@ urlpatterns = [
         name="api-docs",
     ),
     path("r/<str:token>", subscriber.answer, name="reverification-answer"),
+    path("my-lines/", subscriber.my_lines, name="my-lines"),
     path("", include("identity.urls")),
     path("store/", include("registration.urls")),
     path("", include("operators.urls")),

@@ -23,6 +23,7 @@ from operators.tenancy import can, is_platform_admin, staff_of
 from . import campaigns, inventory, selectors
 from .models import (
     Campaign,
+    Dispute,
     Line,
     LineAddress,
     LineHolding,
@@ -567,3 +568,34 @@ class CampaignAdmin(OperatorScopedAdmin):
     @admin.action(description="Close (cancel waiting requests)", permissions=["manage"])
     def close(self, request, queryset) -> None:
         self._act(request, queryset, campaigns.campaign_close, "closed")
+
+
+@admin.register(Dispute, site=console)
+class DisputeAdmin(ReadOnlyScopedAdmin):
+    """Lines reported "not mine": dismiss, or suspend and re-verify the holder."""
+
+    list_display = ["pk", "line", "state", "created_at", "resolved_by", "resolved_at"]
+    list_filter = ["state"]
+    list_select_related = ["line", "resolved_by"]
+    actions = ["dismiss", "suspend_and_reverify"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "campaign.manage")
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "campaign.manage")
+
+    def _resolve(self, request: HttpRequest, queryset, suspend: bool) -> None:
+        from . import my_lines
+
+        for dispute in queryset:
+            my_lines.dispute_resolve(dispute=dispute, suspend=suspend, actor=request.user)
+        self.message_user(request, f"{queryset.count()} dispute(s) resolved.")
+
+    @admin.action(description="Dismiss", permissions=["resolve"])
+    def dismiss(self, request: HttpRequest, queryset) -> None:
+        self._resolve(request, queryset, False)
+
+    @admin.action(description="Suspend the line and re-verify its holder", permissions=["resolve"])
+    def suspend_and_reverify(self, request: HttpRequest, queryset) -> None:
+        self._resolve(request, queryset, True)

@@ -478,3 +478,56 @@ class DispatchBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch #{self.pk} ({self.kind})"
+
+
+class MyLinesChallenge(models.Model):
+    """A "lines under my ID" look-up waiting for its one-time code. Holds only
+    the blind index of the document and a keyed hash of the code."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
+    code_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"challenge {self.uid}"
+
+
+class DisputeState(models.TextChoices):
+    OPEN = "open", "Open"
+    DISMISSED = "dismissed", "Dismissed"
+    SUSPENDED = "suspended", "Line suspended, re-verification opened"
+
+
+class Dispute(models.Model):
+    """A person reported a line registered under their document as not theirs."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="disputes")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="disputes")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=DisputeState.choices, default=DisputeState.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "person"],
+                condition=Q(state="open"),
+                name="one_open_dispute_per_line_and_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute #{self.pk}"

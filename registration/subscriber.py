@@ -93,3 +93,98 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             status = 400
     context["form"] = form
     return render(request, "registration/subscriber/answer.html", context, status=status)
+
+
+# --- Lines under my ID ----------------------------------------------------------------
+
+START_LIMIT_PER_HOUR = 10
+
+
+class MyLinesStartForm(forms.Form):
+    operator = forms.ModelChoiceField(
+        queryset=None, to_field_name="code", label="运营商 / Operator", empty_label=None
+    )
+    id_type = forms.ChoiceField(choices=ID_TYPE_CHOICES, label="证件类型 / Document type")
+    id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
+    name = forms.CharField(max_length=100, label="姓名 / Name")
+
+    def __init__(self, *args, **kwargs) -> None:
+        from operators.models import Operator
+
+        super().__init__(*args, **kwargs)
+        self.fields["operator"].queryset = Operator.objects.order_by("name")
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=6, min_length=6, label="验证码 / Code")
+
+
+def _throttled(request: HttpRequest) -> bool:
+    from django.core.cache import cache
+
+    key = f"my-lines:{request.META.get('REMOTE_ADDR', '')}"
+    count = cache.get_or_set(key, 0, timeout=3600)
+    cache.incr(key)
+    return count >= START_LIMIT_PER_HOUR
+
+
+@never_cache
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def my_lines(request: HttpRequest) -> HttpResponse:
+    from . import my_lines as service
+    from .models import MyLinesChallenge
+
+    challenge = None
+    if uid := request.session.get("my_lines_challenge"):
+        challenge = MyLinesChallenge.objects.filter(uid=uid).select_related("operator").first()
+    step = request.POST.get("step", "")
+    context: dict = {"sent": False, "lines": None}
+    start_form = MyLinesStartForm(request.POST if step == "start" else None)
+    code_form = CodeForm(request.POST if step == "code" else None)
+    status = 200
+    if step == "start" and not start_form.is_valid():
+        status = 400
+    elif step == "code" and not code_form.is_valid():
+        status = 400
+        context["sent"] = True
+    elif step == "start":
+        if _throttled(request):
+            start_form.add_error(None, "Too many look-ups from here; try again in an hour.")
+            status = 429
+        else:
+            try:
+                challenge = service.challenge_start(
+                    operator=start_form.cleaned_data["operator"],
+                    id_type=start_form.cleaned_data["id_type"],
+                    id_number=start_form.cleaned_data["id_number"],
+                    name=start_form.cleaned_data["name"],
+                )
+            except IdentityInvalid as exc:
+                for field, reasons in exc.errors.items():
+                    start_form.add_error(field if field in start_form.fields else None, reasons)
+                status = 400
+            else:
+                request.session["my_lines_challenge"] = str(challenge.uid)
+                context["sent"] = True
+    elif step == "code" and challenge is not None:
+        try:
+            service.challenge_verify(challenge=challenge, code=code_form.cleaned_data["code"])
+        except DomainError as exc:
+            code_form.add_error("code", exc.message)
+            context["sent"] = True
+            status = 400
+    elif step == "report" and challenge is not None:
+        try:
+            service.dispute_report(challenge=challenge, line_uid=request.POST.get("line", ""))
+            context["reported"] = True
+        except DomainError as exc:
+            context["error"] = exc.message
+    if challenge is not None:
+        challenge.refresh_from_db()
+        if challenge.verified_at:
+            context["lines"] = service.masked_lines(service.challenge_lines(challenge=challenge))
+        elif step != "start":
+            context["sent"] = context["sent"] or step == "code"
+    context.update({"start_form": start_form, "code_form": code_form})
+    return render(request, "registration/subscriber/my_lines.html", context, status=status)

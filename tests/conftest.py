@@ -174,3 +174,13 @@ def years_ago(today: dt.date, years: int) -> dt.date:
 # Real-process fixtures (a Celery worker) and the registration fixtures, for every test tree.
 from tests.integration.conftest import celery_worker_process, celery_workers  # noqa: E402, F401
 from tests.registration.conftest import catalog, inventory, open_mobile, submit  # noqa: E402, F401
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Throttles and counters live in the cache: each test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
