@@ -20,3 +20,19 @@ def _make_broker_folders(sender: Celery, **_: object) -> None:
     for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
         if options.get(key):
             Path(options[key]).mkdir(parents=True, exist_ok=True)
+
+
+def enqueue(task, *args, **options) -> bool:
+    """Publish a task after a commit without letting a broker outage turn a
+    committed request into an error: the database keeps the truth, and the
+    periodic sweeps pick up what a lost message would have done."""
+    import logging
+
+    try:
+        task.apply_async(args=list(args), **options)
+    except Exception as exc:  # broker down: log and rely on the sweeps
+        logging.getLogger(__name__).warning(
+            "could not enqueue %s: %s", task.name, type(exc).__name__
+        )
+        return False
+    return True

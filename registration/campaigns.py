@@ -36,6 +36,7 @@ from django.utils import timezone
 from rest_framework import status
 
 from config.api import DomainError
+from config.celery import enqueue
 from identity.models import VerificationStatus
 
 from .models import (
@@ -238,7 +239,7 @@ def campaign_launch(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Ca
     campaign.save(update_fields=["state", "launched_at"])
     from .tasks import plan_campaign
 
-    transaction.on_commit(lambda: plan_campaign.apply_async(args=[campaign.pk], queue="campaigns"))
+    transaction.on_commit(lambda: enqueue(plan_campaign, campaign.pk, queue="campaigns"))
     return campaign
 
 

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.celery import enqueue
+
 from . import campaigns, channels
 from .models import (
     BatchState,
@@ -103,7 +105,7 @@ def batches_enqueue(batch_ids: list[int]) -> None:
     from .tasks import send_batch
 
     for pk in batch_ids:
-        send_batch.apply_async(args=[pk], queue="campaigns")
+        enqueue(send_batch, pk, queue="campaigns")
 
 
 def _claim(batch_id: int, worker: str, now: dt.datetime) -> bool:
@@ -277,3 +279,75 @@ def delivery_progress(campaign: Campaign) -> dict[str, int]:
         .values_list("state")
         .annotate(n=Count("pk"))
     )
+
+
+ALERT_TEXT = (
+    "【{operator}】尾号{last4}的号码已于{store}登记在您的证件下；如非本人办理，请访问 {link} "
+    "| A line ending {last4} was registered under your ID at {store}; not you? {link}"
+)
+
+
+def holder_alert_send(*, transaction_id: int) -> int:
+    """Tell a holder's other lines that a line was opened, transferred to them
+    or given a service under their document. Each (transaction, line) once."""
+    from .models import Line, LineStatus, Transaction, TransactionKind
+
+    tx = Transaction.objects.select_related("operator", "store", "line").get(pk=transaction_id)
+    if tx.state != "completed" or tx.line is None:
+        return 0
+    person_id = (
+        tx.new_holder_id
+        if tx.kind in (TransactionKind.MOBILE_TRANSFER, TransactionKind.LANDLINE_TRANSFER)
+        else tx.applicant_id
+    )
+    others = (
+        Line.objects.filter(holder_id=person_id)
+        .exclude(pk=tx.line_id)
+        .exclude(status=LineStatus.CLOSED)
+    )
+    channel = channels.get_channel("file")
+    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/"
+    sent = 0
+    for other in others:
+        delivery, _ = Delivery.objects.get_or_create(
+            alert_key=f"tx:{tx.pk}:line:{other.pk}",
+            defaults={
+                "operator": tx.operator,
+                "kind": NoticeKind.ALERT,
+                "channel": channel.name,
+                "state": DeliveryState.INTENT,
+                "created_at": timezone.now(),
+            },
+        )
+        if delivery.state == DeliveryState.SENT:
+            continue
+        if delivery.created_at < timezone.now() - dt.timedelta(seconds=1) and channel.already_sent(
+            {delivery.pk}
+        ):
+            Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.SENT)
+            continue
+        channel.send_many(
+            [
+                channels.Message(
+                    delivery=delivery.pk,
+                    channel=channel.name,
+                    to=other.number,
+                    campaign=None,
+                    request=None,
+                    kind=NoticeKind.ALERT,
+                    language="zh-hans",
+                    text=ALERT_TEXT.format(
+                        operator=tx.operator.name,
+                        last4=tx.line.number[-4:],
+                        store=tx.store.name,
+                        link=link,
+                    ),
+                    link=link,
+                )
+            ]
+        )
+        Delivery.objects.filter(pk=delivery.pk).update(
+            state=DeliveryState.SENT, sent_at=timezone.now()
+        )
+        sent += 1
+    return sent

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.celery import enqueue
 from identity import services as identity_services
 from identity import vault
 from identity.authority import AuthorityResult, Outcome
@@ -406,7 +407,7 @@ def _take(operator, store, actor, request, identities, consenting, results) -> T
         from .tasks import verify_pending
 
         transaction.on_commit(
-            lambda: verify_pending.apply_async(args=[tx.pk], countdown=VERIFY_BACKOFF_SECONDS[0])
+            lambda: enqueue(verify_pending, tx.pk, countdown=VERIFY_BACKOFF_SECONDS[0])
         )
     return tx
 
@@ -479,6 +480,10 @@ def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
     tx.next_verification_at = None
     tx.pending_address_enc = None
     tx.save()
+    if kind != TransactionKind.LANDLINE_RELOCATE:
+        from .tasks import send_holder_alert
+
+        transaction.on_commit(lambda: enqueue(send_holder_alert, tx.pk))
 
 
 def _set_address(line: Line, tx: Transaction, now: dt.datetime) -> None:

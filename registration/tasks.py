@@ -8,6 +8,8 @@ import logging
 
 from celery import shared_task
 
+from config.celery import enqueue
+
 from . import idempotency, numbers, services
 from .models import TransactionState
 
@@ -38,7 +40,7 @@ def sweep_pending_verifications() -> int:
     """Every minute: re-queue waiting transactions whose check is due."""
     due = services.pending_due()
     for pk in due:
-        verify_pending.apply_async(args=[pk])
+        enqueue(verify_pending, pk)
     return len(due)
 
 
@@ -103,3 +105,11 @@ def reverification_cycle() -> None:
 
     result = campaigns.reverification_cycle()
     dispatch.batches_enqueue(list(result.batches))
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def send_holder_alert(transaction_id: int) -> int:
+    """Alert the holder's other lines about a new line or service (each once)."""
+    from . import dispatch
+
+    return dispatch.holder_alert_send(transaction_id=transaction_id)

@@ -403,3 +403,17 @@ def test_transfer_to_the_current_holder_is_refused(open_mobile, submit):
     with pytest.raises(TransferToSelf):
         submit("mobile_transfer", line=tx.line.number, holder=holder, new_holder=holder)
     assert LineHolding.objects.filter(line=tx.line).count() == 1
+
+
+def test_a_broker_outage_after_commit_does_not_fail_the_opening(
+    submit, citizen, inventory, monkeypatch, django_capture_on_commit_callbacks
+):
+    from registration import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(tasks.send_holder_alert, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        tx = submit("mobile_open", applicant=citizen())
+    assert tx.state == TransactionState.COMPLETED
