@@ -77,7 +77,76 @@ class FileChannel:
         return found
 
 
-CHANNELS = {"file": FileChannel}
+class ChannelError(Exception):
+    """A message the channel could not take. ``permanent`` ones are not retried
+    (the next channel of the campaign is tried); the others are retried."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.reason, self.permanent = reason, permanent
+
+
+class SmsGatewayChannel:
+    """A generic SMS gateway: JSON POST of {to, text, reference} with an API key.
+    The delivery id is sent as the reference, which gateways use to drop a
+    message they already took (their idempotency)."""
+
+    name = "sms"
+
+    def __init__(self, url: str | None = None, api_key: str | None = None, timeout: float = 5.0):
+        self.url = url or settings.TELEREG_SMS_URL
+        self.api_key = api_key or settings.TELEREG_SMS_API_KEY
+        self.timeout = timeout
+
+    def send_many(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            self.send(message)
+
+    def send(self, message: Message) -> None:
+        import urllib.error
+        import urllib.request
+
+        if not self.url.startswith(("http://", "https://")):
+            raise ChannelError("sms gateway not configured", permanent=True)
+        body = json.dumps(
+            {"to": message.to, "text": message.text, "reference": f"telereg-{message.delivery}"}
+        ).encode()
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
+            self.url,
+            data=body,
+            headers={"Content-Type": "application/json", "X-Api-Key": self.api_key},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                response.read(1024)
+        except urllib.error.HTTPError as exc:
+            # 4xx: the gateway refuses this message for good (bad number, no credit).
+            permanent = 400 <= exc.code < 500 and exc.code != 429
+            raise ChannelError(f"gateway answered {exc.code}", permanent=permanent) from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise ChannelError(
+                f"gateway unreachable: {type(exc).__name__}", permanent=False
+            ) from None
+
+
+class EmailChannel:
+    """E-mail through Django's mail backend. Registration does not collect
+    e-mail addresses, so a message without one fails permanently and the next
+    channel is tried."""
+
+    name = "email"
+
+    def send_many(self, messages: Iterable[Message]) -> None:
+        for message in messages:
+            if "@" not in message.to:
+                raise ChannelError("no e-mail address for this subscriber", permanent=True)
+            from django.core.mail import send_mail
+
+            send_mail("telereg", message.text, None, [message.to])
+
+
+CHANNELS = {"file": FileChannel, "sms": SmsGatewayChannel, "email": EmailChannel}
 
 
 def get_channel(name: str):

@@ -228,10 +228,21 @@ def batch_send(
             )
             for d in chunk
         ]
-        channel.send_many(messages)
-        Delivery.objects.filter(pk__in=[d.pk for d in chunk]).update(
-            state=DeliveryState.SENT, sent_at=timezone.now()
-        )
+        if len(campaign.channels) <= 1 and channel_name == "file":
+            rate_wait(channel_name, len(messages))
+            channel.send_many(messages)  # one append and one fsync for the chunk
+            Delivery.objects.filter(pk__in=[d.pk for d in chunk]).update(
+                state=DeliveryState.SENT, sent_at=timezone.now()
+            )
+        else:
+            try:
+                _send_each(campaign.channels, chunk, messages)
+            except channels.ChannelError:
+                # Transient (gateway down): give the range back; the task retries it.
+                DispatchBatch.objects.filter(pk=batch.pk).update(
+                    state=BatchState.QUEUED, lease_until=None
+                )
+                raise
         sent += len(chunk)
         # Renew the lease: a long batch is not taken from a live worker.
         DispatchBatch.objects.filter(pk=batch.pk).update(
@@ -245,6 +256,51 @@ def batch_send(
         state=BatchState.DONE, done_at=timezone.now(), lease_until=None, sent=batch.sent + sent
     )
     return sent
+
+
+def _send_each(names: list[str], deliveries, messages) -> None:
+    """Send one by one through the campaign's channels in order: a permanent
+    refusal tries the next channel and, when none is left, records the
+    delivery as failed with the reason; a transient error propagates."""
+    import dataclasses
+
+    for delivery, message in zip(deliveries, messages, strict=True):
+        reasons = []
+        for name in names:
+            rate_wait(name, 1)
+            try:
+                channels.get_channel(name).send_many([dataclasses.replace(message, channel=name)])
+            except channels.ChannelError as exc:
+                if not exc.permanent:
+                    raise
+                reasons.append(f"{name}: {exc.reason}")
+                continue
+            Delivery.objects.filter(pk=delivery.pk).update(
+                state=DeliveryState.SENT, sent_at=timezone.now(), channel=name
+            )
+            break
+        else:
+            Delivery.objects.filter(pk=delivery.pk).update(
+                state=DeliveryState.FAILED, error="; ".join(reasons)[:200]
+            )
+
+
+def rate_wait(channel: str, count: int, *, clock=time.time, sleep=time.sleep) -> None:
+    """Hold sending to TELEREG_CHANNEL_RATES[channel] messages per second across
+    all workers: each second has a counter in the shared cache (Redis in
+    production); a worker that finds the second full waits for the next."""
+    from django.core.cache import cache
+
+    rate = settings.TELEREG_CHANNEL_RATES.get(channel, 0)
+    if not rate:
+        return
+    while True:
+        now = clock()
+        key = f"telereg:rate:{channel}:{int(now)}"
+        cache.add(key, 0, timeout=5)
+        if cache.incr(key, count) <= rate:
+            return
+        sleep(max(0.0, int(now) + 1 - now))
 
 
 def _pace(count: int) -> None:

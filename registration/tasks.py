@@ -80,11 +80,11 @@ def plan_campaign(campaign_id: int) -> int:
 )
 def send_batch(self, batch_id: int) -> int:
     """Send one batch of notices (claimed with a lease; nothing twice)."""
-    from . import dispatch
+    from . import channels, dispatch
 
     try:
         return dispatch.batch_send(batch_id=batch_id, worker=self.request.hostname or "")
-    except OSError as exc:  # a channel's transient failure: try the batch again later
+    except (OSError, channels.ChannelError) as exc:  # transient: retry the range later
         raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 2)) from None
 
 

@@ -289,6 +289,11 @@ TELEREG_PUBLIC_URL = env.str("TELEREG_PUBLIC_URL", default="http://127.0.0.1:800
 TELEREG_DISPATCH_BATCH = env.int("TELEREG_DISPATCH_BATCH", default=500)
 TELEREG_DISPATCH_LEASE_SECONDS = env.int("TELEREG_DISPATCH_LEASE_SECONDS", default=300)
 TELEREG_DISPATCH_RATE = env.float("TELEREG_DISPATCH_RATE", default=0.0)
+TELEREG_SMS_URL = env.str("TELEREG_SMS_URL", default="")
+TELEREG_SMS_API_KEY = env.str("TELEREG_SMS_API_KEY", default="")
+# Messages per second per channel across all workers (shared through the cache:
+# Redis in production), 0 for no limit: e.g. TELEREG_CHANNEL_RATES=sms:50,email:10
+TELEREG_CHANNEL_RATES = env.dict("TELEREG_CHANNEL_RATES", cast={"value": float}, default={})
 # Django's error reports filter these from request data and local variables too.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "identity.logging.PersonalDataReporterFilter"
 
