@@ -354,11 +354,18 @@ def campaign_close(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Cam
 def campaign_progress(campaign: Campaign) -> dict[str, Any]:
     by_state = dict(campaign.requests.order_by().values_list("state").annotate(n=Count("pk")))
     from .dispatch import delivery_progress
+    from .models import Delivery, DeliveryState
 
+    last_minute = Delivery.objects.filter(
+        request__campaign=campaign,
+        state=DeliveryState.SENT,
+        sent_at__gte=timezone.now() - dt.timedelta(seconds=60),
+    ).count()
     return {
         "requests": sum(by_state.values()),
         "by_state": by_state,
         "deliveries": delivery_progress(campaign),
+        "send_rate_per_second": round(last_minute / 60, 2),
     }
 
 

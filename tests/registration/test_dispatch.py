@@ -135,6 +135,7 @@ def test_progress_counts_deliveries(campaign, outbox):
     progress = campaigns.campaign_progress(campaign)
     assert progress["requests"] == 7
     assert progress["deliveries"] == {"sent": 7}
+    assert progress["send_rate_per_second"] == round(7 / 60, 2)  # sent within the last minute
 
 
 def test_the_link_in_the_outbox_opens_the_answer_page(campaign, outbox, client):

@@ -228,3 +228,14 @@ def test_a_barred_line_shows_why_and_since_when(
     assert line["status"] == "barred_outgoing"
     assert line["status_reason"] == "reverification_expired"
     assert line["status_since"]
+
+
+def test_the_link_of_a_closed_campaign_answers_nothing_more_is_needed(running, consent, client):
+    request, identity = running
+    campaigns.campaign_close(campaign=request.campaign, actor=None)
+    token = campaigns.request_token(request.pk)
+    page = client.get(f"/r/{token}").content.decode()
+    assert "This request is closed" in page
+    client.post(f"/r/{token}", _form(identity, consent))
+    request.refresh_from_db()
+    assert request.state == RequestState.CANCELLED
