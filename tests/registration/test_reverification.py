@@ -239,3 +239,18 @@ def test_the_link_of_a_closed_campaign_answers_nothing_more_is_needed(running, c
     client.post(f"/r/{token}", _form(identity, consent))
     request.refresh_from_db()
     assert request.state == RequestState.CANCELLED
+
+
+def test_clerk_reverifies_on_the_store_page(running, consent, alpha_clerk, web_client_for):
+    request, identity = running
+    campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
+    client = web_client_for(alpha_clerk)
+    lookup = client.get("/store/lines/", {"number": request.line.number}).content.decode()
+    assert 'id="reverify-link"' in lookup
+    url = f"/store/lines/{request.line.uid}/reverify/"
+    wrong = client.post(url, {**_form(identity, consent), "name": "Somebody Else"})
+    assert wrong.status_code == 400
+    done = client.post(url, _form(identity, consent))
+    assert done.status_code == 200
+    assert 'id="result"' in done.content.decode()
+    assert Line.objects.get(pk=request.line_id).status == LineStatus.ACTIVE
