@@ -621,6 +621,19 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
             status_reason="reverification_expired",
             status_changed_at=now,
         )
+    if suspended:
+        # The holder is told the line is now suspended (second stage).
+        for campaign in Campaign.objects.filter(
+            state=CampaignState.RUNNING,
+            requests__state=RequestState.EXPIRED,
+            requests__line__status=LineStatus.SUSPENDED,
+        ).distinct():
+            batch_ids += dispatch.batches_create(
+                campaign=campaign,
+                kind=NoticeKind.EXPIRY,
+                stage=EXPIRY_SUSPENDED,
+                request_state=RequestState.EXPIRED,
+            )
     if expired or suspended:
         logger.info("cycle: %s expired, %s barred, %s suspended", expired, barred, suspended)
     return CycleResult(

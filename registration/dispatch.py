@@ -33,6 +33,7 @@ from .models import (
     Delivery,
     DeliveryState,
     DispatchBatch,
+    Line,
     NoticeKind,
     RequestState,
     ReverificationRequest,
@@ -166,6 +167,13 @@ def batch_send(
     table = Delivery._meta.db_table
     request_table = ReverificationRequest._meta.db_table
     wanted_state = RequestState.EXPIRED if batch.kind == NoticeKind.EXPIRY else RequestState.PENDING
+    # The second expiry stage speaks only to lines that are now suspended.
+    suspended_only = (
+        f"AND line_id IN (SELECT id FROM {connection.ops.quote_name(Line._meta.db_table)} "  # noqa: S608 - a quoted model table name
+        "WHERE status = 'suspended')"
+        if batch.kind == NoticeKind.EXPIRY and batch.stage == 2
+        else ""
+    )
     # 1. Intents for the whole range, set-wise (nothing twice: the unique key).
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
@@ -174,6 +182,7 @@ def batch_send(
             "SELECT id, operator_id, %s, %s, %s, %s, '', %s "
             f"FROM {connection.ops.quote_name(request_table)} "
             "WHERE campaign_id = %s AND id BETWEEN %s AND %s AND state = %s "
+            f"{suspended_only} "
             "ON CONFLICT (request_id, kind, stage) DO NOTHING",
             [
                 batch.kind,

@@ -186,3 +186,17 @@ def test_a_new_line_alerts_the_holders_other_lines_once(
     assert alerts[0]["link"].endswith("/my-lines/")
     assert dispatch.holder_alert_send(transaction_id=second.pk) == 0  # redelivered: nothing twice
     assert len([x for x in outbox_lines(outbox) if x["kind"] == "alert"]) == 1
+
+
+def test_suspension_tells_the_holder_a_second_time(campaign, outbox):
+    barred_at = timezone.now() + dt.timedelta(days=25)
+    for pk in campaigns.reverification_cycle(now=barred_at).batches:
+        dispatch.batch_send(batch_id=pk, now=barred_at)
+    suspended_at = barred_at + dt.timedelta(days=16)
+    result = campaigns.reverification_cycle(now=suspended_at)
+    assert result.suspended == 7
+    for pk in result.batches:
+        dispatch.batch_send(batch_id=pk, now=suspended_at)
+    expiry = Counter(line["request"] for line in outbox_lines(outbox) if line["kind"] == "expiry")
+    assert set(expiry.values()) == {2}  # barred, then suspended: each once
+    assert len(expiry) == 7
