@@ -143,6 +143,14 @@ def _message_text(campaign: Campaign, request: ReverificationRequest, language: 
         return DEFAULT_TEXT[language].format(**values)
 
 
+FOREIGN_DOCUMENTS = {"foreign_passport", "foreign_permanent_residence"}
+
+
+def language_for(id_type: str) -> str:
+    """Holders of foreign documents get the English text, others the Chinese."""
+    return "en" if id_type in FOREIGN_DOCUMENTS else "zh-hans"
+
+
 def link_for(request_id: int) -> str:
     return f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/r/{campaigns.request_token(request_id)}"
 
@@ -220,7 +228,11 @@ def batch_send(
                 state=BatchState.QUEUED, lease_until=None, sent=batch.sent + sent
             )
             return sent
-        chunk = list(pending.select_related("request__line").order_by("request_id")[:SEND_CHUNK])
+        chunk = list(
+            pending.select_related("request__line", "request__person").order_by("request_id")[
+                :SEND_CHUNK
+            ]
+        )
         if not chunk:
             break
         messages = [
@@ -231,8 +243,8 @@ def batch_send(
                 campaign=campaign.pk,
                 request=d.request_id,
                 kind=batch.kind,
-                language="zh-hans",
-                text=_message_text(campaign, d.request, "zh-hans"),
+                language=language_for(d.request.person.id_type),
+                text=_message_text(campaign, d.request, language_for(d.request.person.id_type)),
                 link=link_for(d.request_id),
             )
             for d in chunk

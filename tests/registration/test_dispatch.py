@@ -200,3 +200,49 @@ def test_suspension_tells_the_holder_a_second_time(campaign, outbox):
     expiry = Counter(line["request"] for line in outbox_lines(outbox) if line["kind"] == "expiry")
     assert set(expiry.values()) == {2}  # barred, then suspended: each once
     assert len(expiry) == 7
+
+
+def test_holders_of_foreign_documents_get_the_english_text(
+    alpha, make_staff, submit, inventory, outbox
+):
+    import random
+
+    from identity import services as identity_services
+    from identity.services import CitizenRow
+    from identity.synthetic import synthetic_identity
+
+    identity = synthetic_identity(
+        rng=random.Random(99), id_type="foreign_passport", today=timezone.localdate()
+    )
+    identity_services.authority_registry_load(
+        [
+            CitizenRow(
+                identity.id_type,
+                identity.id_number,
+                identity.name,
+                identity.date_of_birth,
+                identity.sex,
+                False,
+            )
+        ]
+    )
+    submit("mobile_open", applicant=identity)
+    officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
+    campaign = campaigns.campaign_create(
+        operator=alpha,
+        data=campaigns.CampaignInput(
+            name="Languages",
+            criteria={"line_kind": "mobile"},
+            deadline=timezone.localdate() + dt.timedelta(days=20),
+            reminder_days=[7],
+            channels=["file"],
+        ),
+        actor=officer.user,
+    )
+    campaigns.campaign_launch(campaign=campaign, actor=officer.user)
+    campaigns.campaign_plan(campaign=campaign)
+    for pk in dispatch.batches_create(campaign=campaign):
+        dispatch.batch_send(batch_id=pk)
+    (message,) = outbox_lines(outbox)
+    assert message["language"] == "en"
+    assert message["text"].startswith("[Alpha Telecom] Please confirm")
