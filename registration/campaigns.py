@@ -416,6 +416,12 @@ class RequestClosed(DomainError):
     message = "This request is closed: nothing more is needed."
 
 
+def link_expired(request: ReverificationRequest, *, now: dt.datetime | None = None) -> bool:
+    """A link works until TELEREG_LINK_GRACE_DAYS after the request's deadline."""
+    today = timezone.localtime(now or timezone.now()).date()
+    return today > request.deadline + dt.timedelta(days=settings.TELEREG_LINK_GRACE_DAYS)
+
+
 def _count_failure(request_id: int, now: dt.datetime) -> None:
     with transaction.atomic():
         req = ReverificationRequest.objects.select_for_update().get(pk=request_id)
@@ -451,7 +457,9 @@ def request_answer(
     request = ReverificationRequest.objects.select_related("person", "line", "operator").get(
         pk=request.pk
     )
-    if request.state not in (RequestState.PENDING, RequestState.EXPIRED):
+    if request.state not in (RequestState.PENDING, RequestState.EXPIRED) or link_expired(
+        request, now=now
+    ):
         raise RequestClosed()
     recent = request.last_attempt_at and now - request.last_attempt_at <= ATTEMPT_WINDOW
     if recent and request.failed_attempts >= MAX_FAILED_ATTEMPTS:

@@ -93,10 +93,12 @@ class SmsGatewayChannel:
 
     name = "sms"
 
-    def __init__(self, url: str | None = None, api_key: str | None = None, timeout: float = 5.0):
+    def __init__(
+        self, url: str | None = None, api_key: str | None = None, timeout: float | None = None
+    ):
         self.url = url or settings.TELEREG_SMS_URL
         self.api_key = api_key or settings.TELEREG_SMS_API_KEY
-        self.timeout = timeout
+        self.timeout = timeout or settings.TELEREG_SMS_TIMEOUT
 
     def send_many(self, messages: Iterable[Message]) -> None:
         for message in messages:

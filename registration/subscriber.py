@@ -73,7 +73,10 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     )
     status = 200
     if request.method == "POST" and not context["done"] and not context["closed"]:
-        if form.is_valid():
+        if _address_blocked(request):
+            form.add_error(None, "Too many wrong answers from this address. Try again in an hour.")
+            status = 429
+        elif form.is_valid():
             try:
                 campaigns.request_answer(
                     request=req,
@@ -87,12 +90,32 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
             except DomainError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status_code
+                if isinstance(exc, campaigns.AnswerRefused):
+                    _address_failed(request)
             else:
                 context["done"] = True
         else:
             status = 400
     context["form"] = form
     return render(request, "registration/subscriber/answer.html", context, status=status)
+
+
+def _address_key(request: HttpRequest) -> str:
+    return f"answer-fail:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def _address_blocked(request: HttpRequest) -> bool:
+    from django.conf import settings
+    from django.core.cache import cache
+
+    return cache.get(_address_key(request), 0) >= settings.TELEREG_ANSWER_ADDRESS_LIMIT
+
+
+def _address_failed(request: HttpRequest) -> None:
+    from django.core.cache import cache
+
+    cache.add(_address_key(request), 0, timeout=3600)
+    cache.incr(_address_key(request))
 
 
 # --- Lines under my ID ----------------------------------------------------------------

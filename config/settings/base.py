@@ -291,6 +291,12 @@ TELEREG_DISPATCH_LEASE_SECONDS = env.int("TELEREG_DISPATCH_LEASE_SECONDS", defau
 TELEREG_DISPATCH_RATE = env.float("TELEREG_DISPATCH_RATE", default=0.0)
 TELEREG_SMS_URL = env.str("TELEREG_SMS_URL", default="")
 TELEREG_SMS_API_KEY = env.str("TELEREG_SMS_API_KEY", default="")
+TELEREG_SMS_TIMEOUT = env.float("TELEREG_SMS_TIMEOUT", default=5.0)
+# A notice's link keeps working this many days after its deadline (to bring a
+# barred or suspended line back), then it says the request is closed.
+TELEREG_LINK_GRACE_DAYS = env.int("TELEREG_LINK_GRACE_DAYS", default=60)
+# Wrong answers on the self-service pages, per address and hour.
+TELEREG_ANSWER_ADDRESS_LIMIT = env.int("TELEREG_ANSWER_ADDRESS_LIMIT", default=20)
 # Messages per second per channel across all workers (shared through the cache:
 # Redis in production), 0 for no limit: e.g. TELEREG_CHANNEL_RATES=sms:50,email:10
 TELEREG_CHANNEL_RATES = env.dict("TELEREG_CHANNEL_RATES", cast={"value": float}, default={})

@@ -155,3 +155,21 @@ def test_rate_limit_is_shared_through_the_cache_and_waits_for_the_next_second(se
     assert waits == [0.8]
     dispatch.rate_wait("file", 1000, clock=clock, sleep=sleep)  # no limit set for file
     assert waits == [0.8]
+
+
+def test_a_gateway_that_times_out_is_a_transient_failure(settings):
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)  # accepts the connection, never answers
+    try:
+        settings.TELEREG_SMS_URL = f"http://127.0.0.1:{listener.getsockname()[1]}/send"
+        settings.TELEREG_SMS_TIMEOUT = 0.3
+        message = channels.Message(1, "sms", "+8613800138000", 1, 1, "notice", "en", "hi", "")
+        with pytest.raises(channels.ChannelError) as info:
+            channels.get_channel("sms").send_many([message])
+    finally:
+        listener.close()
+    assert not info.value.permanent
+    assert "unreachable" in info.value.reason

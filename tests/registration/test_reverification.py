@@ -254,3 +254,25 @@ def test_clerk_reverifies_on_the_store_page(running, consent, alpha_clerk, web_c
     assert done.status_code == 200
     assert 'id="result"' in done.content.decode()
     assert Line.objects.get(pk=request.line_id).status == LineStatus.ACTIVE
+
+
+def test_the_link_stops_working_after_the_grace_period(running, consent, settings):
+    request, identity = running
+    settings.TELEREG_LINK_GRACE_DAYS = 60
+    late = timezone.now() + dt.timedelta(days=10 + 61)
+    with pytest.raises(campaigns.RequestClosed):
+        campaigns.request_answer(request=request, identity=identity, consent=consent, now=late)
+    within = timezone.now() + dt.timedelta(days=10 + 59)
+    done = campaigns.request_answer(request=request, identity=identity, consent=consent, now=within)
+    assert done.state == RequestState.VERIFIED
+
+
+def test_wrong_answers_are_also_limited_per_address(running, consent, citizen, client, settings):
+    settings.TELEREG_ANSWER_ADDRESS_LIMIT = 3
+    request, identity = running
+    url = f"/r/{campaigns.request_token(request.pk)}"
+    statuses = [client.post(url, _form(citizen(), consent)).status_code for _ in range(4)]
+    assert statuses == [400, 400, 400, 429]
+    assert client.post(url, _form(identity, consent)).status_code == 429
+    request.refresh_from_db()
+    assert request.state == RequestState.PENDING
