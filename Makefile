@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy
+.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,3 +54,7 @@ check-deploy: $(STAMP_RUN)
 
 clean:
 	rm -rf var/broker var/outbox
+
+# Benchmarks (not part of the tests): PostgreSQL on 127.0.0.1, its own database.
+bench: $(STAMP_DEV)
+	BENCH_SCALE=$${BENCH_SCALE:-100000} $(BIN)/python -m bench.run
