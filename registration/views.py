@@ -647,11 +647,13 @@ def cancel(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
 
 @login_required
 @never_cache
+@require_http_methods(["GET", "POST"])
 def lines(request: HttpRequest) -> HttpResponse:
+    # A POST, so that the number looked up never sits in a URL or an access log.
     _require(request, "line.lookup")
     staff = staff_of(request.user)
     country = staff.operator.country if staff else Operator._meta.get_field("country").default
-    form = LineLookupForm(request.GET or None, country=country)
+    form = LineLookupForm(request.POST or None, country=country)
     found = []
     if form.is_valid():
         for line in (

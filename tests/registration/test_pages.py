@@ -478,7 +478,8 @@ def test_another_operators_receipt_is_404(counter, person_factory, beta, make_st
     assert client.get(reverse("registration:receipt", kwargs={"uid": tx.uid})).status_code == 404
     assert client.post(reverse("registration:cancel", kwargs={"uid": tx.uid})).status_code == 404
     assert (
-        client.get(reverse("registration:lines"), {"number": tx.line.number}).context["found"] == []
+        client.post(reverse("registration:lines"), {"number": tx.line.number}).context["found"]
+        == []
     )
 
 
@@ -514,7 +515,7 @@ def test_receipt_list_and_lookup_show_the_holder_masked_only(counter, person_fac
     tx = install_landline(counter, identity)
     receipt = counter.get(reverse("registration:receipt", kwargs={"uid": tx.uid}))
     listing = counter.get(reverse("registration:transactions"))
-    lookup = counter.get(reverse("registration:lines"), {"number": tx.line.number})
+    lookup = counter.post(reverse("registration:lines"), {"number": tx.line.number})
     for response in (receipt, listing, lookup):
         assert response.status_code == 200
         assert_nothing_in_clear(response.content.decode(), identity)
@@ -530,13 +531,13 @@ def test_receipt_list_and_lookup_show_the_holder_masked_only(counter, person_fac
 
 def test_lookup_by_local_number_finds_the_line(counter, person_factory):
     line = open_mobile(counter, person_factory()).line
-    response = counter.get(reverse("registration:lines"), {"number": line.number[3:]})
+    response = counter.post(reverse("registration:lines"), {"number": line.number[3:]})
     assert [item["line"] for item in response.context["found"]] == [line]
     assert LineStatus.ACTIVE == line.status
 
 
 def test_lookup_of_an_invalid_number_says_so_beside_the_field(counter):
-    response = counter.get(reverse("registration:lines"), {"number": "12"})
+    response = counter.post(reverse("registration:lines"), {"number": "12"})
     assert response.status_code == 400
     assert 'id="error-number"' in response.content.decode()
 

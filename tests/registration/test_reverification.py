@@ -222,7 +222,7 @@ def test_a_barred_line_shows_why_and_since_when(
     request, _ = running
     campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
     number = request.line.number
-    body = web_client_for(alpha_clerk).get("/store/lines/", {"number": number}).content.decode()
+    body = web_client_for(alpha_clerk).post("/store/lines/", {"number": number}).content.decode()
     assert "did not re-verify their identity in time" in body
     line = api_client_for(alpha_clerk).get(f"/api/v1/lines/{number}/").json()
     assert line["status"] == "barred_outgoing"
@@ -245,7 +245,7 @@ def test_clerk_reverifies_on_the_store_page(running, consent, alpha_clerk, web_c
     request, identity = running
     campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
     client = web_client_for(alpha_clerk)
-    lookup = client.get("/store/lines/", {"number": request.line.number}).content.decode()
+    lookup = client.post("/store/lines/", {"number": request.line.number}).content.decode()
     assert 'id="reverify-link"' in lookup
     url = f"/store/lines/{request.line.uid}/reverify/"
     wrong = client.post(url, {**_form(identity, consent), "name": "Somebody Else"})
