@@ -91,18 +91,34 @@ def test_orm_refuses_to_update_or_delete_entries(alpha, alpha_compliance):
         AccessLogEntry.objects.all().delete()
 
 
-@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="the trigger is PostgreSQL's")
-def test_postgresql_trigger_refuses_raw_updates_and_deletes(alpha, alpha_compliance):
-    entry = access_log.append(
-        operator=alpha, actor=alpha_compliance.user, purpose="compliance_review"
-    )
-    for statement in (
+@pytest.mark.parametrize(
+    "statement",
+    [
         "UPDATE identity_accesslogentry SET reason = 'x' WHERE id = %s",
         "DELETE FROM identity_accesslogentry WHERE id = %s",
-    ):
+    ],
+)
+def test_raw_sql_tampering_is_refused_on_postgresql_and_never_unnoticed(
+    alpha, alpha_compliance, statement
+):
+    """PostgreSQL (production, CI) refuses the statement with a trigger. SQLite
+    (the embedded default) has no trigger, because test databases are flushed
+    with DELETE there; the hash chain still names the entry."""
+    entries = [
+        access_log.append(operator=alpha, actor=alpha_compliance.user, purpose="compliance_review")
+        for _ in range(2)
+    ]
+    if connection.vendor == "postgresql":
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             with connection.cursor() as cursor:
-                cursor.execute(statement, [entry.pk])
+                cursor.execute(statement, [entries[0].pk])
+        assert list(access_log.verify()) == []
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [entries[0].pk])
+        broken = list(access_log.verify())
+        assert broken
+        assert broken[0].entry_id in {entries[0].pk, entries[1].pk}
 
 
 def _tamper(sql: str, params: list) -> None:
