@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
+STAMP_BENCH := $(VENV)/.installed-bench
 
 .PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench
 
@@ -55,6 +56,11 @@ check-deploy: $(STAMP_RUN)
 clean:
 	rm -rf var/broker var/outbox
 
-# Benchmarks (not part of the tests): PostgreSQL on 127.0.0.1, its own database.
-bench: $(STAMP_DEV)
+$(STAMP_BENCH): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@ $(STAMP_DEV) $(STAMP_RUN)
+
+# Benchmarks (not part of the tests): PostgreSQL and Redis on 127.0.0.1, a
+# database of their own each; starts gunicorn, the load generator and a worker.
+bench: $(STAMP_BENCH)
 	BENCH_SCALE=$${BENCH_SCALE:-100000} $(BIN)/python -m bench.run

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
@@ -35,6 +36,9 @@ urlpatterns = [
     path("store/", include("registration.urls")),
     path("", include("operators.urls")),
 ]
+
+if settings.TELEREG_BENCH_ENDPOINTS:  # config.settings.bench only (make bench)
+    urlpatterns.insert(0, path("bench/", include("config.bench_urls")))
 
 handler404 = "config.views.handler404"
 handler500 = "config.views.handler500"

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -222,6 +222,57 @@ def _e164_or_400(request: Request, number: str) -> str:
         return to_e164(number, country=country)
     except InvalidNumber as exc:
         raise ValidationError({"number": [str(exc)]}) from None
+
+
+class PersonLookupInputSerializer(serializers.Serializer):
+    id_type = serializers.CharField(max_length=40)
+    id_number = serializers.CharField(max_length=40)
+
+
+class PersonLookupLineSerializer(serializers.Serializer):
+    number = serializers.CharField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    registered_at = serializers.DateTimeField()
+    store = serializers.CharField(source="store.code")
+
+
+class PersonLookupView(APIView):
+    """Who holds lines under a document, masked. A POST, so the document
+    number never appears in a URL or an access log line."""
+
+    required_permission = "line.lookup"
+
+    @extend_schema(
+        request=PersonLookupInputSerializer,
+        responses={200: {"type": "object"}},
+        summary="A person by document (blind index), masked, with the open lines they hold",
+    )
+    @sensitive_variables("data")
+    def post(self, request: Request) -> Response:
+        data = PersonLookupInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            person, lines = selectors.person_lines(
+                user=request.user,
+                id_type=data.validated_data["id_type"],
+                id_number=data.validated_data["id_number"],
+            )
+        except IdentityInvalid as exc:
+            raise ValidationError(exc.errors) from None
+        if person is None:
+            raise NotFound("No person is registered with this document.")
+        from identity import selectors as identity_selectors
+
+        response = Response(
+            {
+                "person": identity_selectors.person_masked(person),
+                "verification_status": person.verification_status,
+                "lines": PersonLookupLineSerializer(lines, many=True).data,
+            }
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class LineDetailView(APIView):

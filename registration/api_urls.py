@@ -12,6 +12,7 @@ urlpatterns = [
         api.TransactionCancelView.as_view(),
         name="transaction-cancel",
     ),
+    path("persons/lookup/", api.PersonLookupView.as_view(), name="person-lookup"),
     path("lines/", api.LineListView.as_view(), name="line-list"),
     path("lines/<str:number>/", api.LineDetailView.as_view(), name="line-detail"),
     path("lines/<str:number>/reverify/", api.InStoreReverifyView.as_view(), name="line-reverify"),

@@ -54,3 +54,21 @@ def transaction_list(*, user: AnyUser) -> QuerySet[Transaction]:
     return scoped(
         Transaction.objects.select_related("line__holder", "store", "staff", "service"), user
     )
+
+
+def person_lines(*, user: AnyUser, id_type: str, id_number: str):
+    """A person found by document through the blind index (never a scan), with
+    the open lines they hold, within the caller's operator: ``(person, lines)``
+    or ``(None, [])``. Masked on the way out, like every default view."""
+    staff_operator = getattr(getattr(user, "staff", None), "operator", None)
+    if staff_operator is None:
+        return None, []
+    person = identity_selectors.person_find(
+        operator=staff_operator, id_type=id_type, id_number=id_number
+    )
+    if person is None:
+        return None, []
+    lines = list(
+        line_list(user=user).filter(holder=person).exclude(status="closed").order_by("number")
+    )
+    return person, lines

@@ -1,0 +1,10 @@
+"""`make bench` only: the production settings (DEBUG off, the same middleware,
+authentication, throttles, Redis cache and broker), served over plain HTTP on
+loopback, with the two benchmark-only ceiling endpoints mounted. Never deploy
+this module: production.py leaves the endpoints out."""
+
+from .production import *  # noqa: F403
+
+TELEREG_BENCH_ENDPOINTS = True
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
