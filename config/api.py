@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Page as DjangoPage
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
@@ -18,8 +19,27 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class Pagination(PageNumberPagination):
+    """Page-number pagination that spares the ``COUNT`` when the first page
+    holds every row (an exact look-up such as ``/lines/?number=`` is then one
+    query, not two). Longer lists count as before."""
+
     page_size_query_param = "page_size"
     max_page_size = 500
+
+    def paginate_queryset(self, queryset, request, view=None):
+        page_size = self.get_page_size(request)
+        if not page_size or request.query_params.get(self.page_query_param, "1") != "1":
+            return super().paginate_queryset(queryset, request, view)
+        first = list(queryset[: page_size + 1])
+        if len(first) > page_size:
+            paginator = self.django_paginator_class(queryset, page_size)
+            self.page = DjangoPage(first[:page_size], 1, paginator)
+        else:
+            self.page = self.django_paginator_class(first, page_size).page(1)
+        self.request = request
+        if self.page.paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return list(self.page)
 
 
 class DomainError(Exception):

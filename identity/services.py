@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -261,16 +261,21 @@ def person_register(
     actor: AbstractBaseUser | None,
     store: Store | None = None,
     verification: authority.AuthorityResult | None = None,
+    notice: PrivacyNotice | None = None,
 ) -> Person:
     """Store (or update) the person behind a validated identity, with their consent.
 
     Guarantees: nothing is stored without a given consent to the operator's
     current notice; one person per operator and document (a second
     registration reuses and, where details changed, versions the person);
-    every personal field is encrypted under the person's own data key."""
+    every personal field is encrypted under the person's own data key.
+    ``notice``: what ``consent_notice`` returned for this consent earlier in
+    the same request (spares reading the notices twice). The consent row
+    recorded is left on the person as ``recorded_consent``."""
     if not consent.given:
         raise ConsentRefused()
-    notice = consent_notice(operator=operator, consent=consent)
+    if notice is None or notice.content_hash != consent.notice_hash:
+        notice = consent_notice(operator=operator, consent=consent)
     number = documents.normalise_document(identity.id_type, identity.id_number)
     index = vault.document_index(identity.id_type, number)
     values = vault.identity_values(replace(identity, id_number=number))
@@ -296,7 +301,7 @@ def person_register(
             _person_update(person, values, actor=actor, reason="re-registration")
     if verification is not None and verification.is_definitive:
         person_verification_record(person=person, matched=verification.is_match)
-    Consent.objects.create(
+    person.recorded_consent = Consent.objects.create(
         operator=operator,
         person=person,
         notice=notice,
@@ -609,32 +614,76 @@ def retention_run(*, now: dt.datetime | None = None, batch_size: int = 500) -> i
             shredded += 1
 
 
+# Persons per committed rotation batch: large enough that the per-statement round trips
+# stop mattering, small enough that a batch holds its row locks only briefly.
+KEYS_ROTATE_BATCH_SIZE = 2000
+
+
 def keys_rotate(
-    *, batch_size: int = 500, progress: Callable[[int, int], None] | None = None
+    *, batch_size: int = KEYS_ROTATE_BATCH_SIZE, progress: Callable[[int, int], None] | None = None
 ) -> int:
     """Re-wrap every data key not under the active key, in committed batches,
-    so an interrupted run resumes where it stopped. Returns how many changed."""
+    so an interrupted run resumes where it stopped. Returns how many changed.
+
+    Only wrapped data keys are read and written: no personal field is decrypted or
+    rewritten, and ``updated_at`` is left alone. Rows another transaction holds
+    locked are skipped by this run (a later run picks them up)."""
     active = vault.ring().active_kid
     remaining = Person.objects.filter(wrapped_key__isnull=False).exclude(key_id=active)
     total = remaining.count()
     done, last_pk = 0, 0
     while True:
         with transaction.atomic():
-            batch = list(
+            # Bare columns, not models: instantiating thousands of Persons per batch
+            # cost more than the cryptography.
+            rows = list(
                 remaining.filter(pk__gt=last_pk)
                 .order_by("pk")
                 .select_for_update(skip_locked=True)
-                .only("pk", "uid", "wrapped_key", "key_id")[:batch_size]
+                .values_list("pk", "uid", "wrapped_key")[:batch_size]
             )
-            if not batch:
+            if not rows:
                 return done
-            for person in batch:
-                vault.rewrap(person)
-            Person.objects.bulk_update(batch, ["wrapped_key", "key_id"])
-        last_pk = batch[-1].pk
-        done += len(batch)
+            rewrapped = vault.rewrap_many([(uid, wrapped) for _pk, uid, wrapped in rows])
+            changes = [
+                (pk, *new)
+                for (pk, _uid, _old), new in zip(rows, rewrapped, strict=True)
+                if new is not None
+            ]
+            _wrapped_keys_write(changes)
+        last_pk = rows[-1][0]
+        done += len(changes)
         if progress:
             progress(done, total)
+
+
+def _wrapped_keys_write(changes: list[tuple[int, bytes, str]]) -> None:
+    """Set (wrapped_key, key_id) by pk in one statement on PostgreSQL, where
+    ``bulk_update``'s CASE per row made rotation over ten times slower than the UPDATE
+    itself; one parameterised UPDATE per row elsewhere (SQLite: tests, dev)."""
+    if not changes:
+        return
+    meta = Person._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    pk_col = quote(meta.pk.column)
+    key_col = quote(meta.get_field("wrapped_key").column)
+    kid_col = quote(meta.get_field("key_id").column)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            pks, keys, kids = zip(*changes, strict=True)
+            cursor.execute(
+                f"UPDATE {table} AS p SET {key_col} = v.wrapped_key, {kid_col} = v.key_id "  # noqa: S608 - quoted model names only
+                "FROM unnest(%s::bigint[], %s::bytea[], %s::varchar[]) "
+                "AS v(pk, wrapped_key, key_id) "
+                f"WHERE p.{pk_col} = v.pk",
+                [list(pks), list(keys), list(kids)],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET {key_col} = %s, {kid_col} = %s WHERE {pk_col} = %s",  # noqa: S608 - quoted model names only
+                [(key, kid, pk) for pk, key, kid in changes],
+            )
 
 
 # --- The simulated authority's registry ----------------------------------------------------

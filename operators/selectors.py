@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from .models import ConfidentialityUndertaking, Store, UndertakingAcceptance
 from .tenancy import scoped
@@ -23,15 +23,23 @@ def undertaking_pending(user: AnyUser) -> ConfidentialityUndertaking | None:
     Cached on the user object so a request pays for it once."""
     if not user.is_authenticated:
         return None
+    staff = getattr(user, "_telereg_staff", None)
+    if staff is not None and getattr(staff, "undertaking_accepted", False):
+        return None  # staff_of already saw the newest undertaking accepted
     if not hasattr(user, "_telereg_undertaking_pending"):
-        current = undertaking_current()
-        pending = None
-        if (
-            current is not None
-            and not UndertakingAcceptance.objects.filter(user=user, undertaking=current).exists()
-        ):
-            pending = current
-        user._telereg_undertaking_pending = pending
+        # One query: the newest undertaking and whether this user accepted it.
+        current = (
+            ConfidentialityUndertaking.objects.order_by("-published_at")
+            .annotate(
+                accepted=Exists(
+                    UndertakingAcceptance.objects.filter(user=user, undertaking=OuterRef("pk"))
+                )
+            )
+            .first()
+        )
+        user._telereg_undertaking_pending = (
+            current if current is not None and not current.accepted else None
+        )
     return user._telereg_undertaking_pending
 
 

@@ -28,10 +28,22 @@ def staff_of(user: AnyUser | None) -> StaffMember | None:
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     if not hasattr(user, _CACHE_ATTR):
-        from .models import StaffMember
+        from django.db.models import Exists, OuterRef, Subquery
 
+        from .models import ConfidentialityUndertaking, StaffMember, UndertakingAcceptance
+
+        # The same query tells whether the newest undertaking is accepted, so
+        # the gate that every request passes costs no query of its own.
+        newest = ConfidentialityUndertaking.objects.order_by("-published_at").values("pk")[:1]
         staff = (
             StaffMember.objects.select_related("operator", "store")
+            .annotate(
+                undertaking_accepted=Exists(
+                    UndertakingAcceptance.objects.filter(
+                        user=OuterRef("user"), undertaking=Subquery(newest)
+                    )
+                )
+            )
             .filter(user=user, active=True)
             .first()
         )

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.celery import enqueue
@@ -228,9 +229,9 @@ def _lines_held(person: Person, kind: str) -> int:
 
 
 def _check_cap(operator: Operator, person: Person, kind: str) -> None:
-    # Lock the person row: concurrent openings for one document queue here,
-    # so the count they see includes each other's lines.
-    Person.objects.select_for_update().filter(pk=person.pk).first()
+    # The person row is locked already: person_register, earlier in this
+    # transaction, read it FOR UPDATE or inserted it. Concurrent openings for
+    # one document queue there, so the count they see includes each other's.
     cap = operator.mobile_line_cap if kind == LineKind.MOBILE else operator.landline_line_cap
     held = _lines_held(person, kind)
     if held >= cap:
@@ -290,12 +291,12 @@ def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) 
             store=store,
         )
         raise ConsentRefused()
-    identity_services.consent_notice(operator=operator, consent=request.consent)
+    notice = identity_services.consent_notice(operator=operator, consent=request.consent)
     results = _verify(operator, identities, actor, store)
     try:
         _refuse_on_authority(results)
         with transaction.atomic():
-            return _take(operator, store, actor, request, identities, consenting, results)
+            return _take(operator, store, actor, request, identities, consenting, results, notice)
     except RegistrationRefused as refusal:
         refusal.transaction = _record_refusal(operator, store, actor, request, refusal)
         raise
@@ -321,7 +322,9 @@ def _record_refusal(operator, store, actor, request, refusal: RegistrationRefuse
     return tx
 
 
-def _take(operator, store, actor, request, identities, consenting, results) -> Transaction:
+def _take(
+    operator, store, actor, request, identities, consenting, results, notice=None
+) -> Transaction:
     kind = request.kind
     person = identity_services.person_register(
         operator=operator,
@@ -331,8 +334,9 @@ def _take(operator, store, actor, request, identities, consenting, results) -> T
         actor=actor,
         store=store,
         verification=results[_consenting_party(kind)],
+        notice=notice,
     )
-    consent = person.consents.order_by("-pk").first()
+    consent = person.recorded_consent
     line_kind = KIND_OF_LINE.get(kind)
     tx = Transaction(
         reference=_reference(operator),
@@ -427,7 +431,19 @@ def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
         )
         numbers.assign(number=tx.number, transaction_id=tx.pk)
         LineHolding.objects.create(line=line, holder=tx.applicant, started_at=now, transaction=tx)
-        Person.objects.filter(pk=tx.applicant_id).update(lines_held=_open_lines(tx.applicant_id))
+        Person.objects.filter(pk=tx.applicant_id).update(
+            lines_held=Coalesce(
+                Subquery(
+                    Line.objects.filter(holder_id=OuterRef("pk"))
+                    .exclude(status=LineStatus.CLOSED)
+                    .order_by()
+                    .values("holder_id")
+                    .annotate(n=Count("pk"))
+                    .values("n")
+                ),
+                Value(0),
+            )
+        )
         tx.line = line
         if kind == TransactionKind.LANDLINE_INSTALL:
             _set_address(line, tx, now)

@@ -91,6 +91,32 @@ def test_store_list_is_paginated(alpha, make_staff, api_client_for):
     assert body["count"] == 3
     assert len(body["results"]) == 2
     assert body["next"]
+    second = api_client_for(admin).get("/api/v1/stores/?page_size=2&page=2").json()
+    assert second["count"] == 3
+    assert len(second["results"]) == 1
+    assert second["previous"] and not second["next"]
+
+
+def test_a_first_page_holding_everything_is_counted_without_a_count_query(
+    alpha, make_staff, api_client_for
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import StoreFactory
+
+    admin = make_staff(alpha, Role.OPERATOR_ADMIN)
+    StoreFactory.create_batch(3, operator=alpha)
+    client = api_client_for(admin)
+    with CaptureQueriesContext(connection) as short:
+        body = client.get("/api/v1/stores/?page_size=5").json()
+    assert body["count"] == 3
+    assert len(body["results"]) == 3
+    assert body["next"] is None and body["previous"] is None
+    assert not any("COUNT(" in q["sql"] for q in short.captured_queries)
+    with CaptureQueriesContext(connection) as long:
+        assert client.get("/api/v1/stores/?page_size=2").json()["count"] == 3
+    assert any("COUNT(" in q["sql"] for q in long.captured_queries)
 
 
 def test_schema_and_docs_are_served_without_cdn():
