@@ -46,7 +46,7 @@ import hmac
 import os
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from cryptography.exceptions import InvalidTag
@@ -65,6 +65,7 @@ __all__ = [
     "key_id_of",
     "new_data_key",
     "rewrap_data_key",
+    "rewrap_data_keys",
     "unwrap_data_key",
     "wrap_data_key",
 ]
@@ -284,11 +285,14 @@ def _header(kid: str) -> bytes:
 
 
 def _seal(key: bytes, plaintext: bytes, *, kid: str, context: bytes) -> bytes:
-    header = _header(kid)
+    return _seal_with(AESGCM(key), plaintext, header=_header(kid), context=context)
+
+
+def _seal_with(cipher: AESGCM, plaintext: bytes, *, header: bytes, context: bytes) -> bytes:
     # Random 96-bit nonces: safe for well under 2**32 messages per key. A DEK encrypts a
     # handful of fields per person; a KEK wraps one DEK per person, and rotation adds keys.
     nonce = os.urandom(NONCE_BYTES)
-    return header + nonce + AESGCM(key).encrypt(nonce, plaintext, header + context)
+    return header + nonce + cipher.encrypt(nonce, plaintext, header + context)
 
 
 def _split(blob: bytes, *, what: str) -> tuple[bytes, str, bytes, bytes]:
@@ -314,8 +318,15 @@ def _split(blob: bytes, *, what: str) -> tuple[bytes, str, bytes, bytes]:
 
 def _open(key: bytes, blob: bytes, *, what: str, context: bytes) -> bytes:
     header, _kid, nonce, sealed = _split(blob, what=what)
+    return _open_with(AESGCM(key), header, nonce, sealed, what=what, context=context)
+
+
+def _open_with(
+    cipher: AESGCM, header: bytes, nonce: bytes, sealed: bytes, *, what: str, context: bytes
+) -> bytes:
+    """Decrypt the parts of a blob already split by :func:`_split`."""
     try:
-        return AESGCM(key).decrypt(nonce, sealed, header + context)
+        return cipher.decrypt(nonce, sealed, header + context)
     except InvalidTag:
         raise DecryptionError(
             f"{what} failed authentication (tampered, or bound to another subject/field)"
@@ -378,11 +389,42 @@ def rewrap_data_key(ring: KeyRing, wrapped: bytes, *, subject: str) -> bytes:
     Returns the very same bytes when it already names the active kid (nothing is
     decrypted then, so rotation over already-rotated rows is cheap and idempotent).
     Otherwise unwraps with the kid it names (DecryptionError as in unwrap_data_key)."""
-    wrapped = bytes(wrapped)
-    if key_id_of(wrapped) == ring.active_kid:
-        return wrapped
-    dek = unwrap_data_key(ring, wrapped, subject=subject)
-    return wrap_data_key(ring, dek, subject=subject)
+    return rewrap_data_keys(ring, [(wrapped, subject)])[0]
+
+
+def rewrap_data_keys(ring: KeyRing, items: Iterable[tuple[bytes, str]]) -> list[bytes]:
+    """:func:`rewrap_data_key` over many ``(wrapped, subject)`` pairs, in order.
+
+    Same results and errors, item by item (the first failure raises); cheaper per item
+    because each KEK's cipher is set up once per call and each header parsed once. The
+    DEKs stay inside this function."""
+    active = ring.active_kid
+    active_header = _header(active)
+    ciphers: dict[str, AESGCM] = {}
+
+    def cipher_for(kid: str) -> AESGCM:
+        cipher = ciphers.get(kid)
+        if cipher is None:
+            cipher = ciphers[kid] = AESGCM(ring._kek(kid))
+        return cipher
+
+    out: list[bytes] = []
+    for wrapped, subject in items:
+        blob = bytes(wrapped)
+        header, kid, nonce, sealed = _split(blob, what="wrapped data key")
+        if kid == active:
+            out.append(blob)
+            continue
+        if not kid:
+            raise DecryptionError("wrapped data key names no key id")
+        context = _dek_context(subject)
+        dek = _open_with(
+            cipher_for(kid), header, nonce, sealed, what="wrapped data key", context=context
+        )
+        if len(dek) != KEY_BYTES:
+            raise DecryptionError("wrapped data key holds a key of the wrong length")
+        out.append(_seal_with(cipher_for(active), dek, header=active_header, context=context))
+    return out
 
 
 # --- Fields -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ values from :func:`identity.selectors.person_masked`, or unmasked ones from
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from . import crypto
@@ -17,6 +17,8 @@ from .errors import PersonShredded
 from .models import ENCRYPTED_FIELDS
 
 if TYPE_CHECKING:
+    import uuid
+
     from .models import Person
     from .types import IdentityData
 
@@ -160,6 +162,30 @@ def rewrap(person: Person) -> bool:
     person.wrapped_key = new
     person.key_id = crypto.key_id_of(new)
     return True
+
+
+def rewrap_many(
+    rows: Sequence[tuple[uuid.UUID | str, bytes | None]],
+) -> list[tuple[bytes, str] | None]:
+    """For key rotation in bulk: for each ``(person uid, wrapped data key)`` the key
+    re-wrapped with the active key and that key's id, or None when there is nothing to
+    change (shredded, or already under the active key). Only data keys are unwrapped,
+    never a field."""
+    keys = ring()
+    pending = [(i, bytes(wrapped)) for i, (_uid, wrapped) in enumerate(rows) if wrapped is not None]
+    out: list[tuple[bytes, str] | None] = [None] * len(rows)
+    rewrapped = crypto.rewrap_data_keys(
+        keys, [(wrapped, _subject(rows[i][0])) for i, wrapped in pending]
+    )
+    for (i, old), new in zip(pending, rewrapped, strict=True):
+        if new != old:
+            out[i] = (new, keys.active_kid)
+    return out
+
+
+def _subject(uid: uuid.UUID | str) -> str:
+    # Person.subject, from the uid alone: bulk callers fetch bare columns, not models.
+    return f"person:{uid}"
 
 
 def seal_value(person: Person, *, context: str, field: str, value: str) -> bytes:

@@ -259,6 +259,40 @@ def test_rewrap_of_a_tampered_or_misbound_key_fails():
         crypto.rewrap_data_key(rotating, flip(wrapped, -1), subject=SUBJECT)
 
 
+def test_rewrap_many_matches_rewrap_one_by_one_and_keeps_the_order():
+    deks = [crypto.new_data_key() for _ in range(3)]
+    subjects = [SUBJECT, OTHER_SUBJECT, SUBJECT]
+    rotating = ring_k1_k2_active_k2()
+    already = crypto.wrap_data_key(rotating, deks[2], subject=subjects[2])
+    items = [
+        (crypto.wrap_data_key(ring_k1(), deks[0], subject=subjects[0]), subjects[0]),
+        (crypto.wrap_data_key(ring_k1(), deks[1], subject=subjects[1]), subjects[1]),
+        (already, subjects[2]),
+    ]
+    rewrapped = crypto.rewrap_data_keys(rotating, items)
+    assert rewrapped[2] == already  # untouched, as rewrap_data_key does
+    for new, dek, subject in zip(rewrapped, deks, subjects, strict=True):
+        assert crypto.key_id_of(new) == "k2"
+        assert crypto.unwrap_data_key(ring_k2_only(), new, subject=subject) == dek
+    assert crypto.rewrap_data_keys(rotating, []) == []
+
+
+def test_rewrap_many_fails_on_a_misbound_or_unknown_key_without_leaking():
+    rotating = ring_k1_k2_active_k2()
+    good = crypto.wrap_data_key(ring_k1(), crypto.new_data_key(), subject=SUBJECT)
+    with pytest.raises(DecryptionError) as caught:
+        crypto.rewrap_data_keys(rotating, [(good, SUBJECT), (good, OTHER_SUBJECT)])
+    assert SUBJECT not in str(caught.value)
+    assert caught.value.__cause__ is None
+    unknown = crypto.wrap_data_key(
+        KeyRing.from_config(f"k9:{K2}", "k9", INDEX), crypto.new_data_key(), subject=SUBJECT
+    )
+    with pytest.raises(DecryptionError, match="not in the key ring"):
+        crypto.rewrap_data_keys(rotating, [(unknown, SUBJECT)])
+    with pytest.raises(DecryptionError, match="empty"):
+        crypto.rewrap_data_keys(rotating, [(b"", SUBJECT)])
+
+
 def test_new_data_keys_are_wrapped_under_the_active_key():
     wrapped = crypto.wrap_data_key(ring_k1_k2_active_k2(), crypto.new_data_key(), subject="s")
     assert crypto.key_id_of(wrapped) == "k2"

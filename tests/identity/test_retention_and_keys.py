@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from identity import services, vault
-from identity.models import AccessLogEntry, AccessPurpose, Person
+from identity.crypto import DecryptionError
+from identity.models import ENCRYPTED_FIELDS, AccessLogEntry, AccessPurpose, Person
 from identity.tasks import retention_run
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +91,80 @@ def test_rotate_keys_resumes_after_an_interruption(register, make_identity, sett
     assert Person.objects.filter(key_id="t2").count() == 2  # the first batch committed
     assert services.keys_rotate(batch_size=2) == 3
     assert Person.objects.filter(key_id="t2").count() == len(persons)
+
+
+def _key_and_fields(person: Person) -> tuple:
+    person.refresh_from_db()
+    blobs = tuple(
+        None if getattr(person, f"{name}_enc") is None else bytes(getattr(person, f"{name}_enc"))
+        for name in ENCRYPTED_FIELDS
+    )
+    wrapped = None if person.wrapped_key is None else bytes(person.wrapped_key)
+    return wrapped, person.key_id, blobs, person.updated_at
+
+
+def test_keys_rotate_rewraps_only_old_data_keys_and_never_touches_fields(
+    register, make_identity, settings
+):
+    identities = [make_identity() for _ in range(5)]
+    persons = [register(i) for i in identities]
+    shredded = services.person_shred(person=persons.pop())
+    identities.pop()
+    _ring_with_new_key(settings)
+    current_identity = make_identity()
+    current = register(current_identity)  # registered under the new key already
+    before = {p.pk: _key_and_fields(p) for p in [*persons, current, shredded]}
+    calls = []
+
+    assert services.keys_rotate(batch_size=3, progress=lambda *a: calls.append(a)) == 4
+
+    assert calls == [(3, 4), (4, 4)]
+    for person in persons:
+        wrapped, key_id, blobs, updated_at = _key_and_fields(person)
+        old_wrapped, _old_kid, old_blobs, old_updated_at = before[person.pk]
+        assert key_id == "t2"
+        assert wrapped != old_wrapped
+        assert (blobs, updated_at) == (old_blobs, old_updated_at)
+    assert _key_and_fields(current) == before[current.pk]
+    assert _key_and_fields(shredded) == before[shredded.pk]
+    # The old key can go: every person still decrypts, through the new key alone.
+    settings.TELEREG_KEYS = settings.TELEREG_KEYS.split(",", 1)[1]
+    for person, identity in zip([*persons, current], [*identities, current_identity], strict=True):
+        person.refresh_from_db()
+        assert vault.open_fields(person, ["name", "id_number"]) == {
+            "name": identity.name,
+            "id_number": identity.id_number,
+        }
+    assert services.keys_rotate() == 0  # nothing left: idempotent
+
+
+def test_keys_rotate_failure_rolls_back_its_batch_and_a_rerun_finishes(
+    register, make_identity, settings
+):
+    persons = [register(make_identity()) for _ in range(5)]
+    good = bytes(persons[2].wrapped_key)
+    broken = good[:-1] + bytes([good[-1] ^ 1])
+    Person.objects.filter(pk=persons[2].pk).update(wrapped_key=broken)
+    _ring_with_new_key(settings)
+
+    with pytest.raises(DecryptionError):
+        services.keys_rotate(batch_size=2)
+    # The first batch committed; the failing one wrote nothing.
+    rotated = set(Person.objects.filter(key_id="t2").values_list("pk", flat=True))
+    assert rotated == {persons[0].pk, persons[1].pk}
+
+    Person.objects.filter(pk=persons[2].pk).update(wrapped_key=good)
+    assert services.keys_rotate(batch_size=2) == 3
+    assert Person.objects.filter(key_id="t2").count() == len(persons)
+
+
+def test_keys_rotate_queries_grow_with_batches_not_persons(
+    register, make_identity, settings, django_assert_max_num_queries
+):
+    for _ in range(12):
+        register(make_identity())
+    _ring_with_new_key(settings)
+    # One count, then per batch: savepoint, select, update, release; plus the last,
+    # empty select. Saving person by person would exceed this.
+    with django_assert_max_num_queries(1 + 3 * 4 + 3):
+        assert services.keys_rotate(batch_size=5) == 12

@@ -94,7 +94,8 @@ def test_store_list_is_paginated(alpha, make_staff, api_client_for):
     second = api_client_for(admin).get("/api/v1/stores/?page_size=2&page=2").json()
     assert second["count"] == 3
     assert len(second["results"]) == 1
-    assert second["previous"] and not second["next"]
+    assert second["previous"]
+    assert not second["next"]
 
 
 def test_a_first_page_holding_everything_is_counted_without_a_count_query(
@@ -112,7 +113,8 @@ def test_a_first_page_holding_everything_is_counted_without_a_count_query(
         body = client.get("/api/v1/stores/?page_size=5").json()
     assert body["count"] == 3
     assert len(body["results"]) == 3
-    assert body["next"] is None and body["previous"] is None
+    assert body["next"] is None
+    assert body["previous"] is None
     assert not any("COUNT(" in q["sql"] for q in short.captured_queries)
     with CaptureQueriesContext(connection) as long:
         assert client.get("/api/v1/stores/?page_size=2").json()["count"] == 3

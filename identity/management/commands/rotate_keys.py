@@ -15,7 +15,7 @@ class Command(BaseCommand):
     help = "Re-wrap data keys with the active key, in resumable batches."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--batch-size", type=int, default=services.KEYS_ROTATE_BATCH_SIZE)
 
     def handle(self, *args, batch_size: int, **options) -> None:
         active = vault.ring().active_kid
