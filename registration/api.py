@@ -16,6 +16,7 @@ from identity.api import IdentityBlockSerializer
 from identity.documents import IdentityInvalid
 from identity.models import ConsentChannel
 from identity.services import ConsentInput
+from identity.types import IdentityData
 from operators.tenancy import scoped, staff_of
 
 from . import campaigns, selectors, services
@@ -48,9 +49,8 @@ class TransactionInputSerializer(serializers.Serializer):
         def identity(party: str):
             if party not in data:
                 return None
-            block = IdentityBlockSerializer(data=self.initial_data[party])
-            block.is_valid(raise_exception=True)
-            return block.to_identity()
+            # Validated already, as a nested serializer of this one.
+            return IdentityData.from_mapping(data[party])
 
         return services.TransactionRequest(
             kind=data["kind"],
