@@ -131,6 +131,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def reset_peak_rss(pid: int | None = None) -> None:
+    """Start VmHWM over from the current resident set (Linux: clear_refs 5)."""
+    Path(f"/proc/{pid or os.getpid()}/clear_refs").write_text("5")
+
+
+def own_peak_rss_mb() -> float:
+    return peak_rss_mb(os.getpid())["main"]
+
+
 def peak_rss_mb(pid: int) -> dict[str, float]:
     """VmHWM (peak resident set) of a process and each of its children, in MB."""
 

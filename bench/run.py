@@ -178,7 +178,9 @@ def bench_planning(operator) -> tuple[dict, object]:
     )
     Campaign.objects.filter(pk=campaign.pk).update(state="planning")
     _say(f"planning a campaign over {SCALE:,} lines")
+    procs.reset_peak_rss()
     seconds, count = _timed(lambda: campaigns.campaign_plan(campaign=campaign))
+    planning_rss = procs.own_peak_rss_mb()
     # Ceiling: the same rows into a regular (logged) table with the same columns,
     # defaults, indexes and unique constraint, in one plain INSERT … SELECT.
     with connection.cursor() as cursor:
@@ -204,6 +206,7 @@ def bench_planning(operator) -> tuple[dict, object]:
         target="≥ 0.5",
         seconds=round(seconds, 2),
         requests=count,
+        peak_rss_mb=planning_rss,
     )
     return row, campaign
 
@@ -383,6 +386,8 @@ def _table(rows: list[dict]) -> str:
             notes.append(f"errors {row['errors']}")
         if "seconds" in row:
             notes.append(f"{row['seconds']} s")
+        if "peak_rss_mb" in row:
+            notes.append(f"peak RSS {row['peak_rss_mb']:.0f} MB")
         if "worker_peak_rss_mb" in row:
             rss = ", ".join(f"{v:.0f}" for v in row["worker_peak_rss_mb"].values())
             notes.append(f"worker peak RSS {rss} MB")
