@@ -6,9 +6,12 @@ each message at most once.
 - ``batch_send`` claims a range with a conditional UPDATE (queued, or claimed
   with an expired lease), records every delivery's intent set-wise, reconciles
   intents a killed worker left behind against the channel, sends, and marks
-  what was sent. A paused campaign stops at the next chunk and leaves its
-  batch queued; ``batches_requeue_expired`` (beat) gives back ranges whose
-  worker died, long before Redis's visibility timeout would.
+  what was sent, chunk by chunk (on the file channel each chunk's rows are
+  locked until they are marked sent, so overlapping ranges — reminder cycles
+  cut them anew — never send a message twice). A paused campaign stops at the
+  next chunk and leaves its batch queued; a worker whose lease ran out stops
+  there too; ``batches_requeue_expired`` (beat) gives back ranges whose worker
+  died, long before Redis's visibility timeout would.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists
 from django.utils import timezone
 
 from config.celery import enqueue
@@ -41,7 +45,11 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
+# Messages between two looks at the campaign's state (pause) and two lease
+# renewals: per-message channels (a gateway call each) check often; the file
+# channel writes a chunk with one append, one fsync and one UPDATE.
 SEND_CHUNK = 100
+FILE_CHUNK = 1000
 
 DEFAULT_TEXT = {
     "zh-hans": "【{operator}】根据实名登记规定，请于{deadline}前核验号码{number}的登记身份：{link}",
@@ -126,21 +134,20 @@ def _claim(batch_id: int, worker: str, now: dt.datetime) -> bool:
     )
 
 
-def _message_text(campaign: Campaign, request: ReverificationRequest, language: str) -> str:
-    template = (campaign.notice_text_en if language == "en" else campaign.notice_text_zh) or (
-        DEFAULT_TEXT[language]
-    )
-    number = request.line.number
-    values = {
-        "operator": campaign.operator.name,
-        "deadline": request.deadline.isoformat(),
-        "number": f"{number[:-8]}****{number[-4:]}",
-        "link": link_for(request.pk),
-    }
+def _message_text(template: str, language: str, values: dict[str, str]) -> str:
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError):
         return DEFAULT_TEXT[language].format(**values)
+
+
+def _templates(campaign: Campaign) -> dict[str, str]:
+    """The campaign's text for each language, or the default one."""
+    return {
+        language: (campaign.notice_text_en if language == "en" else campaign.notice_text_zh)
+        or DEFAULT_TEXT[language]
+        for language in DEFAULT_TEXT
+    }
 
 
 FOREIGN_DOCUMENTS = {"foreign_passport", "foreign_permanent_residence"}
@@ -218,74 +225,153 @@ def batch_send(
         written = channel.already_sent(leftovers)
         if written:
             Delivery.objects.filter(pk__in=written).update(state=DeliveryState.SENT, sent_at=now)
-    sent = 0
+    # 3. Send in chunks, in request order, each chunk read afresh after the
+    # last request of the one before.
+    file_only = len(campaign.channels) <= 1 and channel_name == "file"
+    size = _chunk_size(channel_name) if file_only else SEND_CHUNK
+    compose = _composer(campaign, batch.kind, channel_name)
+    sent, after = 0, batch.first_request_id - 1
     while True:
-        if Campaign.objects.filter(pk=campaign.pk).values_list("state", flat=True).first() != (
-            CampaignState.RUNNING
-        ):
-            # Paused (or closed): stop here and give the range back for later.
-            DispatchBatch.objects.filter(pk=batch.pk, claimed_by=worker[:120]).update(
-                state=BatchState.QUEUED, lease_until=None, sent=batch.sent + sent
-            )
-            return sent
-        chunk = list(
-            pending.select_related("request__line", "request__person").order_by("request_id")[
-                :SEND_CHUNK
-            ]
-        )
-        if not chunk:
-            break
-        messages = [
-            channels.Message(
-                delivery=d.pk,
-                channel=channel_name,
-                to=d.request.line.number,
-                campaign=campaign.pk,
-                request=d.request_id,
-                kind=batch.kind,
-                language=language_for(d.request.person.id_type),
-                text=_message_text(campaign, d.request, language_for(d.request.person.id_type)),
-                link=link_for(d.request_id),
-            )
-            for d in chunk
-        ]
-        if len(campaign.channels) <= 1 and channel_name == "file":
-            rate_wait(channel_name, len(messages))
-            channel.send_many(messages)  # one append and one fsync for the chunk
-            Delivery.objects.filter(pk__in=[d.pk for d in chunk]).update(
-                state=DeliveryState.SENT, sent_at=timezone.now()
-            )
+        if file_only:
+            with transaction.atomic():
+                # The chunk's rows stay locked until they are marked sent: a
+                # live worker on an overlapping range skips them rather than
+                # sending them too.
+                ours = _still_ours(batch)
+                rows = _next_chunk(pending, after, size, lock=True) if ours else []
+                if rows:
+                    messages = [compose(*row) for row in rows]
+                    rate_wait(channel_name, len(messages))
+                    channel.send_many(messages)  # one append and one fsync for the chunk
+                    Delivery.objects.filter(pk__in=[row[0] for row in rows]).update(
+                        state=DeliveryState.SENT, sent_at=timezone.now()
+                    )
         else:
+            # Not in a transaction: each message's outcome is recorded as it
+            # happens, since a gateway cannot be asked what it already took.
+            ours = _still_ours(batch)
+            rows = _next_chunk(pending, after, size, lock=False) if ours else []
             try:
-                _send_each(campaign.channels, chunk, messages)
+                _send_each(campaign.channels, [compose(*row) for row in rows])
             except channels.ChannelError:
                 # Transient (gateway down): give the range back; the task retries it.
                 DispatchBatch.objects.filter(pk=batch.pk).update(
                     state=BatchState.QUEUED, lease_until=None
                 )
                 raise
-        sent += len(chunk)
-        # Renew the lease: a long batch is not taken from a live worker.
-        DispatchBatch.objects.filter(pk=batch.pk).update(
-            lease_until=timezone.now()
-            + dt.timedelta(seconds=settings.TELEREG_DISPATCH_LEASE_SECONDS)
-        )
+        if not ours:
+            if Campaign.objects.filter(pk=campaign.pk).values_list("state", flat=True).first() != (
+                CampaignState.RUNNING
+            ):
+                # Paused (or closed): stop here and give the range back for later.
+                DispatchBatch.objects.filter(pk=batch.pk, claimed_by=worker[:120]).update(
+                    state=BatchState.QUEUED, lease_until=None, sent=batch.sent + sent
+                )
+            else:
+                # Our lease ran out and the range went to another worker.
+                logger.warning("batch %s: lease lost, leaving the rest to its new worker", batch.pk)
+            return sent
+        if not rows:
+            break
+        after = rows[-1][1]
+        sent += len(rows)
         if on_chunk:
             on_chunk(sent)
-        _pace(len(chunk))
-    DispatchBatch.objects.filter(pk=batch.pk).update(
+        _pace(len(rows))
+        if len(rows) < size or after >= batch.last_request_id:
+            break  # nothing left after it (or only what another live worker holds)
+    DispatchBatch.objects.filter(pk=batch.pk, claims=batch.claims).update(
         state=BatchState.DONE, done_at=timezone.now(), lease_until=None, sent=batch.sent + sent
     )
     return sent
 
 
-def _send_each(names: list[str], deliveries, messages) -> None:
+def _chunk_size(channel_name: str) -> int:
+    """FILE_CHUNK, or less under a rate limit: a chunk never holds more than a
+    second's worth, so ``rate_wait`` can admit it and the lease keeps up."""
+    size = FILE_CHUNK
+    for rate in (
+        settings.TELEREG_CHANNEL_RATES.get(channel_name, 0),
+        settings.TELEREG_DISPATCH_RATE,
+    ):
+        if rate > 0:
+            size = min(size, max(1, int(rate)))
+    return size
+
+
+def _next_chunk(pending, after: int, size: int, *, lock: bool) -> list[tuple]:
+    """The next ``size`` intents after request ``after``, with what their
+    messages need, without loading model instances."""
+    chunk = pending.filter(request_id__gt=after).order_by("request_id")
+    if lock:
+        chunk = chunk.select_for_update(skip_locked=True, of=("self",))
+    return list(
+        chunk.values_list(
+            "pk",
+            "request_id",
+            "request__line__number",
+            "request__person__id_type",
+            "request__deadline",
+        )[:size]
+    )
+
+
+def _composer(
+    campaign: Campaign, kind: str, channel_name: str
+) -> Callable[[int, int, str, str, dt.date], channels.Message]:
+    """Builds a request's message; what is the same for the whole batch
+    (templates, the operator's name) is looked up once."""
+    templates = _templates(campaign)
+    operator_name = campaign.operator.name
+
+    def compose(
+        delivery_id: int, request_id: int, number: str, id_type: str, deadline: dt.date
+    ) -> channels.Message:
+        language = language_for(id_type)
+        link = link_for(request_id)
+        values = {
+            "operator": operator_name,
+            "deadline": deadline.isoformat(),
+            "number": f"{number[:-8]}****{number[-4:]}",
+            "link": link,
+        }
+        return channels.Message(
+            delivery=delivery_id,
+            channel=channel_name,
+            to=number,
+            campaign=campaign.pk,
+            request=request_id,
+            kind=kind,
+            language=language,
+            text=_message_text(templates[language], language, values),
+            link=link,
+        )
+
+    return compose
+
+
+def _still_ours(batch: DispatchBatch) -> bool:
+    """Renew the lease (a long batch is not taken from a live worker) if the
+    campaign is still running and no other worker has claimed the range since:
+    one UPDATE before each chunk."""
+    running = Campaign.objects.filter(pk=batch.campaign_id, state=CampaignState.RUNNING)
+    return bool(
+        DispatchBatch.objects.filter(
+            Exists(running), pk=batch.pk, state=BatchState.CLAIMED, claims=batch.claims
+        ).update(
+            lease_until=timezone.now()
+            + dt.timedelta(seconds=settings.TELEREG_DISPATCH_LEASE_SECONDS)
+        )
+    )
+
+
+def _send_each(names: list[str], messages: list[channels.Message]) -> None:
     """Send one by one through the campaign's channels in order: a permanent
     refusal tries the next channel and, when none is left, records the
     delivery as failed with the reason; a transient error propagates."""
     import dataclasses
 
-    for delivery, message in zip(deliveries, messages, strict=True):
+    for message in messages:
         reasons = []
         for name in names:
             rate_wait(name, 1)
@@ -296,12 +382,12 @@ def _send_each(names: list[str], deliveries, messages) -> None:
                     raise
                 reasons.append(f"{name}: {exc.reason}")
                 continue
-            Delivery.objects.filter(pk=delivery.pk).update(
+            Delivery.objects.filter(pk=message.delivery).update(
                 state=DeliveryState.SENT, sent_at=timezone.now(), channel=name
             )
             break
         else:
-            Delivery.objects.filter(pk=delivery.pk).update(
+            Delivery.objects.filter(pk=message.delivery).update(
                 state=DeliveryState.FAILED, error="; ".join(reasons)[:200]
             )
 

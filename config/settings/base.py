@@ -289,7 +289,7 @@ TELEREG_PUBLIC_URL = env.str("TELEREG_PUBLIC_URL", default="http://127.0.0.1:800
 # Benchmark-only ceiling endpoints (/bench/…): switched on by config.settings.bench
 # alone, never read from the environment, so no deployment can turn them on.
 TELEREG_BENCH_ENDPOINTS = False
-TELEREG_DISPATCH_BATCH = env.int("TELEREG_DISPATCH_BATCH", default=500)
+TELEREG_DISPATCH_BATCH = env.int("TELEREG_DISPATCH_BATCH", default=2000)
 TELEREG_DISPATCH_LEASE_SECONDS = env.int("TELEREG_DISPATCH_LEASE_SECONDS", default=300)
 TELEREG_DISPATCH_RATE = env.float("TELEREG_DISPATCH_RATE", default=0.0)
 TELEREG_SMS_URL = env.str("TELEREG_SMS_URL", default="")

@@ -173,3 +173,79 @@ def test_a_gateway_that_times_out_is_a_transient_failure(settings):
         listener.close()
     assert not info.value.permanent
     assert "unreachable" in info.value.reason
+
+
+# --- The file channel's outbox and its index ----------------------------------------
+
+
+def message(delivery: int, text: str = "通知 notice") -> channels.Message:
+    return channels.Message(
+        delivery, "file", "+8613800138000", 1, delivery, "notice", "zh-hans", text, "https://x/r/1"
+    )
+
+
+def test_each_outbox_line_is_the_message_as_json(outbox):
+    import dataclasses
+
+    sent = [message(1), message(2, text='quote " and 【brackets】')]
+    channels.FileChannel().send_many(sent)
+    assert outbox.read_text(encoding="utf-8") == "".join(
+        json.dumps(dataclasses.asdict(m), ensure_ascii=False) + "\n" for m in sent
+    )
+
+
+def test_reconciliation_reads_only_the_appends_that_may_hold_the_deliveries(outbox):
+    channel = channels.FileChannel()
+    for first in (1, 101, 201):
+        channel.send_many([message(n) for n in range(first, first + 100)])
+    size = outbox.stat().st_size
+    entries = [e[1:] for e in channel._index_entries() if e[0] == outbox.stat().st_ino]
+    ranges = channel._ranges_to_read(entries, size, 150, 160)
+    assert len(ranges) == 1
+    start, end = ranges[0]
+    assert 0 < start < end < size
+    assert channel.already_sent({150, 160, 999}) == {150, 160}
+
+
+def test_an_outbox_without_index_entries_is_read_in_full(outbox):
+    channel = channels.FileChannel()
+    channel.send_many([message(1), message(2)])
+    channel.send_many([message(3)])
+    lines = channel.index_path.read_text().splitlines()
+    # The entry of the last append was lost (killed before writing it, or the
+    # machine went down before the index reached the disk).
+    channel.index_path.write_text(lines[0] + "\n")
+    assert channel.already_sent({3}) == {3}
+    # A torn or damaged entry counts as missing, not as a range to skip.
+    channel.index_path.write_text(lines[0].rsplit(" ", 1)[0] + " 0\n" + lines[1][:9])
+    assert channel.already_sent({1, 3}) == {1, 3}
+    # An outbox written before there was an index.
+    channel.index_path.unlink()
+    assert channel.already_sent({2, 3}) == {2, 3}
+
+
+def test_the_index_of_a_replaced_outbox_is_not_trusted(outbox):
+    channel = channels.FileChannel()
+    channel.send_many([message(n) for n in range(1, 50)])
+    index = channel.index_path.read_text()
+    outbox.unlink()
+    channel.send_many([message(n) for n in range(100, 120)])
+    # Whether or not the new file got the old one's inode, the old entries
+    # must not make reconciliation skip what the new file holds.
+    channel.index_path.write_text(index + channel.index_path.read_text())
+    assert channel.already_sent({105, 10}) == {105}
+    outbox.write_text("")  # truncated in place: entries point past its end
+    assert channel.already_sent({105}) == set()
+
+
+def test_a_line_torn_by_a_crash_does_not_hide_the_next_append(outbox):
+    channel = channels.FileChannel()
+    channel.send_many([message(1)])
+    with outbox.open("a", encoding="utf-8") as handle:
+        handle.write('{"delivery": 2, "chan')  # killed mid-write, no index entry
+    channel.send_many([message(3), message(4)])
+    assert channel.already_sent({1, 2, 3, 4}) == {1, 3, 4}
+    # The torn line stays on a line of its own; readers of the outbox skip it.
+    assert outbox.read_text(encoding="utf-8").splitlines()[1] == '{"delivery": 2, "chan'
+    channel.index_path.unlink()
+    assert channel.already_sent({1, 2, 3, 4}) == {1, 3, 4}

@@ -7,6 +7,7 @@ import json
 from collections import Counter
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from operators.roles import Role
@@ -246,3 +247,109 @@ def test_holders_of_foreign_documents_get_the_english_text(
     (message,) = outbox_lines(outbox)
     assert message["language"] == "en"
     assert message["text"].startswith("[Alpha Telecom] Please confirm")
+
+
+def test_a_batch_costs_a_few_queries_however_many_requests_it_holds(
+    campaign, outbox, monkeypatch, django_assert_max_num_queries
+):
+    monkeypatch.setattr(dispatch, "FILE_CHUNK", 3)
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+    # Claim, read the batch, intents (three with the savepoint), leftovers;
+    # per chunk of three: lease and pause check, read, UPDATE (five with the
+    # savepoint); done. Nothing per message.
+    with django_assert_max_num_queries(6 + 5 * 3 + 1):
+        assert dispatch.batch_send(batch_id=pk) == 7
+    assert len(outbox_lines(outbox)) == 7
+
+
+def test_a_pause_between_chunks_stops_there_and_the_rest_follows_once(
+    campaign, outbox, monkeypatch
+):
+    monkeypatch.setattr(dispatch, "FILE_CHUNK", 3)
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+
+    def pause_after_the_first_chunk(sent):
+        if sent == 3:
+            campaigns.campaign_pause(campaign=campaign, actor=None)
+
+    assert dispatch.batch_send(batch_id=pk, on_chunk=pause_after_the_first_chunk) == 3
+    batch = DispatchBatch.objects.get(pk=pk)
+    assert (batch.state, batch.sent) == (BatchState.QUEUED, 3)
+    campaigns.campaign_resume(campaign=campaign, actor=None)
+    assert dispatch.batch_send(batch_id=pk) == 4
+    assert Counter(line["request"] for line in outbox_lines(outbox)) == Counter(
+        {pk: 1 for pk in campaign.requests.values_list("pk", flat=True)}
+    )
+    assert DispatchBatch.objects.get(pk=pk).sent == 7
+
+
+def test_a_worker_whose_range_was_taken_over_stops_at_the_next_chunk(
+    campaign, outbox, monkeypatch, caplog
+):
+    monkeypatch.setattr(dispatch, "FILE_CHUNK", 3)
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+
+    def lease_lost(sent):
+        # This worker stalled past its lease; beat gave the range to another.
+        DispatchBatch.objects.filter(pk=pk).update(claims=F("claims") + 1)
+
+    assert dispatch.batch_send(batch_id=pk, on_chunk=lease_lost) == 3
+    assert DispatchBatch.objects.get(pk=pk).state == BatchState.CLAIMED  # not ours to finish
+    assert len(outbox_lines(outbox)) == 3
+    assert "lease lost" in caplog.text
+    assert "+86" not in caplog.text
+
+
+def test_a_channel_rate_below_the_chunk_size_is_sent_in_chunks_it_admits(
+    campaign, outbox, settings, monkeypatch
+):
+    settings.TELEREG_CHANNEL_RATES = {"file": 3}
+    asked = []
+    real = dispatch.rate_wait
+    monkeypatch.setattr(
+        dispatch, "rate_wait", lambda channel, count: asked.append(count) or real(channel, 0)
+    )
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+    assert dispatch.batch_send(batch_id=pk) == 7
+    assert asked == [3, 3, 1]
+
+
+def test_a_killed_worker_is_reconciled_even_without_its_index_entry(campaign, outbox, monkeypatch):
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+    real = dispatch.channels.FileChannel.send_many
+
+    class Killed(BaseException):
+        pass
+
+    def write_then_die(self, messages):
+        real(self, messages)
+        self.index_path.write_text("")  # the index entry did not reach the disk
+        raise Killed
+
+    monkeypatch.setattr(dispatch.channels.FileChannel, "send_many", write_then_die)
+    with pytest.raises(Killed):
+        dispatch.batch_send(batch_id=pk)
+    monkeypatch.undo()
+    later = timezone.now() + dt.timedelta(minutes=10)
+    assert dispatch.batches_requeue_expired(now=later) == [pk]
+    assert dispatch.batch_send(batch_id=pk, now=later) == 0
+    assert len(outbox_lines(outbox)) == 7
+    assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
+
+
+def test_the_notice_text_is_the_campaign_template_filled_in(campaign, outbox):
+    from registration.models import Campaign
+
+    Campaign.objects.filter(pk=campaign.pk).update(
+        notice_text_zh="{operator}|{deadline}|{number}|{link}", notice_text_en="{nope}"
+    )
+    (pk,) = dispatch.batches_create(campaign=campaign, size=100)
+    dispatch.batch_send(batch_id=pk)
+    for line in outbox_lines(outbox):
+        request = campaign.requests.select_related("line").get(pk=line["request"])
+        number = request.line.number
+        assert line["link"] == dispatch.link_for(request.pk)
+        assert line["text"] == (
+            f"Alpha Telecom|{request.deadline.isoformat()}|{number[:-8]}****{number[-4:]}|"
+            f"{line['link']}"
+        )
