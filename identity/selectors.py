@@ -34,11 +34,16 @@ def notice_by_hash(*, operator: Operator, content_hash: str) -> PrivacyNotice | 
     ).first()
 
 
+def document_index(*, id_type: str, id_number: str) -> str:
+    """The blind index of a document as written (normalised first; raises
+    documents.IdentityInvalid when it cannot be)."""
+    return vault.document_index(id_type, documents.normalise_document(id_type, id_number))
+
+
 def person_find(*, operator: Operator, id_type: str, id_number: str) -> Person | None:
     """Exact look-up by document through the blind index (never a scan)."""
-    number = documents.normalise_document(id_type, id_number)
     return Person.objects.filter(
-        operator=operator, doc_index=vault.document_index(id_type, number)
+        operator=operator, doc_index=document_index(id_type=id_type, id_number=id_number)
     ).first()
 
 
@@ -46,26 +51,30 @@ def person_list(*, user: AnyUser) -> QuerySet[Person]:
     return scoped(Person.objects.select_related("operator"), user)
 
 
-def person_masked(person: Person) -> dict[str, str | None]:
-    """A person as every surface shows them by default: masked, not logged."""
+MASKED_FIELDS = ("name", "id_number", "date_of_birth", "address")
+_MASKS = {
+    "name": masking.mask_name,
+    "id_number": masking.mask_id_number,
+    "date_of_birth": lambda value: masking.mask_date(value) or None,
+    "address": lambda value: masking.mask_address(value) or None,
+}
+_ERASED = {"name": "(erased)", "id_number": "(erased)", "date_of_birth": None, "address": None}
+
+
+def person_masked(
+    person: Person, *, fields: tuple[str, ...] = MASKED_FIELDS
+) -> dict[str, str | None]:
+    """A person as every surface shows them by default: masked, not logged.
+
+    ``fields`` narrows the answer to some of MASKED_FIELDS (only those are
+    decrypted); ``id`` and ``id_type`` are always there."""
+    out: dict[str, str | None] = {"id": str(person.uid), "id_type": person.id_type}
     if person.is_shredded:
-        return {
-            "id": str(person.uid),
-            "id_type": person.id_type,
-            "name": "(erased)",
-            "id_number": "(erased)",
-            "date_of_birth": None,
-            "address": None,
-        }
-    values = vault.open_fields(person, ("name", "id_number", "date_of_birth", "address"))
-    return {
-        "id": str(person.uid),
-        "id_type": person.id_type,
-        "name": masking.mask_name(values["name"]),
-        "id_number": masking.mask_id_number(values["id_number"]),
-        "date_of_birth": masking.mask_date(values["date_of_birth"]) or None,
-        "address": masking.mask_address(values["address"]) or None,
-    }
+        out.update((name, _ERASED[name]) for name in fields)
+        return out
+    values = vault.open_fields(person, fields)
+    out.update((name, _MASKS[name](values[name])) for name in fields)
+    return out
 
 
 def access_log_list(*, user: AnyUser) -> QuerySet[AccessLogEntry]:

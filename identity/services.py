@@ -251,7 +251,6 @@ def _find_locked(operator: Operator, doc_index: str) -> Person | None:
     return Person.objects.select_for_update().filter(operator=operator, doc_index=doc_index).first()
 
 
-@transaction.atomic
 def person_register(
     *,
     operator: Operator,
@@ -271,7 +270,13 @@ def person_register(
     every personal field is encrypted under the person's own data key.
     ``notice``: what ``consent_notice`` returned for this consent earlier in
     the same request (spares reading the notices twice). The consent row
-    recorded is left on the person as ``recorded_consent``."""
+    recorded is left on the person as ``recorded_consent``; ``registered_now``
+    says whether this call inserted the person (no line or transaction can
+    name them yet).
+
+    Refusals come before any write; the writes run in the caller's
+    transaction when there is one, without a savepoint of their own (an error
+    while writing leaves that transaction to roll back)."""
     if not consent.given:
         raise ConsentRefused()
     if notice is None or notice.content_hash != consent.notice_hash:
@@ -279,38 +284,47 @@ def person_register(
     number = documents.normalise_document(identity.id_type, identity.id_number)
     index = vault.document_index(identity.id_type, number)
     values = vault.identity_values(replace(identity, id_number=number))
-    person = _find_locked(operator, index)
-    if person is None:
-        person = Person(operator=operator, id_type=identity.id_type, doc_index=index)
-        vault.seal_new(person, values)
-        try:
-            with transaction.atomic():
-                person.save()
-        except IntegrityError:
-            # Registered concurrently by another request: use that person.
-            person = _find_locked(operator, index)
-            if person is None:
-                raise
-            _person_update(person, values, actor=actor, reason="re-registration")
-    else:
-        if person.is_shredded:
+    with transaction.atomic(savepoint=False):
+        verified = verification is not None and verification.is_definitive
+        person = _find_locked(operator, index)
+        registered_now = False
+        if person is None:
+            person = Person(operator=operator, id_type=identity.id_type, doc_index=index)
             vault.seal_new(person, values)
-            person.shredded_at = None
-            person.save()
+            if verified:
+                # Stored with the new row rather than updated after it.
+                _set_verification(person, matched=verification.is_match)
+            try:
+                with transaction.atomic():
+                    person.save(force_insert=True)
+                registered_now = True
+                verified = False  # recorded with the row already
+            except IntegrityError:
+                # Registered concurrently by another request: use that person.
+                person = _find_locked(operator, index)
+                if person is None:
+                    raise
+                _person_update(person, values, actor=actor, reason="re-registration")
         else:
-            _person_update(person, values, actor=actor, reason="re-registration")
-    if verification is not None and verification.is_definitive:
-        person_verification_record(person=person, matched=verification.is_match)
-    person.recorded_consent = Consent.objects.create(
-        operator=operator,
-        person=person,
-        notice=notice,
-        notice_hash=notice.content_hash,
-        given=True,
-        channel=channel,
-        store=store,
-        recorded_by=actor,
-    )
+            if person.is_shredded:
+                vault.seal_new(person, values)
+                person.shredded_at = None
+                person.save()
+            else:
+                _person_update(person, values, actor=actor, reason="re-registration")
+        if verified:
+            person_verification_record(person=person, matched=verification.is_match)
+        person.registered_now = registered_now
+        person.recorded_consent = Consent.objects.create(
+            operator=operator,
+            person=person,
+            notice=notice,
+            notice_hash=notice.content_hash,
+            given=True,
+            channel=channel,
+            store=store,
+            recorded_by=actor,
+        )
     return person
 
 
@@ -347,14 +361,20 @@ def _person_update(
 
 
 def person_verification_record(*, person: Person, matched: bool) -> None:
-    now = timezone.now()
-    status = VerificationStatus.VERIFIED if matched else VerificationStatus.FAILED
+    _set_verification(person, matched=matched)
     Person.objects.filter(pk=person.pk).update(
-        verification_status=status, verified_at=now if matched else person.verified_at
+        verification_status=person.verification_status, verified_at=person.verified_at
     )
-    person.verification_status = status
+
+
+def _set_verification(person: Person, *, matched: bool) -> None:
+    """The authority's answer on the instance (not saved): a match verifies
+    now; a refusal fails the person and keeps when they were last verified."""
     if matched:
-        person.verified_at = now
+        person.verification_status = VerificationStatus.VERIFIED
+        person.verified_at = timezone.now()
+    else:
+        person.verification_status = VerificationStatus.FAILED
 
 
 def can_reveal(user: AbstractBaseUser | None, person: Person) -> bool:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 
 from .roles import Role, role_can
+from .sqlrows import ModelColumns, per_connection
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.db.backends.base.base import BaseDatabaseWrapper
 
     from .models import StaffMember
 
@@ -24,31 +27,78 @@ _CACHE_ATTR = "_telereg_staff"
 
 
 def staff_of(user: AnyUser | None) -> StaffMember | None:
-    """The active staff profile of a user, or None (cached on the user object)."""
+    """The active staff profile of a user, or None (cached on the user object,
+    which lives for one request: a deactivation counts from the next one).
+
+    The profile comes with its operator and store, and says in
+    ``undertaking_accepted`` whether the user accepted the newest
+    confidentiality undertaking, so the gate every request passes costs this
+    one query."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
     if not hasattr(user, _CACHE_ATTR):
-        from django.db.models import Exists, OuterRef, Subquery
-
-        from .models import ConfidentialityUndertaking, StaffMember, UndertakingAcceptance
-
-        # The same query tells whether the newest undertaking is accepted, so
-        # the gate that every request passes costs no query of its own.
-        newest = ConfidentialityUndertaking.objects.order_by("-published_at").values("pk")[:1]
-        staff = (
-            StaffMember.objects.select_related("operator", "store")
-            .annotate(
-                undertaking_accepted=Exists(
-                    UndertakingAcceptance.objects.filter(
-                        user=OuterRef("user"), undertaking=Subquery(newest)
-                    )
-                )
-            )
-            .filter(user=user, active=True)
-            .first()
-        )
-        setattr(user, _CACHE_ATTR, staff)
+        setattr(user, _CACHE_ATTR, _staff_query(connections[DEFAULT_DB_ALIAS]).fetch(user.pk))
     return getattr(user, _CACHE_ATTR)
+
+
+class _StaffQuery:
+    """The staff query, written once per database connection (operators.sqlrows).
+
+    The SQL is the ORM's ``StaffMember.objects.select_related("operator",
+    "store").annotate(undertaking_accepted=Exists(UndertakingAcceptance.objects
+    .filter(user=OuterRef("user"), undertaking=Subquery(newest)))).filter(
+    user=user, active=True)``, where ``newest`` is the undertaking with the
+    latest ``published_at``."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        from .models import (
+            ConfidentialityUndertaking,
+            Operator,
+            StaffMember,
+            Store,
+            UndertakingAcceptance,
+        )
+
+        s = self.staff = ModelColumns(connection, StaffMember, "s")
+        o = self.operator = ModelColumns(connection, Operator, "o")
+        st = self.store = ModelColumns(connection, Store, "st")
+        u = ModelColumns(connection, ConfidentialityUndertaking, "u")
+        a = ModelColumns(connection, UndertakingAcceptance, "a")
+        self.connection = connection
+        newest = (
+            f"SELECT {u.column('id')} FROM {u.table}"  # noqa: S608
+            f" ORDER BY {u.column('published_at')} DESC LIMIT 1"
+        )
+        accepted = (
+            f"SELECT 1 FROM {a.table} WHERE {a.column('user')} = {s.column('user')}"  # noqa: S608
+            f" AND {a.column('undertaking')} = ({newest})"
+        )
+        self.sql = (
+            f"SELECT {s.select}, {o.select}, {st.select}, EXISTS({accepted})"  # noqa: S608
+            f" FROM {s.table}"
+            f" INNER JOIN {o.table} ON {s.column('operator')} = {o.column('id')}"
+            f" LEFT OUTER JOIN {st.table} ON {s.column('store')} = {st.column('id')}"
+            f" WHERE {s.column('user')} = %s AND {s.column('active')} = %s"
+        )
+        self.operator_field = StaffMember._meta.get_field("operator")
+        self.store_field = StaffMember._meta.get_field("store")
+
+    def fetch(self, user_id: int) -> StaffMember | None:
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, [user_id, True])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        staff = self.staff.build(row, 0)
+        start = self.staff.width
+        self.operator_field.set_cached_value(staff, self.operator.build(row, start))
+        start += self.operator.width
+        self.store_field.set_cached_value(staff, self.store.build(row, start))
+        staff.undertaking_accepted = bool(row[start + self.store.width])
+        return staff
+
+
+_staff_query = per_connection(_StaffQuery)
 
 
 def is_platform_admin(user: AnyUser | None) -> bool:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from functools import wraps
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.request import Request
@@ -33,6 +33,22 @@ KEEP_FOR = dt.timedelta(hours=48)
 def _body_hash(request: Request) -> str:
     canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
+
+
+def _claim(request: Request, key: str, digest: str) -> IdempotencyRecord:
+    """The record for this key, committed before the work (IntegrityError when
+    the key is taken)."""
+    record = IdempotencyRecord(
+        user=request.user, key=key, method_path=request.path[:200], request_hash=digest
+    )
+    if connection.in_atomic_block:
+        # Inside someone's transaction: a savepoint keeps it usable on a clash.
+        with transaction.atomic():
+            record.save(force_insert=True)
+    else:
+        # Autocommit: the INSERT commits (or fails) on its own.
+        record.save(force_insert=True)
+    return record
 
 
 def idempotent(*, required: bool = True) -> Callable:
@@ -64,13 +80,7 @@ def idempotent(*, required: bool = True) -> Callable:
                 )
             digest = _body_hash(request)
             try:
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        user=request.user,
-                        key=key,
-                        method_path=request.path[:200],
-                        request_hash=digest,
-                    )
+                record = _claim(request, key, digest)
             except IntegrityError:
                 existing = IdempotencyRecord.objects.get(user=request.user, key=key)
                 if existing.request_hash != digest:

@@ -4,9 +4,10 @@ operations that must never give one number to two lines."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import phonenumbers
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from .errors import NoNumberAvailable, NumberTaken, NumberUnknown
@@ -44,10 +45,35 @@ def to_e164(raw: str, *, country: str, kind: str | None = None) -> str:
 def reserve(*, operator_id: int, kind: str, number: str | None, transaction_id: int) -> str:
     """Reserve a number for a transaction: the requested one (atomically, or
     refused) or the first available. Call inside the transaction's atomic block."""
+    return _claim(
+        operator_id=operator_id,
+        kind=kind,
+        number=number,
+        status=NumberStatus.RESERVED,
+        reserved_for_id=transaction_id,
+    )
+
+
+def take(*, operator_id: int, kind: str, number: str | None) -> str:
+    """Assign a number at once, for a line opened in the same atomic block (no
+    reservation in between): the requested one (atomically, or refused) or
+    the first available."""
+    return _claim(
+        operator_id=operator_id,
+        kind=kind,
+        number=number,
+        status=NumberStatus.ASSIGNED,
+        reserved_for_id=None,
+    )
+
+
+def _claim(
+    *, operator_id: int, kind: str, number: str | None, status: str, reserved_for_id: int | None
+) -> str:
     if number:
         updated = PhoneNumber.objects.filter(
             operator_id=operator_id, number=number, kind=kind, status=NumberStatus.AVAILABLE
-        ).update(status=NumberStatus.RESERVED, reserved_for_id=transaction_id)
+        ).update(status=status, reserved_for_id=reserved_for_id)
         if updated == 1:
             return number
         if not PhoneNumber.objects.filter(
@@ -55,8 +81,20 @@ def reserve(*, operator_id: int, kind: str, number: str | None, transaction_id: 
         ).exists():
             raise NumberUnknown(fields={"number": ["Not in this operator's inventory."]})
         raise NumberTaken(fields={"number": ["Taken, reserved or resting."]})
-    # Any free number: lock one row that nobody else holds (PostgreSQL SKIP
-    # LOCKED); SQLite serialises writers, so the conditional update suffices.
+    if connection.vendor == "postgresql":
+        # One statement: lock the first free row nobody else holds (SKIP
+        # LOCKED) and claim it.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _claim_first_sql(),
+                [status, reserved_for_id, operator_id, kind, NumberStatus.AVAILABLE],
+            )
+            row = cursor.fetchone()
+        if row is None:
+            raise NoNumberAvailable()
+        return row[0]
+    # Elsewhere (SQLite serialises writers): pick one, then claim it with a
+    # conditional update.
     for _ in range(5):
         candidate = (
             PhoneNumber.objects.select_for_update(skip_locked=True)
@@ -68,10 +106,29 @@ def reserve(*, operator_id: int, kind: str, number: str | None, transaction_id: 
         if candidate is None:
             raise NoNumberAvailable()
         if PhoneNumber.objects.filter(pk=candidate[0], status=NumberStatus.AVAILABLE).update(
-            status=NumberStatus.RESERVED, reserved_for_id=transaction_id
+            status=status, reserved_for_id=reserved_for_id
         ):
             return candidate[1]
     raise NoNumberAvailable()
+
+
+@functools.cache
+def _claim_first_sql() -> str:
+    qn = connection.ops.quote_name
+    meta = PhoneNumber._meta
+
+    def col(name: str) -> str:
+        return qn(meta.get_field(name).column)
+
+    table = qn(meta.db_table)
+    # Quoted model names only; every value is a parameter.
+    return (
+        f"UPDATE {table} SET {col('status')} = %s, {col('reserved_for')} = %s"  # noqa: S608
+        f" WHERE {col('id')} = (SELECT {col('id')} FROM {table}"
+        f" WHERE {col('operator')} = %s AND {col('kind')} = %s AND {col('status')} = %s"
+        f" ORDER BY {col('number')} LIMIT 1 FOR UPDATE SKIP LOCKED)"
+        f" RETURNING {col('number')}"
+    )
 
 
 def assign(*, number: str, transaction_id: int) -> None:

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 
 from identity import selectors as identity_selectors
-from operators.tenancy import scoped
+from identity.models import Person
+from operators.models import Store
+from operators.sqlrows import ModelColumns, per_connection
+from operators.tenancy import is_platform_admin, scoped, staff_of
 
-from .models import Line, NumberStatus, PhoneNumber, Service, Transaction
+from .models import Line, LineStatus, NumberStatus, PhoneNumber, Service, Transaction
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
     from operators.tenancy import AnyUser
 
 
@@ -19,14 +25,70 @@ def line_list(*, user: AnyUser) -> QuerySet[Line]:
     return scoped(Line.objects.select_related("holder", "store", "operator"), user)
 
 
+class _LinesByNumber:
+    """``line_list(user=user).filter(number=number).order_by("number")`` as
+    SQL written once per connection (operators.sqlrows): the look-up by number
+    is the hottest read of the API. Tenancy as :func:`operators.tenancy.scoped`
+    applies it to lines: platform admins see every operator's, staff their
+    operator's (lines name no store path: clerks look up any line of theirs)."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        line = self.line = ModelColumns(connection, Line, "l")
+        holder = self.holder = ModelColumns(connection, Person, "p")
+        store = self.store = ModelColumns(connection, Store, "st")
+        self.connection = connection
+        select = (
+            f"SELECT {line.select}, {holder.select}, {store.select} FROM {line.table}"  # noqa: S608
+            f" INNER JOIN {holder.table} ON {line.column('holder')} = {holder.column('id')}"
+            f" INNER JOIN {store.table} ON {line.column('store')} = {store.column('id')}"
+            f" WHERE {line.column('number')} = %s"
+        )
+        order = f" ORDER BY {line.column('number')}"
+        self.sql_any_operator = select + order
+        self.sql_one_operator = select + f" AND {line.column('operator')} = %s" + order
+        self.holder_field = Line._meta.get_field("holder")
+        self.store_field = Line._meta.get_field("store")
+        self.operator_field = Line._meta.get_field("operator")
+
+    def fetch(self, number: str, operator=None) -> list[Line]:
+        with self.connection.cursor() as cursor:
+            if operator is None:
+                cursor.execute(self.sql_any_operator, [number])
+            else:
+                cursor.execute(self.sql_one_operator, [number, operator.pk])
+            rows = cursor.fetchall()
+        lines = []
+        for row in rows:
+            line = self.line.build(row, 0)
+            self.holder_field.set_cached_value(line, self.holder.build(row, self.line.width))
+            start = self.line.width + self.holder.width
+            self.store_field.set_cached_value(line, self.store.build(row, start))
+            if operator is not None:
+                self.operator_field.set_cached_value(line, operator)
+            lines.append(line)
+        return lines
+
+
+_lines_by_number = per_connection(_LinesByNumber)
+
+
+def lines_by_number(*, user: AnyUser, number: str) -> list[Line]:
+    """The lines (open or closed) with this E.164 number that ``user`` may see,
+    with holder and store: what ``line_list(user=user).filter(number=number)``
+    returns, in one precompiled statement."""
+    query = _lines_by_number(connections[DEFAULT_DB_ALIAS])
+    if is_platform_admin(user):
+        return query.fetch(number)
+    staff = staff_of(user)
+    if staff is None:
+        return []
+    return query.fetch(number, staff.operator)
+
+
 def line_masked_holder(line: Line) -> dict[str, str | None]:
-    masked = identity_selectors.person_masked(line.holder)
-    return {
-        "id": masked["id"],
-        "id_type": masked["id_type"],
-        "name": masked["name"],
-        "id_number": masked["id_number"],
-    }
+    """The holder as line surfaces show them: masked name and document only
+    (nothing else is decrypted)."""
+    return identity_selectors.person_masked(line.holder, fields=("name", "id_number"))
 
 
 def line_masked_address(line: Line) -> str | None:
@@ -56,19 +118,82 @@ def transaction_list(*, user: AnyUser) -> QuerySet[Transaction]:
     )
 
 
+class _PersonLines:
+    """A person by operator and blind index, with their open lines and each
+    line's store, in one statement written once per connection
+    (operators.sqlrows): ``Person.objects.filter(operator=..., doc_index=...)``
+    and ``scoped(Line.objects.select_related("store"), user).filter(
+    holder=person).exclude(status="closed").order_by("number")``."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        person = self.person = ModelColumns(connection, Person, "p")
+        line = self.line = ModelColumns(connection, Line, "l")
+        store = self.store = ModelColumns(connection, Store, "st")
+        self.connection = connection
+
+        def statement(line_condition: str) -> str:
+            return (
+                f"SELECT {person.select}, {line.select}, {store.select}"  # noqa: S608
+                f" FROM {person.table} LEFT OUTER JOIN {line.table}"
+                f" ON {line.column('holder')} = {person.column('id')}"
+                f" AND NOT ({line.column('status')} = %s){line_condition}"
+                f" LEFT OUTER JOIN {store.table} ON {line.column('store')} = {store.column('id')}"
+                f" WHERE {person.column('operator')} = %s AND {person.column('doc_index')} = %s"
+                f" ORDER BY {line.column('number')}"
+            )
+
+        self.sql_any_operator = statement("")
+        self.sql_one_operator = statement(f" AND {line.column('operator')} = %s")
+        self.store_field = Line._meta.get_field("store")
+
+    def fetch(
+        self, *, operator_id: int, doc_index: str, line_operator_id: int | None
+    ) -> tuple[Person | None, list[Line]]:
+        with self.connection.cursor() as cursor:
+            if line_operator_id is None:
+                params = [LineStatus.CLOSED, operator_id, doc_index]
+                cursor.execute(self.sql_any_operator, params)
+            else:
+                params = [LineStatus.CLOSED, line_operator_id, operator_id, doc_index]
+                cursor.execute(self.sql_one_operator, params)
+            rows = cursor.fetchall()
+        if not rows:
+            return None, []
+        person = self.person.build(rows[0], 0)
+        lines = []
+        for row in rows:
+            line = self.line.build(row, self.person.width)
+            if line is not None:
+                start = self.person.width + self.line.width
+                self.store_field.set_cached_value(line, self.store.build(row, start))
+                lines.append(line)
+        return person, lines
+
+
+_person_lines = per_connection(_PersonLines)
+
+
 def person_lines(*, user: AnyUser, id_type: str, id_number: str):
     """A person found by document through the blind index (never a scan), with
     the open lines they hold, within the caller's operator: ``(person, lines)``
     or ``(None, [])``. Masked on the way out, like every default view."""
-    staff_operator = getattr(getattr(user, "staff", None), "operator", None)
+    staff = staff_of(user)
+    staff_operator = (
+        staff.operator
+        if staff is not None
+        # A platform admin may have no active profile (or an inactive one).
+        else getattr(getattr(user, "staff", None), "operator", None)
+    )
     if staff_operator is None:
         return None, []
-    person = identity_selectors.person_find(
-        operator=staff_operator, id_type=id_type, id_number=id_number
+    doc_index = identity_selectors.document_index(id_type=id_type, id_number=id_number)
+    if not is_platform_admin(user) and staff is None:
+        # Sees no line at all (operators.tenancy.scoped).
+        person = Person.objects.filter(operator=staff_operator, doc_index=doc_index).first()
+        return person, []
+    return _person_lines(connections[DEFAULT_DB_ALIAS]).fetch(
+        operator_id=staff_operator.pk,
+        doc_index=doc_index,
+        # Platform admins see every operator's lines; staff their operator's.
+        line_operator_id=None if is_platform_admin(user) else staff.operator_id,
     )
-    if person is None:
-        return None, []
-    lines = list(
-        line_list(user=user).filter(holder=person).exclude(status="closed").order_by("number")
-    )
-    return person, lines

@@ -117,14 +117,26 @@ def _reference(operator: Operator) -> str:
 
 
 def _event(tx: Transaction, to_state: str, actor: AbstractBaseUser | None, note: str = "") -> None:
-    TransactionEvent.objects.create(
+    from_state = tx.state if tx.pk and tx.state != to_state else ""
+    _event_row(tx, from_state, to_state, actor, note, timezone.now()).save(force_insert=True)
+
+
+def _event_row(
+    tx: Transaction,
+    from_state: str,
+    to_state: str,
+    actor: AbstractBaseUser | None,
+    note: str,
+    at: dt.datetime,
+) -> TransactionEvent:
+    return TransactionEvent(
         transaction=tx,
-        from_state=tx.state if tx.pk and tx.state != to_state else "",
+        from_state=from_state,
         to_state=to_state,
         actor=actor,
         actor_label=actor.get_username() if actor else "system",
         note=note[:300],
-        at=timezone.now(),
+        at=at,
     )
 
 
@@ -232,8 +244,10 @@ def _check_cap(operator: Operator, person: Person, kind: str) -> None:
     # The person row is locked already: person_register, earlier in this
     # transaction, read it FOR UPDATE or inserted it. Concurrent openings for
     # one document queue there, so the count they see includes each other's.
+    # A person this transaction inserted holds nothing yet (nothing else can
+    # name an uncommitted row), so there is nothing to count.
     cap = operator.mobile_line_cap if kind == LineKind.MOBILE else operator.landline_line_cap
-    held = _lines_held(person, kind)
+    held = 0 if getattr(person, "registered_now", False) else _lines_held(person, kind)
     if held >= cap:
         raise CapReached(count=held, cap=cap, kind=kind)
 
@@ -349,10 +363,14 @@ def _take(
         notice_hash=request.consent.notice_hash,
         verification={party: str(result.outcome) for party, result in results.items()},
     )
+    at_once = all(result.is_match for result in results.values())
     if kind in OPENING_KINDS:
         tx.applicant = person
         tx.line_kind = line_kind
         _check_cap(operator, person, line_kind)
+        if at_once:
+            _open_at_once(tx, actor, request)
+            return tx
         tx.save()
         tx.number = numbers.reserve(
             operator_id=operator.pk, kind=line_kind, number=request.number, transaction_id=tx.pk
@@ -403,7 +421,7 @@ def _take(
                 value=" ".join(request.installation_address.split()),
             )
     _event(tx, TransactionState.PENDING_VERIFICATION, actor, "submitted")
-    if all(result.is_match for result in results.values()):
+    if at_once:
         _complete(tx, actor)
     else:
         tx.next_verification_at = timezone.now() + dt.timedelta(seconds=VERIFY_BACKOFF_SECONDS[0])
@@ -416,35 +434,77 @@ def _take(
     return tx
 
 
+def _open_at_once(tx: Transaction, actor: AbstractBaseUser, request: TransactionRequest) -> None:
+    """An opening the authority confirmed for every party: the number goes
+    straight to the line (no reservation in between) and the transaction is
+    stored completed, with both its events, in as few statements as that
+    takes. The result is what ``_complete`` makes of a waiting opening.
+    Runs inside the caller's atomic block."""
+    now = timezone.now()
+    tx.number = numbers.take(operator_id=tx.operator_id, kind=tx.line_kind, number=request.number)
+    line = _open_line(tx, now)
+    tx.state = TransactionState.COMPLETED
+    tx.save(force_insert=True)
+    TransactionEvent.objects.bulk_create(
+        [
+            _event_row(tx, "", TransactionState.PENDING_VERIFICATION, actor, "submitted", now),
+            _event_row(
+                tx,
+                TransactionState.PENDING_VERIFICATION,
+                TransactionState.COMPLETED,
+                actor,
+                "completed",
+                now,
+            ),
+        ]
+    )
+    LineHolding.objects.create(line=line, holder=tx.applicant, started_at=now, transaction=tx)
+    if tx.kind == TransactionKind.LANDLINE_INSTALL:
+        _store_address(line, tx, " ".join(request.installation_address.split()), now, first=True)
+    _alert_holder(tx)
+
+
+def _open_line(tx: Transaction, now: dt.datetime) -> Line:
+    """The new line of an opening, and its holder's count of open lines."""
+    line = Line.objects.create(
+        number=tx.number,
+        kind=tx.line_kind,
+        operator=tx.operator,
+        holder=tx.applicant,
+        status=LineStatus.ACTIVE,
+        store=tx.store,
+    )
+    Person.objects.filter(pk=tx.applicant_id).update(
+        lines_held=Coalesce(
+            Subquery(
+                Line.objects.filter(holder_id=OuterRef("pk"))
+                .exclude(status=LineStatus.CLOSED)
+                .order_by()
+                .values("holder_id")
+                .annotate(n=Count("pk"))
+                .values("n")
+            ),
+            Value(0),
+        )
+    )
+    tx.line = line
+    return line
+
+
+def _alert_holder(tx: Transaction) -> None:
+    from .tasks import send_holder_alert
+
+    transaction.on_commit(lambda: enqueue(send_holder_alert, tx.pk))
+
+
 def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
     """Apply the transaction's effect. Runs inside the caller's atomic block."""
     now = timezone.now()
     kind = tx.kind
     if kind in OPENING_KINDS:
-        line = Line.objects.create(
-            number=tx.number,
-            kind=tx.line_kind,
-            operator=tx.operator,
-            holder=tx.applicant,
-            status=LineStatus.ACTIVE,
-            store=tx.store,
-        )
+        line = _open_line(tx, now)
         numbers.assign(number=tx.number, transaction_id=tx.pk)
         LineHolding.objects.create(line=line, holder=tx.applicant, started_at=now, transaction=tx)
-        Person.objects.filter(pk=tx.applicant_id).update(
-            lines_held=Coalesce(
-                Subquery(
-                    Line.objects.filter(holder_id=OuterRef("pk"))
-                    .exclude(status=LineStatus.CLOSED)
-                    .order_by()
-                    .values("holder_id")
-                    .annotate(n=Count("pk"))
-                    .values("n")
-                ),
-                Value(0),
-            )
-        )
-        tx.line = line
         if kind == TransactionKind.LANDLINE_INSTALL:
             _set_address(line, tx, now)
     elif kind in TRANSFER_KINDS:
@@ -497,23 +557,30 @@ def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
     tx.pending_address_enc = None
     tx.save()
     if kind != TransactionKind.LANDLINE_RELOCATE:
-        from .tasks import send_holder_alert
-
-        transaction.on_commit(lambda: enqueue(send_holder_alert, tx.pk))
+        _alert_holder(tx)
 
 
 def _set_address(line: Line, tx: Transaction, now: dt.datetime) -> None:
-    holder = line.holder
     value = vault.open_value(
-        holder,
+        line.holder,
         context=f"transaction:{tx.uid}",
         field="installation_address",
         blob=tx.pending_address_enc,
     )
+    _store_address(line, tx, value, now)
+
+
+def _store_address(
+    line: Line, tx: Transaction, value: str, now: dt.datetime, *, first: bool = False
+) -> None:
+    """The line's installation address from now on, sealed to its holder and
+    the line; the previous one ends (``first``: a new line has none)."""
+    holder = line.holder
     blob = vault.seal_value(
         holder, context=line.address_subject, field="installation_address", value=value
     )
-    LineAddress.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
+    if not first:
+        LineAddress.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
     LineAddress.objects.create(
         line=line, holder=holder, address_enc=blob, started_at=now, transaction=tx
     )

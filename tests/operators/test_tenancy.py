@@ -157,3 +157,64 @@ def test_dashboard_shows_own_operator_store_and_role_only(alpha, beta, make_staf
     assert clerk.store.name in body
     assert "Clerk" in body
     assert "Beta Mobile" not in body
+
+
+# --- The staff query ---------------------------------------------------------------
+
+
+def _fresh(user):
+    # A new user object, as the next request would load it.
+    return type(user).objects.get(pk=user.pk)
+
+
+def _orm_staff(user):
+    return (
+        StaffMember.objects.select_related("operator", "store")
+        .filter(user=user, active=True)
+        .first()
+    )
+
+
+def _values(instance):
+    if instance is None:
+        return None
+    return [getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields]
+
+
+@pytest.mark.parametrize("role", [Role.CLERK, Role.OPERATOR_ADMIN])
+def test_staff_of_builds_what_the_orm_builds(alpha, make_staff, role, django_assert_num_queries):
+    from operators.tenancy import staff_of
+
+    kwargs = {} if role == Role.CLERK else {"store": None}
+    member = make_staff(alpha, role, **kwargs)
+    user = _fresh(member.user)
+    with django_assert_num_queries(1):
+        staff = staff_of(user)
+        operator, store = staff.operator, staff.store
+    expected = _orm_staff(member.user)
+    assert _values(staff) == _values(expected)
+    assert _values(operator) == _values(expected.operator)
+    assert _values(store) == _values(expected.store)
+    assert staff._state.adding is False
+
+
+def test_staff_of_sees_a_deactivation_and_a_new_undertaking_on_the_next_request(alpha, make_staff):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from operators.models import ConfidentialityUndertaking, UndertakingAcceptance
+    from operators.tenancy import staff_of
+
+    member = make_staff(alpha, Role.CLERK)
+    first = ConfidentialityUndertaking.objects.create(
+        version="v1", text="t", published_at=timezone.now() - dt.timedelta(days=1)
+    )
+    UndertakingAcceptance.objects.create(
+        user=member.user, undertaking=first, accepted_at=timezone.now()
+    )
+    assert staff_of(_fresh(member.user)).undertaking_accepted is True
+    ConfidentialityUndertaking.objects.create(version="v2", text="t", published_at=timezone.now())
+    assert staff_of(_fresh(member.user)).undertaking_accepted is False
+    StaffMember.objects.filter(pk=member.pk).update(active=False)
+    assert staff_of(_fresh(member.user)) is None
