@@ -76,6 +76,7 @@ def plan_campaign(campaign_id: int) -> int:
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=1800,
+    soft_time_limit=1740,  # a paced 2,000-message batch outlives the global 240 s
     max_retries=5,
 )
 def send_batch(self, batch_id: int) -> int:
