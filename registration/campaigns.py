@@ -1,10 +1,11 @@
 """Re-verification campaigns: definition, preview, set-wise planning, state.
 
 Planning never loads lines into Python: the criteria become one queryset,
-whose SELECT is wrapped in ``INSERT … SELECT … ON CONFLICT DO NOTHING`` and run
-over keyset ranges of line ids, each range its own short transaction. Running
-it again adds nothing twice (unique per campaign and line), and a line already
-waiting in another live campaign is left out.
+whose SELECT is wrapped in ``INSERT … SELECT`` and run over keyset ranges of
+line ids, each range its own transaction. Running it again adds nothing twice
+(lines already planned are left out, and the unique constraint per campaign
+and line backs that with ``ON CONFLICT DO NOTHING`` when two runs overlap),
+and a line already waiting in another live campaign is left out.
 
 Notices, reminders, expiry and the subscriber's pages build on this (issue 5).
 """
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     CharField,
     Count,
@@ -127,11 +128,31 @@ def criteria_validate(criteria: dict[str, Any], *, operator: Operator) -> dict[s
     return out
 
 
-def matching_lines(campaign: Campaign, *, now: dt.datetime | None = None) -> QuerySet[Line]:
+def matching_lines(
+    campaign: Campaign,
+    *,
+    now: dt.datetime | None = None,
+    ids: tuple[int, int] | None = None,
+) -> QuerySet[Line]:
     """The lines a campaign's criteria select (open lines of its operator that
-    are not already waiting in another live campaign)."""
+    are not already waiting in another live campaign); with ``ids=(low, high)``,
+    only those with low < id ≤ high."""
     c = campaign.criteria
     qs = Line.objects.filter(operator_id=campaign.operator_id).exclude(status=LineStatus.CLOSED)
+    # "Other than this one" is said of the campaigns, not of the requests: as
+    # a filter on requests it would be applied only after reading this
+    # campaign's own pending requests, every one of them for every range.
+    others = Campaign.objects.filter(state__in=LIVE_STATES).exclude(pk=campaign.pk)
+    waiting_elsewhere = ReverificationRequest.objects.filter(
+        line=OuterRef("pk"), state=RequestState.PENDING, campaign_id__in=others.values("pk")
+    )
+    if ids is not None:
+        low, high = ids
+        qs = qs.filter(pk__gt=low, pk__lte=high)
+        # The same range on the inner side: the planner does not carry a range
+        # across the join, and without it each range of a planning run would
+        # read every request pending elsewhere, not just its own lines'.
+        waiting_elsewhere = waiting_elsewhere.filter(line_id__gt=low, line_id__lte=high)
     if c.get("line_kind", "any") != "any":
         qs = qs.filter(kind=c["line_kind"])
     verification = c.get("holder_verification", "any")
@@ -151,9 +172,6 @@ def matching_lines(campaign: Campaign, *, now: dt.datetime | None = None) -> Que
         qs = qs.filter(store__code__in=c["stores"])
     if c.get("regions"):
         qs = qs.filter(store__region_code__in=c["regions"])
-    waiting_elsewhere = ReverificationRequest.objects.filter(
-        line=OuterRef("pk"), state=RequestState.PENDING, campaign__state__in=LIVE_STATES
-    ).exclude(campaign_id=campaign.pk)
     return qs.filter(~Exists(waiting_elsewhere))
 
 
@@ -246,26 +264,30 @@ def campaign_launch(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Ca
 def campaign_plan(
     *,
     campaign: Campaign,
-    chunk_size: int = 20_000,
+    chunk_size: int = 50_000,
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Create one request per matching line, set-wise in the database, in
-    keyset-ordered ranges of line ids. Safe to run again (nothing twice).
-    Returns the number of requests the campaign has afterwards."""
+    keyset-ordered ranges of line ids, each range its own transaction. Safe to
+    run again, also concurrently with itself: a line gets at most one request
+    per campaign. Returns the number of requests the campaign has afterwards.
+
+    Where the time goes (PostgreSQL, 100,000 lines): about a third is the
+    INSERT itself, as fast as a bare INSERT … SELECT into a copy of the table;
+    the rest is the row-level checks of the foreign keys (campaign, line,
+    person, operator), run at each range's commit, which no form of the
+    statement avoids. The anti-join on other live campaigns costs next to
+    nothing when none of them has requests pending in the range (one probe of
+    an empty index range), so there is no separate fast path for that case:
+    checking once up front would save nothing measurable and would open a
+    window in which another campaign going live meanwhile is not seen.
+    Ranges of 50,000 ids: 20,000 cost about 2 % more over a million lines (a
+    plan and a commit per range), 100,000 no less, and a shorter transaction
+    holds fewer queued key checks and loses less work when interrupted."""
     campaign = Campaign.objects.get(pk=campaign.pk)
     if campaign.state not in (CampaignState.PLANNING, CampaignState.RUNNING):
         raise CampaignStateConflict(campaign, "planned")
     now = timezone.now()
-    table = ReverificationRequest._meta.db_table
-    columns = [
-        "campaign_id",
-        "line_id",
-        "person_id",
-        "operator_id",
-        "state",
-        "deadline",
-        "created_at",
-    ]
     bounds = Line.objects.filter(operator_id=campaign.operator_id).order_by("pk")
     first = bounds.values_list("pk", flat=True).first()
     last = bounds.reverse().values_list("pk", flat=True).first()
@@ -273,39 +295,80 @@ def campaign_plan(
         low = first - 1
         while low < last:
             high = low + chunk_size
-            select = (
-                matching_lines(campaign, now=now)
-                .filter(pk__gt=low, pk__lte=high)
-                .annotate(
-                    _campaign=Value(campaign.pk, output_field=IntegerField()),
-                    _state=Value(RequestState.PENDING, output_field=CharField()),
-                    _deadline=Value(campaign.deadline, output_field=DateField()),
-                    _created=Value(now, output_field=DateTimeField()),
-                )
-                .order_by()
-                .values_list(
-                    "_campaign", "pk", "holder_id", "operator_id", "_state", "_deadline", "_created"
-                )
-            )
-            sql, params = select.query.sql_with_params()
-            quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {connection.ops.quote_name(table)} ({quoted}) {sql} "  # noqa: S608
-                    "ON CONFLICT (campaign_id, line_id) DO NOTHING",
-                    params,
-                )
+            _plan_range(campaign, now=now, low=low, high=high)
             low = high
             if progress:
                 progress(low)
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        # A count, not the sum of the inserts' row counts: it stays exact when
+        # a run resumes an interrupted one or two runs overlap, for under 1 %
+        # of the run (about 15 ms per 100,000 requests).
         campaign.planned_count = campaign.requests.count()
         if campaign.state == CampaignState.PLANNING:
             campaign.state = CampaignState.RUNNING
         campaign.save(update_fields=["planned_count", "state"])
     logger.info("campaign %s planned: %s requests", campaign.pk, campaign.planned_count)
     return campaign.planned_count
+
+
+_REQUEST_COLUMNS = (
+    "campaign_id",
+    "line_id",
+    "person_id",
+    "operator_id",
+    "state",
+    "deadline",
+    "created_at",
+)
+
+
+def _planned_already(campaign: Campaign, *, low: int, high: int) -> QuerySet[ReverificationRequest]:
+    """The campaign's request for the outer line, looked for only among lines
+    low < id ≤ high so that a resumed run reads one range's requests at a time."""
+    return ReverificationRequest.objects.filter(
+        campaign_id=campaign.pk, line=OuterRef("pk"), line_id__gt=low, line_id__lte=high
+    )
+
+
+def _plan_range(campaign: Campaign, *, now: dt.datetime, low: int, high: int) -> int:
+    """Insert the requests of the matching lines with low < id ≤ high; the
+    number inserted.
+
+    Lines this campaign already has a request for are left out by an anti-join
+    rather than by ON CONFLICT DO NOTHING: a speculative insertion costs about
+    a fifth more per row than a plain one. The anti-join only sees what was
+    committed when the statement began, so if another run of the same
+    campaign commits some of these lines meanwhile, the unique constraint
+    (campaign, line) refuses the insert; the range is then done again with
+    ON CONFLICT DO NOTHING, which waits for and skips those rows."""
+    select = (
+        matching_lines(campaign, now=now, ids=(low, high))
+        .filter(~Exists(_planned_already(campaign, low=low, high=high)))
+        .annotate(
+            _campaign=Value(campaign.pk, output_field=IntegerField()),
+            _state=Value(RequestState.PENDING, output_field=CharField()),
+            _deadline=Value(campaign.deadline, output_field=DateField()),
+            _created=Value(now, output_field=DateTimeField()),
+        )
+        .order_by()
+        .values_list(
+            "_campaign", "pk", "holder_id", "operator_id", "_state", "_deadline", "_created"
+        )
+    )
+    sql, params = select.query.sql_with_params()
+    table = connection.ops.quote_name(ReverificationRequest._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(c) for c in _REQUEST_COLUMNS)
+    insert = f"INSERT INTO {table} ({columns}) {sql}"  # noqa: S608
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(insert, params)
+            return cursor.rowcount
+    except IntegrityError:
+        logger.info("campaign %s: lines %s-%s planned concurrently", campaign.pk, low + 1, high)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"{insert} ON CONFLICT (campaign_id, line_id) DO NOTHING", params)
+        return cursor.rowcount
 
 
 @transaction.atomic
