@@ -362,13 +362,29 @@ def _plan_range(campaign: Campaign, *, now: dt.datetime, low: int, high: int) ->
     insert = f"INSERT INTO {table} ({columns}) {sql}"  # noqa: S608
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            _index_probes_only(cursor)
             cursor.execute(insert, params)
             return cursor.rowcount
     except IntegrityError:
         logger.info("campaign %s: lines %s-%s planned concurrently", campaign.pk, low + 1, high)
     with transaction.atomic(), connection.cursor() as cursor:
+        _index_probes_only(cursor)
         cursor.execute(f"{insert} ON CONFLICT (campaign_id, line_id) DO NOTHING", params)
         return cursor.rowcount
+
+
+def _index_probes_only(cursor) -> None:
+    """PostgreSQL, for this range's transaction only: no sequential scans.
+
+    The anti-joins probe the request table the statement is inserting into.
+    While its statistics still say it is empty (a first campaign, or the
+    first ranges of a big one) the planner answers them with a nested loop
+    over a sequential scan, which reads every row this very statement has
+    already inserted, once per line: quadratic (100,000 lines took 15 s
+    instead of 2.5 s). Every probe here has an index: (campaign, line) and
+    (line, state) on requests, primary keys on lines, persons and stores."""
+    if connection.vendor == "postgresql":
+        cursor.execute("SET LOCAL enable_seqscan = off")
 
 
 @transaction.atomic

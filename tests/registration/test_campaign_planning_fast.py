@@ -168,3 +168,20 @@ def test_runs_of_one_campaign_racing_each_other_plan_each_line_once(alpha, offic
     assert planned_lines(campaign) == sorted(line.pk for line in lines)
     campaign.refresh_from_db()
     assert (campaign.state, campaign.planned_count) == (CampaignState.RUNNING, 6)
+
+
+def test_on_postgresql_the_anti_joins_are_planned_as_index_probes(alpha, officer, lines):
+    """With the request table's statistics still saying "empty", PostgreSQL
+    would answer the anti-joins with a sequential scan per line over the rows
+    the same statement inserts (quadratic); each range forbids that first."""
+    campaign = launched(alpha, officer)
+    Campaign.objects.filter(pk=campaign.pk).update(state=CampaignState.PLANNING)
+    ReverificationRequest.objects.filter(campaign=campaign).delete()
+    with CaptureQueriesContext(connection) as captured:
+        campaigns.campaign_plan(campaign=campaign, chunk_size=2)
+    statements = [q["sql"] for q in captured.captured_queries]
+    inserts = [n for n, sql in enumerate(statements) if sql.startswith("INSERT INTO")]
+    assert inserts
+    assert ReverificationRequest.objects.filter(campaign=campaign).count() == len(lines)
+    guarded = [n for n in inserts if statements[n - 1] == "SET LOCAL enable_seqscan = off"]
+    assert guarded == (inserts if connection.vendor == "postgresql" else [])
