@@ -232,7 +232,12 @@ def registration_inputs(operator, count: int, workdir: Path, free_numbers: int) 
 
     rng = random.Random(16)  # noqa: S311 - synthetic data (another seed: not the loaded persons)
     today = timezone.localdate()
-    identities = [synthetic_identity(rng=rng, today=today) for _ in range(count)]
+    identities, seen = [], set()
+    while len(identities) < count:
+        identity = synthetic_identity(rng=rng, today=today)
+        if identity.id_number not in seen:  # a repeated document would overwrite its twin
+            seen.add(identity.id_number)
+            identities.append(identity)
     identity_services.authority_registry_load(
         (
             CitizenRow(
