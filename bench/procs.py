@@ -9,50 +9,44 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def listening_socket() -> socket.socket:
+    """A loopback socket already listening, for gunicorn to inherit: requests
+    wait in its backlog until a worker is ready, so nobody polls for that."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(256)
+    return sock
 
 
-def _wait_http(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {seconds:.0f} s")
-
-
-def gunicorn_start(env: dict, port: int, workers: int, log: Path) -> subprocess.Popen:
-    """The production web command (deploy/Procfile) without the access log."""
+def gunicorn_start(env: dict, sock: socket.socket, workers: int, log: Path) -> subprocess.Popen:
+    """The production web command (deploy/Procfile) without the access log,
+    serving the inherited socket; returns once /readyz has answered 200."""
     process = subprocess.Popen(  # noqa: S603 - our own command line
         [
             str(BIN / "gunicorn"),
             "config.wsgi",
             "--bind",
-            f"127.0.0.1:{port}",
+            f"fd://{sock.fileno()}",
             "--workers",
             str(workers),
-            "--backlog",
-            "256",
         ],
         env=env,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        pass_fds=[sock.fileno()],
     )
-    _wait_http(f"http://127.0.0.1:{port}/readyz", 60)
+    port = sock.getsockname()[1]
+    # Blocks in the socket's backlog until a worker answers (or 120 s pass).
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=120) as response:  # noqa: S310 - loopback
+        if response.status != 200:
+            raise RuntimeError(f"/readyz answered {response.status}")
     return process
 
 

@@ -104,11 +104,12 @@ def _say(text: str) -> None:
 def bench_http(env: dict, workdir: Path, notice: str) -> list[dict]:
     from registration.models import Transaction
 
-    port = procs.free_port()
-    url = f"http://127.0.0.1:{port}"
+    sock = procs.listening_socket()
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     server = procs.gunicorn_start(
-        dict(os.environ, **env), port, int(env["WEB_CONCURRENCY"]), workdir / "gunicorn.log"
+        dict(os.environ, **env), sock, int(env["WEB_CONCURRENCY"]), workdir / "gunicorn.log"
     )
+    sock.close()  # gunicorn holds its own copy
     rows = []
     try:
 
@@ -249,23 +250,62 @@ def bench_planning(operator) -> tuple[dict, object]:
 # --- 4: notice dispatch through a real worker ----------------------------------------------
 
 
-def _queue_length(client) -> int:
-    return client.llen("campaigns")
+class QueueEvents:
+    """Redis keyspace events on the ``campaigns`` list, so the benchmark
+    waits on what the worker does instead of polling: a pop is the worker
+    taking a message, ``del`` is the list running empty."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.saved = client.config_get("notify-keyspace-events")["notify-keyspace-events"]
+        client.config_set("notify-keyspace-events", "Kgl")  # keyspace; generic and list events
+        db = client.connection_pool.connection_kwargs.get("db", 0)
+        self.pubsub = client.pubsub()
+        self.pubsub.subscribe(f"__keyspace@{db}__:campaigns")
+        self.pubsub.get_message(timeout=5)  # the subscription's confirmation
+
+    def wait(self, events: set[str], timeout: float) -> float:
+        """perf_counter() when one of ``events`` happens to the list."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            message = self.pubsub.get_message(timeout=remaining)
+            if message and message["type"] == "message" and message["data"].decode() in events:
+                return time.perf_counter()
+        raise RuntimeError(f"the worker did not {'/'.join(sorted(events))} in {timeout:.0f} s")
+
+    def close(self) -> None:
+        self.pubsub.close()
+        self.client.config_set("notify-keyspace-events", self.saved)
 
 
-def _drain_seconds(client, expected: int, done, timeout: float) -> float:
-    """Seconds from the worker's first take off the queue to ``done()``."""
-    deadline = time.monotonic() + timeout
-    while _queue_length(client) >= expected:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the worker took nothing off the queue")
-        time.sleep(0.005)
-    start = time.perf_counter()
-    while not done():
-        if time.monotonic() > deadline:
-            raise RuntimeError("the worker did not finish")
-        time.sleep(0.01)
-    return time.perf_counter() - start
+def _batches_done_listener(count: int, timeout: float):
+    """Wait (LISTEN, no polling) until ``count`` dispatch batches are done: a
+    trigger that exists only in the benchmark's database notifies each one."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True) as conn:
+        conn.execute(
+            "CREATE OR REPLACE FUNCTION bench_batch_done() RETURNS trigger AS $$ "
+            "BEGIN PERFORM pg_notify('bench_batch_done', NEW.id::text); RETURN NEW; END $$ "
+            "LANGUAGE plpgsql"
+        )
+        conn.execute(
+            "CREATE OR REPLACE TRIGGER bench_batch_done AFTER UPDATE OF state "
+            "ON registration_dispatchbatch FOR EACH ROW "
+            "WHEN (NEW.state = 'done' AND OLD.state <> 'done') EXECUTE FUNCTION bench_batch_done()"
+        )
+    listener = psycopg.connect(f"{PG}/{DB_NAME}", autocommit=True)
+    listener.execute("LISTEN bench_batch_done")
+
+    def wait() -> float:
+        done: set[str] = set()
+        for notice in listener.notifies(timeout=timeout):
+            done.add(notice.payload)
+            if len(done) >= count:
+                return time.perf_counter()
+        raise RuntimeError(f"{count - len(done)} batches not done in {timeout:.0f} s")
+
+    return listener, wait
 
 
 def bench_dispatch(env: dict, workdir: Path, campaign) -> dict:
@@ -275,7 +315,7 @@ def bench_dispatch(env: dict, workdir: Path, campaign) -> dict:
     from config.celery import app
     from operators.tasks import noop
     from registration import dispatch
-    from registration.models import Campaign, Delivery, DispatchBatch
+    from registration.models import Campaign, Delivery
 
     client = redis.Redis.from_url(REDIS)
     client.flushdb()
@@ -286,11 +326,14 @@ def bench_dispatch(env: dict, workdir: Path, campaign) -> dict:
     with app.producer_or_acquire() as producer:
         for _ in range(NOOP_TASKS):
             noop.apply_async(queue="campaigns", producer=producer)
+    events = QueueEvents(client)
     worker = procs.worker_start(worker_env, workdir / "worker-noop.log")
     try:
-        noop_seconds = _drain_seconds(
-            client, NOOP_TASKS, lambda: _queue_length(client) == 0, timeout=600
-        )
+        first = events.wait({"rpop", "brpop", "lpop"}, timeout=120)
+        noop_seconds = events.wait({"del"}, timeout=600) - first
+    except BaseException:
+        events.close()
+        raise
     finally:
         procs.stop(worker)
     noop_rate = NOOP_TASKS / noop_seconds
@@ -299,19 +342,16 @@ def bench_dispatch(env: dict, workdir: Path, campaign) -> dict:
     batches = dispatch.batches_create(campaign=campaign, size=settings.TELEREG_DISPATCH_BATCH)
     dispatch.batches_enqueue(batches)
     _say(f"dispatch: {len(batches):,} batches of {settings.TELEREG_DISPATCH_BATCH}, worker -c 2")
+    listener, batches_done = _batches_done_listener(len(batches), timeout=3600)
     worker = procs.worker_start(worker_env, workdir / "worker-dispatch.log")
     try:
-        seconds = _drain_seconds(
-            client,
-            len(batches),
-            lambda: (
-                not DispatchBatch.objects.filter(campaign=campaign).exclude(state="done").exists()
-            ),
-            timeout=3600,
-        )
+        first = events.wait({"rpop", "brpop", "lpop"}, timeout=120)
+        seconds = batches_done() - first
         rss = procs.peak_rss_mb(worker.pid)
     finally:
         procs.stop(worker)
+        listener.close()
+        events.close()
     sent = Delivery.objects.filter(request__campaign=campaign, state="sent").count()
     outbox = Path(env["TELEREG_OUTBOX_DIR"]) / "file.jsonl"
     with outbox.open("rb") as handle:
