@@ -65,7 +65,10 @@ def celery_workers(transactional_db, tmp_path) -> Iterator[Callable[..., subproc
     if redis_url:
         import redis
 
-        url = redis_url.rsplit("/", 1)[0] + "/15"
+        # A database of their own (15 unless TELEREG_TEST_BROKER_DB says otherwise,
+        # so that two test runs on one machine do not share a broker).
+        broker_db = os.environ.get("TELEREG_TEST_BROKER_DB", "15")
+        url = redis_url.rsplit("/", 1)[0] + f"/{broker_db}"
         redis.Redis.from_url(url).flushdb()
         env["REDIS_URL"] = url
         app.conf.broker_url = url
