@@ -372,7 +372,10 @@ class StaffMemberAdmin(DomainErrorsAsMessages, OperatorScopedAdmin):
         )
         _tell_staff_change(request, result)
 
-    @admin.action(description=gettext_lazy("Deactivate selected staff (revokes access at once)"))
+    @admin.action(
+        description=gettext_lazy("Deactivate selected staff (revokes access at once)"),
+        permissions=["change"],
+    )
     def deactivate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         done = 0
         for staff in queryset:
