@@ -9,9 +9,11 @@ from functools import update_wrapper
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -274,13 +276,31 @@ class StaffUserAdmin(DomainErrorsAsMessages, ScopedAdmin, UserAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # One's own account is view only here (passwords: the console's own
-        # "change password" page).
+        # "change password" page); a platform admin's account is not a tenant's to edit.
         own = obj is not None and _is_own(request, obj.pk)
-        return super().has_change_permission(request, obj) and not own
+        above = obj is not None and obj.is_superuser and not is_platform_admin(request.user)
+        return super().has_change_permission(request, obj) and not own and not above
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         # Deactivate the staff profile instead: that is audited, history stays whole.
         return False
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):
+        target = self.get_object(request, unquote(id))
+        if target is None:
+            return super().user_change_password(request, id, form_url)  # its 403 or 404
+        try:
+            services.staff_password_check(user=target, actor=request.user)
+        except DomainError as error:
+            raise PermissionDenied(str(error.message)) from error
+        if request.method != "POST":
+            return super().user_change_password(request, id, form_url)
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            stored = User._default_manager.filter(pk=target.pk).values_list("password", flat=True)
+            if stored.first() != target.password:
+                services.staff_password_record(user=target, actor=request.user)
+        return response
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if formset.model is not StaffMember:

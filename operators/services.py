@@ -98,7 +98,7 @@ def _is_self(actor: AbstractBaseUser | None, staff: StaffMember) -> bool:
     return actor is not None and actor.pk == staff.user_id
 
 
-def _check_manages(actor: AbstractBaseUser | None, operator_id: int) -> None:
+def _check_manages(actor: AbstractBaseUser | None, operator_id: int | None) -> None:
     """The actor is a platform admin, or an active operator admin of this operator."""
     if is_platform_admin(actor):
         return
@@ -426,3 +426,37 @@ def staff_update(
             activates=reactivates or not staff.active,
         )
     return StaffChange(staff=staff, applied=tuple(applied), grant=grant)
+
+
+def staff_password_check(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    """Whether ``actor`` may set ``user``'s password for them. Setting someone's
+    password lets one sign in as them, so an operator admin never does it for a
+    platform admin or for a compliance officer or operator admin (their peers,
+    whose roles need a second person): a platform admin does."""
+    if is_platform_admin(actor):
+        return
+    profile = staff_of_any(user)
+    _check_manages(actor, profile.operator_id if profile is not None else None)
+    if user.is_superuser or (profile is not None and profile.role in PRIVILEGED):
+        raise RoleChangeNotAllowed(
+            gettext(
+                "The password of a compliance officer, operator admin or platform admin "
+                "is reset by a platform admin."
+            )
+        )
+
+
+@transaction.atomic
+def staff_password_record(*, user: AbstractBaseUser, actor: AbstractBaseUser) -> None:
+    """Record that ``actor`` set ``user``'s password (the console's password
+    form saved it in this transaction); refuses, rolling it back, when the
+    actor may not (:func:`staff_password_check`)."""
+    staff_password_check(user=user, actor=actor)
+    profile = staff_of_any(user)
+    if profile is not None:
+        _record(staff=profile, actor=actor, event="password_set")
+
+
+def staff_of_any(user: AbstractBaseUser) -> StaffMember | None:
+    """The staff profile of ``user``, active or not (``staff_of`` sees active ones)."""
+    return StaffMember.objects.select_related("operator", "store").filter(user=user).first()

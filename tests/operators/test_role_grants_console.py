@@ -330,3 +330,74 @@ def test_an_admin_of_another_operator_neither_sees_nor_approves_a_grant(
     manager.refresh_from_db()
     assert grant.state == RoleGrantState.PENDING
     assert manager.role == Role.STORE_MANAGER
+
+
+# --- Setting someone else's password is signing in as them ------------------------------
+
+
+def password_form():
+    return {
+        "password1": "A-long-synthetic-pass-43",
+        "password2": "A-long-synthetic-pass-43",
+        "set_usable_password": "true",
+        "usable_password": "true",
+    }
+
+
+def test_operator_admin_resets_a_clerks_password_and_it_is_audited(
+    alpha, make_staff, admin_a, web_client_for
+):
+    clerk = make_staff(alpha, Role.CLERK)
+    client = web_client_for(admin_a)
+    url = reverse("console:auth_user_password_change", args=[clerk.user.pk])
+    response = client.post(url, password_form())
+    assert response.status_code == 302, response.content.decode()[:3000]
+    clerk.user.refresh_from_db()
+    assert clerk.user.check_password("A-long-synthetic-pass-43")
+    entry = AccessLogEntry.objects.get(purpose=AccessPurpose.ROLE_CHANGE)
+    assert (entry.actor, entry.detail["event"], entry.detail["staff"]) == (
+        admin_a.user,
+        "password_set",
+        clerk.pk,
+    )
+
+
+@pytest.mark.parametrize("role", [Role.COMPLIANCE_OFFICER, Role.OPERATOR_ADMIN])
+def test_operator_admin_cannot_set_a_privileged_peers_password(
+    alpha, make_staff, admin_a, web_client_for, role
+):
+    peer = make_staff(alpha, role)
+    client = web_client_for(admin_a)
+    url = reverse("console:auth_user_password_change", args=[peer.user.pk])
+    assert client.get(url).status_code == 403
+    assert client.post(url, password_form()).status_code == 403
+    peer.user.refresh_from_db()
+    assert not peer.user.check_password("A-long-synthetic-pass-43")
+
+
+def test_operator_admin_cannot_edit_a_platform_admins_account(
+    alpha, admin_a, platform_admin, web_client_for
+):
+    StaffMember.objects.create(
+        user=platform_admin, operator=alpha, role=Role.CLERK, store=StoreFactory(operator=alpha)
+    )
+    client = web_client_for(admin_a)
+    url = reverse("console:auth_user_password_change", args=[platform_admin.pk])
+    assert client.post(url, password_form()).status_code == 403
+    change = reverse("console:auth_user_change", args=[platform_admin.pk])
+    assert client.post(change, {"username": "taken-over"}).status_code == 403
+    platform_admin.refresh_from_db()
+    assert platform_admin.username == "platform-root"
+    assert not platform_admin.check_password("A-long-synthetic-pass-43")
+
+
+def test_platform_admin_resets_a_compliance_officers_password(
+    alpha_compliance, platform_admin, web_client_for
+):
+    client = web_client_for(platform_admin)
+    url = reverse("console:auth_user_password_change", args=[alpha_compliance.user.pk])
+    assert client.post(url, password_form()).status_code == 302
+    alpha_compliance.user.refresh_from_db()
+    assert alpha_compliance.user.check_password("A-long-synthetic-pass-43")
+    entry = AccessLogEntry.objects.get(purpose=AccessPurpose.ROLE_CHANGE)
+    assert (entry.actor, entry.detail["event"]) == (platform_admin, "password_set")
