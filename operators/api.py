@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.models import Token
@@ -267,13 +268,15 @@ class RoleGrantDecisionView(APIView):
 
 
 class StaffRoleView(APIView):
-    """Change a staff member's role or active flag. Lower roles and
-    revocations apply at once (200); a privileged role files a grant (202)."""
+    """Change a staff member's role, store (``null``: head office) or active
+    flag. Lower roles, store moves and revocations apply at once (200); a
+    privileged role, or reactivating a privileged member, files a grant (202)."""
 
     required_permission = "staff.change"
 
     class StaffRoleInputSerializer(serializers.Serializer):
         role = serializers.ChoiceField(choices=Role.choices, required=False)
+        store = serializers.IntegerField(min_value=1, required=False, allow_null=True)
         active = serializers.BooleanField(required=False)
         reason = _text()
 
@@ -293,9 +296,18 @@ class StaffRoleView(APIView):
         data = self.StaffRoleInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         staff: StaffMember = get_object_or_404(selectors.staff_list(user=request.user), pk=pk)
+        store = services.UNCHANGED
+        if "store" in data.validated_data:
+            store_id = data.validated_data["store"]
+            store = None
+            if store_id is not None:
+                store = selectors.store_list(user=request.user).filter(pk=store_id).first()
+                if store is None:
+                    raise serializers.ValidationError({"store": [gettext("No such store.")]})
         result = services.staff_update(
             staff=staff,
             role=data.validated_data.get("role"),
+            store=store,
             active=data.validated_data.get("active"),
             reason=data.validated_data.get("reason", ""),
             actor=request.user,

@@ -9,6 +9,7 @@ from identity.models import AccessLogEntry, AccessPurpose
 from operators import services
 from operators.models import RoleGrant, RoleGrantState
 from operators.roles import Role
+from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +174,28 @@ def test_api_lists_pending_grants_first(
     services.role_grant_decide(grant=newer, actor=admin_b.user, approve=False)
     ids = [g["id"] for g in api_client_for(admin_b).get("/api/v1/role-grants/").json()["results"]]
     assert ids == [pending.pk, newer.pk]
+
+
+def test_api_lowers_a_compliance_officer_into_a_store(
+    alpha, alpha_compliance, admin_a, api_client_for
+):
+    store = StoreFactory(operator=alpha)
+    client = api_client_for(admin_a)
+    url = f"/api/v1/staff/{alpha_compliance.pk}/role/"
+    response = client.post(url, {"role": Role.CLERK}, format="json")
+    assert response.status_code == 400
+    assert "store" in response.json()["error"]["fields"]
+    response = client.post(url, {"role": Role.CLERK, "store": store.pk}, format="json")
+    assert response.status_code == 200
+    alpha_compliance.refresh_from_db()
+    assert (alpha_compliance.role, alpha_compliance.store) == (Role.CLERK, store)
+
+
+def test_api_refuses_another_operators_store(alpha, beta_store, manager, admin_a, api_client_for):
+    response = api_client_for(admin_a).post(
+        f"/api/v1/staff/{manager.pk}/role/", {"store": beta_store.pk}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"] == {"store": ["No such store."]}
+    manager.refresh_from_db()
+    assert manager.store != beta_store
