@@ -401,3 +401,18 @@ def test_platform_admin_resets_a_compliance_officers_password(
     assert alpha_compliance.user.check_password("A-long-synthetic-pass-43")
     entry = AccessLogEntry.objects.get(purpose=AccessPurpose.ROLE_CHANGE)
     assert (entry.actor, entry.detail["event"]) == (platform_admin, "password_set")
+
+
+def test_compliance_officers_read_role_changes_in_the_console_access_log(
+    grant, admin_b, alpha_compliance, web_client_for
+):
+    services.role_grant_decide(grant=grant, actor=admin_b.user, approve=True)
+    client = web_client_for(alpha_compliance)
+    response = client.get(
+        reverse("console:identity_accesslogentry_changelist"),
+        {"purpose__exact": AccessPurpose.ROLE_CHANGE},
+    )
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert admin_b.user.username in body
+    assert response.context["cl"].result_count == 2
