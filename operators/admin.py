@@ -295,11 +295,16 @@ class StaffUserAdmin(DomainErrorsAsMessages, ScopedAdmin, UserAdmin):
             raise PermissionDenied(str(error.message)) from error
         if request.method != "POST":
             return super().user_change_password(request, id, form_url)
-        with transaction.atomic():
-            response = super().user_change_password(request, id, form_url)
-            stored = User._default_manager.filter(pk=target.pk).values_list("password", flat=True)
-            if stored.first() != target.password:
-                services.staff_password_record(user=target, actor=request.user)
+        try:
+            with transaction.atomic():
+                response = super().user_change_password(request, id, form_url)
+                stored = User._default_manager.filter(pk=target.pk).values_list(
+                    "password", flat=True
+                )
+                if stored.first() != target.password:
+                    services.staff_password_record(user=target, actor=request.user)
+        except DomainError as error:  # the role changed meanwhile: nothing was stored
+            raise PermissionDenied(str(error.message)) from error
         return response
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
