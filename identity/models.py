@@ -265,6 +265,7 @@ class AccessPurpose(models.TextChoices):
     CORRECTION = "correction", "Correction of personal data"
     LAW_ENFORCEMENT = "law_enforcement", "Lawful request by an authority"
     RETENTION = "retention", "Retention (erasure)"
+    ROLE_CHANGE = "role_change", "Staff role change (grant, decision, revocation)"
 
 
 class AccessLogQuerySet(models.QuerySet):

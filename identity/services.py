@@ -44,6 +44,7 @@ from .types import IdentityData
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+    from operators.audit import RoleChangeEvent
     from operators.models import Operator, Store
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,20 @@ def reveal_grant_register(grant: RevealGrant) -> RevealGrant:
     if grant not in _reveal_grants:
         _reveal_grants.append(grant)
     return grant
+
+
+def role_change_log(event: RoleChangeEvent) -> None:
+    """Write a staff role change to the access log (installed as the operators
+    app's role-change recorder by :meth:`identity.apps.IdentityConfig.ready`).
+    Runs inside the caller's transaction: no change without its entry."""
+    access_log.append(
+        operator=event.operator,
+        actor=event.actor,
+        purpose=AccessPurpose.ROLE_CHANGE,
+        reason=event.reason,
+        store=event.staff.store,
+        detail={"event": event.event, **event.detail},
+    )
 
 
 # --- Privacy notices --------------------------------------------------------------

@@ -8,17 +8,31 @@ from __future__ import annotations
 from functools import update_wrapper
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext, gettext_lazy
 
-from .models import ConfidentialityUndertaking, Operator, StaffMember, Store, UndertakingAcceptance
+from config.api import DomainError
+
+from . import services
+from .models import (
+    ConfidentialityUndertaking,
+    Operator,
+    RoleGrant,
+    RoleGrantState,
+    StaffMember,
+    Store,
+    UndertakingAcceptance,
+)
 from .tenancy import can, is_platform_admin, scoped, staff_of
 
 User = get_user_model()
@@ -50,6 +64,38 @@ class ConsoleSite(admin.AdminSite):
 
 
 console = ConsoleSite(name="console")
+
+
+def _is_own(request: HttpRequest, user_id: int | None) -> bool:
+    return user_id is not None and user_id == request.user.pk
+
+
+def _tell_staff_change(request: HttpRequest, change: services.StaffChange) -> None:
+    if change.grant is not None:
+        messages.warning(
+            request,
+            gettext(
+                "%(role)s is a privileged role and needs a second person: a role grant was "
+                "filed (Console → Role grants). It applies once another operator admin or a "
+                "platform admin approves it."
+            )
+            % {"role": change.grant.get_role_to_display()},
+        )
+
+
+class DomainErrorsAsMessages:
+    """Console forms that call services: a domain error becomes a message on the
+    same page and the whole save (account, profile, inlines) is rolled back."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as error:
+            messages.error(request, str(error.message))
+            for reasons in error.fields.values():
+                for reason in reasons:
+                    messages.error(request, reason)
+            return HttpResponseRedirect(request.get_full_path())
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -160,6 +206,13 @@ class StaffMemberInline(admin.StackedInline):
     def get_exclude(self, request: HttpRequest, obj: Model | None = None):
         return [] if is_platform_admin(request.user) else ["operator"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and is_platform_admin(request.user):
+            # A staff member never moves to another carrier: a new account does.
+            fields.append("operator")
+        return fields
+
     def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs: Any):
         if db_field.related_model in (Operator, Store):
             kwargs["queryset"] = scoped(db_field.related_model._default_manager.all(), request.user)
@@ -169,13 +222,16 @@ class StaffMemberInline(admin.StackedInline):
         return can(request.user, "staff.view")
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return can(request.user, "staff.change")
+        # Nobody edits their own profile (role, store, active): view only.
+        own = obj is not None and _is_own(request, obj.pk)
+        return can(request.user, "staff.change") and not own
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return can(request.user, "staff.change")
+        own = obj is not None and _is_own(request, obj.pk)
+        return can(request.user, "staff.change") and not own
 
 
-class StaffUserAdmin(ScopedAdmin, UserAdmin):
+class StaffUserAdmin(DomainErrorsAsMessages, ScopedAdmin, UserAdmin):
     """Sign-in accounts of the operator's staff, each with its staff profile."""
 
     permission_prefix = "staff"
@@ -207,24 +263,92 @@ class StaffUserAdmin(ScopedAdmin, UserAdmin):
             return self.tenant_fieldsets
         return super().get_fieldsets(request, obj)
 
+    # Privileges that never change in the console: platform admins are made on
+    # the server (manage.py createsuperuser); access comes from the staff
+    # profile's role and active flag, which go through operators.services.
+    privilege_fields = ("is_superuser", "is_staff", "groups", "user_permissions", "is_active")
+
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None):
         if is_platform_admin(request.user):
-            return super().get_readonly_fields(request, obj)
-        return ["last_login", "date_joined"]
+            fields = list(super().get_readonly_fields(request, obj))
+            return [*fields, *(f for f in self.privilege_fields if f not in fields)]
+        return ["last_login", "date_joined", "is_active"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # One's own account is view only here (passwords: the console's own
+        # "change password" page); a platform admin's account is not a tenant's to edit.
+        own = obj is not None and _is_own(request, obj.pk)
+        above = obj is not None and obj.is_superuser and not is_platform_admin(request.user)
+        return super().has_change_permission(request, obj) and not own and not above
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Deactivate the staff profile instead: that is audited, history stays whole.
+        return False
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = ""):
+        target = self.get_object(request, unquote(id))
+        if target is None:
+            return super().user_change_password(request, id, form_url)  # its 403 or 404
+        try:
+            services.staff_password_check(user=target, actor=request.user)
+        except DomainError as error:
+            raise PermissionDenied(str(error.message)) from error
+        if request.method != "POST":
+            return super().user_change_password(request, id, form_url)
+        try:
+            with transaction.atomic():
+                response = super().user_change_password(request, id, form_url)
+                stored = User._default_manager.filter(pk=target.pk).values_list(
+                    "password", flat=True
+                )
+                if stored.first() != target.password:
+                    services.staff_password_record(user=target, actor=request.user)
+        except DomainError as error:  # the role changed meanwhile: nothing was stored
+            raise PermissionDenied(str(error.message)) from error
+        return response
 
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
-        if formset.model is StaffMember and not is_platform_admin(request.user):
-            operator = staff_of(request.user).operator
-            for inline_form in formset.forms:
-                inline_form.instance.operator = operator
-        super().save_formset(request, form, formset, change)
+        if formset.model is not StaffMember:
+            super().save_formset(request, form, formset, change)
+            return
+        # The staff profile is written by the services, never by the formset.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for inline_form in formset.forms:
+            if not inline_form.has_changed() and inline_form.instance.pk is not None:
+                continue
+            data = inline_form.cleaned_data
+            if inline_form.instance.pk is None:
+                operator = (
+                    data["operator"]
+                    if is_platform_admin(request.user)
+                    else staff_of(request.user).operator
+                )
+                result = services.staff_create(
+                    user=formset.instance,
+                    operator=operator,
+                    role=data["role"],
+                    store=data.get("store"),
+                    active=data.get("active", True),
+                    actor=request.user,
+                )
+                formset.new_objects.append(result.staff)
+            else:
+                result = services.staff_update(
+                    staff=inline_form.instance,
+                    role=data.get("role"),
+                    store=data.get("store", services.UNCHANGED),
+                    active=data.get("active"),
+                    actor=request.user,
+                )
+                formset.changed_objects.append((result.staff, list(inline_form.changed_data)))
+            _tell_staff_change(request, result)
 
 
 console.register(User, StaffUserAdmin)
 
 
 @admin.register(StaffMember, site=console)
-class StaffMemberAdmin(OperatorScopedAdmin):
+class StaffMemberAdmin(DomainErrorsAsMessages, OperatorScopedAdmin):
     permission_prefix = "staff"
     list_display = [
         "user",
@@ -239,10 +363,133 @@ class StaffMemberAdmin(OperatorScopedAdmin):
     list_select_related = ["user", "store", "operator"]
     search_fields = ["user__username", "store__code"]
     readonly_fields = ["user", "confidentiality_accepted_at", "confidentiality_version"]
+    actions = ["deactivate_selected"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if is_platform_admin(request.user):
+            # A staff member never moves to another carrier: a new account does.
+            fields.append("operator")
+        return fields
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         # Staff profiles are created with their sign-in account, under Users.
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Nobody edits their own profile: view only.
+        own = obj is not None and _is_own(request, obj.user_id)
+        return super().has_change_permission(request, obj) and not own
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        # Deactivate instead: audited, and history stays whole.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: StaffMember, form, change: bool) -> None:
+        # The form already put the new values on ``obj``; the service compares
+        # them with the stored row and decides what applies and what waits.
+        result = services.staff_update(
+            staff=obj,
+            role=form.cleaned_data.get("role"),
+            store=form.cleaned_data.get("store", services.UNCHANGED),
+            active=form.cleaned_data.get("active"),
+            actor=request.user,
+        )
+        _tell_staff_change(request, result)
+
+    @admin.action(
+        description=gettext_lazy("Deactivate selected staff (revokes access at once)"),
+        permissions=["change"],
+    )
+    def deactivate_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        done = 0
+        for staff in queryset:
+            try:
+                services.staff_update(staff=staff, active=False, actor=request.user)
+                done += 1
+            except DomainError as error:
+                messages.error(request, f"{staff.user.get_username()}: {error.message}")
+        if done:
+            messages.success(request, gettext("%(count)d deactivated.") % {"count": done})
+
+
+@admin.register(RoleGrant, site=console)
+class RoleGrantAdmin(ScopedAdmin):
+    """Pending and past grants of privileged roles, for operator admins of the
+    same operator and platform admins. Decisions are admin actions calling the
+    services; nothing here is edited directly."""
+
+    list_display = [
+        "id",
+        "staff",
+        "role_from",
+        "role_to",
+        "activates",
+        "state",
+        "requested_by",
+        "requested_at",
+        "decided_by",
+        "decided_at",
+    ]
+    list_filter = ["state", "role_to"]
+    list_select_related = ["staff__user", "requested_by", "decided_by"]
+    search_fields = ["staff__user__username"]
+    actions = ["approve_selected", "refuse_selected", "withdraw_selected"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "role_grant.manage")
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest):
+        # Admin actions are hidden without change permission unless listed here.
+        actions = super().get_actions(request)
+        return actions if can(request.user, "role_grant.manage") else {}
+
+    def _decide_each(self, request: HttpRequest, queryset: QuerySet, decide, done_text) -> None:
+        done = 0
+        for grant in queryset.filter(state=RoleGrantState.PENDING):
+            try:
+                decide(grant)
+                done += 1
+            except DomainError as error:
+                messages.error(request, f"#{grant.pk}: {error.message}")
+        if done:
+            messages.success(request, done_text % {"count": done})
+
+    @admin.action(description=gettext_lazy("Approve selected grants"))
+    def approve_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide_each(
+            request,
+            queryset,
+            lambda g: services.role_grant_decide(grant=g, actor=request.user, approve=True),
+            gettext("%(count)d approved: the role now applies."),
+        )
+
+    @admin.action(description=gettext_lazy("Refuse selected grants"))
+    def refuse_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide_each(
+            request,
+            queryset,
+            lambda g: services.role_grant_decide(grant=g, actor=request.user, approve=False),
+            gettext("%(count)d refused."),
+        )
+
+    @admin.action(description=gettext_lazy("Withdraw selected grants"))
+    def withdraw_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._decide_each(
+            request,
+            queryset,
+            lambda g: services.role_grant_withdraw(grant=g, actor=request.user),
+            gettext("%(count)d withdrawn."),
+        )
 
 
 @admin.register(ConfidentialityUndertaking, site=console)

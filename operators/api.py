@@ -4,6 +4,8 @@ undertaking, and stores."""
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.authtoken.models import Token
@@ -16,7 +18,8 @@ from rest_framework.views import APIView
 from config.api import DomainError
 
 from . import selectors, services
-from .models import Store
+from .models import StaffMember, Store
+from .roles import Role
 from .tenancy import staff_of
 
 
@@ -178,3 +181,143 @@ class StoreDetailView(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return selectors.store_list(user=self.request.user)
+
+
+# --- Staff roles and role grants -------------------------------------------------
+
+
+class RoleGrantSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    staff = serializers.IntegerField(source="staff_id")
+    role_from = serializers.CharField()
+    role_to = serializers.CharField()
+    activates = serializers.BooleanField()
+    state = serializers.CharField()
+    reason = serializers.CharField()
+    requested_by = serializers.IntegerField(source="requested_by_id")
+    requested_at = serializers.DateTimeField()
+    decided_by = serializers.IntegerField(source="decided_by_id", allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField()
+
+
+def _text(max_length: int = 300) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True)
+
+
+class RoleGrantListView(generics.ListAPIView):
+    """Role grants of the operator; POST files one (a second person decides)."""
+
+    serializer_class = RoleGrantSerializer
+    required_permission = "role_grant.manage"
+
+    class RoleGrantInputSerializer(serializers.Serializer):
+        staff = serializers.IntegerField(min_value=1)
+        role = serializers.ChoiceField(choices=Role.choices)
+        reason = _text()
+
+    def get_queryset(self):
+        return selectors.role_grant_list(user=self.request.user)
+
+    @extend_schema(
+        request=RoleGrantInputSerializer,
+        responses={201: RoleGrantSerializer},
+        summary="Request a privileged role for a staff member (never oneself)",
+    )
+    def post(self, request: Request) -> Response:
+        data = self.RoleGrantInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff = get_object_or_404(
+            selectors.staff_list(user=request.user), pk=data.validated_data["staff"]
+        )
+        grant = services.role_grant_request(
+            staff=staff,
+            role=data.validated_data["role"],
+            reason=data.validated_data.get("reason", ""),
+            actor=request.user,
+        )
+        return Response(RoleGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
+
+
+class RoleGrantDecisionView(APIView):
+    """``approve``, ``refuse`` or ``withdraw`` a pending grant."""
+
+    required_permission = "role_grant.manage"
+    decision: str = ""
+
+    class DecisionInputSerializer(serializers.Serializer):
+        note = _text()
+
+    @extend_schema(
+        request=DecisionInputSerializer,
+        responses={200: RoleGrantSerializer},
+        summary="Decide a pending role grant (a second person: not the requester or grantee)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = self.DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grant = get_object_or_404(selectors.role_grant_list(user=request.user), pk=pk)
+        note = data.validated_data.get("note", "")
+        if self.decision == "withdraw":
+            grant = services.role_grant_withdraw(grant=grant, actor=request.user, note=note)
+        else:
+            grant = services.role_grant_decide(
+                grant=grant, actor=request.user, approve=self.decision == "approve", note=note
+            )
+        return Response(RoleGrantSerializer(grant).data)
+
+
+class StaffRoleView(APIView):
+    """Change a staff member's role, store (``null``: head office) or active
+    flag. Lower roles, store moves and revocations apply at once (200); a
+    privileged role, or reactivating a privileged member, files a grant (202)."""
+
+    required_permission = "staff.change"
+
+    class StaffRoleInputSerializer(serializers.Serializer):
+        role = serializers.ChoiceField(choices=Role.choices, required=False)
+        store = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+        active = serializers.BooleanField(required=False)
+        reason = _text()
+
+    class StaffRoleOutputSerializer(serializers.Serializer):
+        staff = serializers.IntegerField()
+        role = serializers.CharField()
+        active = serializers.BooleanField()
+        applied = serializers.ListField(child=serializers.CharField())
+        grant = RoleGrantSerializer(allow_null=True)
+
+    @extend_schema(
+        request=StaffRoleInputSerializer,
+        responses={200: StaffRoleOutputSerializer, 202: StaffRoleOutputSerializer},
+        summary="Change a staff member's role or access (never one's own)",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        data = self.StaffRoleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff: StaffMember = get_object_or_404(selectors.staff_list(user=request.user), pk=pk)
+        store = services.UNCHANGED
+        if "store" in data.validated_data:
+            store_id = data.validated_data["store"]
+            store = None
+            if store_id is not None:
+                store = selectors.store_list(user=request.user).filter(pk=store_id).first()
+                if store is None:
+                    raise serializers.ValidationError({"store": [gettext("No such store.")]})
+        result = services.staff_update(
+            staff=staff,
+            role=data.validated_data.get("role"),
+            store=store,
+            active=data.validated_data.get("active"),
+            reason=data.validated_data.get("reason", ""),
+            actor=request.user,
+        )
+        body = {
+            "staff": result.staff.pk,
+            "role": result.staff.role,
+            "active": result.staff.active,
+            "applied": list(result.applied),
+            "grant": RoleGrantSerializer(result.grant).data if result.grant else None,
+        }
+        code = status.HTTP_202_ACCEPTED if result.grant else status.HTTP_200_OK
+        return Response(body, status=code)

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
-from .roles import Role
+from .roles import PRIVILEGED, Role
 
 region_code_validator = RegexValidator(
     r"^\d{6}$", "An administrative region code has six digits (e.g. 110105)."
@@ -148,6 +149,69 @@ class StaffMember(models.Model):
             raise ValidationError({"store": "The store belongs to another operator."})
         if self.role in (Role.CLERK, Role.STORE_MANAGER) and not self.store_id:
             raise ValidationError({"store": "Clerks and store managers work in a store."})
+
+
+class RoleGrantState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class RoleGrant(models.Model):
+    """A request to give a staff member a privileged role (compliance officer,
+    operator admin), decided by a second person. Only
+    :func:`operators.services.role_grant_decide` applies it; every step is in
+    the access log. ``activates`` marks a request that also makes an inactive
+    (new or deactivated) staff member active again."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="role_grants")
+    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="role_grants")
+    role_from = models.CharField(_("role before"), max_length=32, choices=Role.choices)
+    role_to = models.CharField(_("role granted"), max_length=32, choices=Role.choices)
+    activates = models.BooleanField(_("also activates"), default=False)
+    state = models.CharField(
+        max_length=16, choices=RoleGrantState.choices, default=RoleGrantState.PENDING
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["staff"],
+                condition=Q(state="pending"),
+                name="role_grant_one_pending_per_staff",
+            ),
+            models.CheckConstraint(
+                condition=Q(role_to__in=sorted(PRIVILEGED)),
+                name="role_grant_only_privileged_roles",
+            ),
+            # The four-eyes rule, held by the database too.
+            models.CheckConstraint(
+                condition=~Q(decided_by=F("requested_by")),
+                name="role_grant_decider_is_not_requester",
+            ),
+            models.CheckConstraint(
+                condition=(Q(state="pending") & Q(decided_at__isnull=True))
+                | (~Q(state="pending") & Q(decided_at__isnull=False)),
+                name="role_grant_decided_when_not_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Role grant #{self.pk} ({self.role_to}, {self.state})"
 
 
 class ConfidentialityUndertaking(models.Model):

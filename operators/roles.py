@@ -19,6 +19,8 @@ class Role(models.TextChoices):
 ALL = frozenset(Role)
 HEAD_OFFICE = frozenset({Role.COMPLIANCE_OFFICER, Role.OPERATOR_ADMIN})
 STORE = frozenset({Role.CLERK, Role.STORE_MANAGER})
+# Roles given only through a role grant that a second person approves.
+PRIVILEGED = frozenset({Role.COMPLIANCE_OFFICER, Role.OPERATOR_ADMIN})
 
 # permission -> roles that hold it. Superusers (platform admins) hold all.
 MATRIX: dict[str, frozenset[Role]] = {
@@ -30,6 +32,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "store.change": frozenset({Role.OPERATOR_ADMIN}),
     "staff.view": frozenset({Role.STORE_MANAGER, *HEAD_OFFICE}),
     "staff.change": frozenset({Role.OPERATOR_ADMIN}),
+    # Request, approve or refuse privileged role grants (never one's own).
+    "role_grant.manage": frozenset({Role.OPERATOR_ADMIN}),
     # Store work.
     "transaction.create": STORE,
     "transaction.view": ALL,

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
 
-from .models import ConfidentialityUndertaking, Store, UndertakingAcceptance
+from .models import (
+    ConfidentialityUndertaking,
+    RoleGrant,
+    RoleGrantState,
+    StaffMember,
+    Store,
+    UndertakingAcceptance,
+)
 from .tenancy import scoped
 
 if TYPE_CHECKING:
@@ -45,3 +52,16 @@ def undertaking_pending(user: AnyUser) -> ConfidentialityUndertaking | None:
 
 def store_list(*, user: AnyUser) -> QuerySet[Store]:
     return scoped(Store.objects.select_related("operator"), user)
+
+
+def staff_list(*, user: AnyUser) -> QuerySet[StaffMember]:
+    return scoped(StaffMember.objects.select_related("operator", "store", "user"), user)
+
+
+def role_grant_list(*, user: AnyUser) -> QuerySet[RoleGrant]:
+    """Grants of the user's operator (every operator for platform admins),
+    pending first, newest first."""
+    pending_first = Case(When(state=RoleGrantState.PENDING, then=Value(0)), default=Value(1))
+    return scoped(
+        RoleGrant.objects.select_related("staff__operator", "staff__store"), user
+    ).order_by(pending_first, "-requested_at", "-id")

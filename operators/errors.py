@@ -1,0 +1,58 @@
+"""Domain errors of the operators services, mapped once to the API error shape
+(:mod:`config.api`) and shown as messages in the console. Messages never carry
+personal data."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import status
+
+from config.api import DomainError
+
+
+class SelfRoleChange(DomainError):
+    code = "self_role_change"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = _(
+        "Nobody changes their own role, store or access: ask another operator admin "
+        "or a platform admin."
+    )
+
+
+class RoleChangeNotAllowed(DomainError):
+    code = "role_not_allowed"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = _("Your role does not allow changing this staff member.")
+
+
+class FourEyes(DomainError):
+    code = "four_eyes"
+    status_code = status.HTTP_403_FORBIDDEN
+    message = _(
+        "A role grant is decided by a second person: not by the person who requested it, "
+        "nor by the person who would receive it."
+    )
+
+
+class GrantNotPending(DomainError):
+    code = "grant_decided"
+    message = _("This role grant was already decided or withdrawn.")
+
+
+class GrantAlreadyPending(DomainError):
+    code = "grant_pending"
+    message = _("A role grant for this staff member is already waiting for a decision.")
+
+
+class GrantStale(DomainError):
+    code = "grant_stale"
+    message = _(
+        "The staff member's role or access changed since this grant was requested; "
+        "file a new request."
+    )
+
+
+class StaffChangeInvalid(DomainError):
+    code = "invalid"
+    status_code = status.HTTP_400_BAD_REQUEST
+    message = _("The staff change is not valid.")
