@@ -298,7 +298,8 @@ def person_register(
 
     Refusals come before any write; the writes run in the caller's
     transaction when there is one, without a savepoint of their own (an error
-    while writing leaves that transaction to roll back)."""
+    while writing, and IdentityMismatch, found under the person's lock, leave
+    that transaction to roll back)."""
     if not consent.given:
         raise ConsentRefused()
     if notice is None or notice.content_hash != consent.notice_hash:
