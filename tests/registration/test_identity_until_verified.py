@@ -227,18 +227,6 @@ def test_worker_refuses_a_matched_identity_differing_from_a_verified_one(
     assert _snapshot(person) == before
 
 
-def test_matched_new_address_of_a_verified_person_is_versioned_with_its_actor(
-    verified, submit, alpha_clerk
-):
-    person, identity, _ = verified
-    submit("mobile_open", applicant=dataclasses.replace(identity, address="北京市东城区新址路5号"))
-    person.refresh_from_db()
-    assert vault.open_fields(person, ["address"]) == {"address": "北京市东城区新址路5号"}
-    version = PersonVersion.objects.get(person=person)
-    assert version.changed_fields == ["address"]
-    assert version.actor == alpha_clerk.user
-
-
 # --- transfers ---------------------------------------------------------------------------------
 
 
