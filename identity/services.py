@@ -5,7 +5,6 @@ never touch ciphertexts or the access log themselves."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -398,25 +397,21 @@ def _changed_fields(values: dict[str, str | None], current: dict[str, str | None
 
 # --- An identity held by a waiting transaction --------------------------------------------
 
-PENDING_IDENTITY_FIELD = "pending_identity"
-
 
 def pending_identity_seal(*, person: Person, context: str, identity: IdentityData) -> bytes:
     """The identity as given, for a record that waits for the authority (a
     transaction), sealed under ``person``'s data key and bound to ``context``:
     shredding the person makes it unreadable, and it never touches the
     person's own fields."""
-    payload = json.dumps(vault.identity_values(identity), ensure_ascii=False, sort_keys=True)
-    return vault.seal_value(person, context=context, field=PENDING_IDENTITY_FIELD, value=payload)
+    return vault.seal_identity(person, context=context, values=vault.identity_values(identity))
 
 
 def pending_identity_open(*, person: Person, context: str, blob: bytes) -> IdentityData:
     """What :func:`pending_identity_seal` sealed, for the authority check and
     the completion of the waiting record. Not a reveal: never shown to anyone."""
-    values = json.loads(
-        vault.open_value(person, context=context, field=PENDING_IDENTITY_FIELD, blob=blob)
+    return _identity_from_values(
+        person.id_type, vault.open_identity(person, context=context, blob=blob)
     )
-    return _identity_from_values(person.id_type, values)
 
 
 def _identity_from_values(id_type: str, values: dict[str, str | None]) -> IdentityData:
@@ -459,10 +454,7 @@ def pending_identity_reveal(
             detail={"context": context, "source": "as_entered"},
             store=store or _store_of(actor),
         )
-    values = json.loads(
-        vault.open_value(person, context=context, field=PENDING_IDENTITY_FIELD, blob=blob)
-    )
-    return {name: values.get(name) for name in ENCRYPTED_FIELDS}
+    return vault.open_identity(person, context=context, blob=blob)
 
 
 def _person_update(

@@ -266,6 +266,10 @@ class Transaction(models.Model):
     def __str__(self) -> str:
         return self.reference
 
+    def held_identity_context(self, party: str) -> str:
+        """What binds a party's held identity to this transaction."""
+        return f"transaction:{self.uid}|{party}"
+
 
 class TransactionEvent(models.Model):
     TENANT_OPERATOR_PATH = "transaction__operator"

@@ -446,10 +446,6 @@ def _take(
     return tx
 
 
-def _identity_context(tx: Transaction, party: str) -> str:
-    return f"transaction:{tx.uid}|{party}"
-
-
 def _held_identity(tx: Transaction, party: str) -> tuple[Person | None, bytes | None]:
     """The person a party's held identity is sealed to, and the sealed blob."""
     if party == "new_holder":
@@ -464,7 +460,7 @@ def _hold_identities(tx: Transaction, identities: dict[str, IdentityData]) -> No
     for party, identity in identities.items():
         person = tx.new_holder if party == "new_holder" else tx.applicant
         blob = identity_services.pending_identity_seal(
-            person=person, context=_identity_context(tx, party), identity=identity
+            person=person, context=tx.held_identity_context(party), identity=identity
         )
         if party == "new_holder":
             tx.new_holder_identity_enc = blob
@@ -679,7 +675,7 @@ def _party_identity(tx: Transaction, party: str) -> IdentityData:
     person, blob = _held_identity(tx, party)
     if blob is not None:
         return identity_services.pending_identity_open(
-            person=person, context=_identity_context(tx, party), blob=blob
+            person=person, context=tx.held_identity_context(party), blob=blob
         )
     # Parked before identities were held on transactions: the stored identity.
     person = tx.new_holder if party == "new_holder" else tx.applicant
@@ -756,7 +752,7 @@ def _apply_matched_identity(tx: Transaction) -> None:
     if person is None or blob is None:
         return
     identity = identity_services.pending_identity_open(
-        person=person, context=_identity_context(tx, party), blob=blob
+        person=person, context=tx.held_identity_context(party), blob=blob
     )
     person = Person.objects.select_for_update().get(pk=person.pk)
     identity_services.person_identity_apply(
@@ -806,7 +802,7 @@ def transaction_identity_reveal(
         person=person,
         actor=actor,
         reason=reason,
-        context=_identity_context(tx, party),
+        context=tx.held_identity_context(party),
         blob=blob,
         store=staff.store,
     )

@@ -291,6 +291,48 @@ def test_waiting_transfer_naming_a_victim_grants_the_clerk_no_look_at_them(
         )
 
 
+def test_receipt_of_a_waiting_transfer_masks_what_was_typed_not_the_victim(
+    verified, open_mobile, submit, alpha_clerk, web_client_for, authority_switch
+):
+    from django.urls import reverse
+
+    from identity.masking import mask_name
+
+    victim, victim_identity, _ = verified
+    accomplice_tx, accomplice = open_mobile()
+    authority_switch.up = False
+    tx = submit(
+        "mobile_transfer",
+        line=accomplice_tx.line.number,
+        holder=accomplice,
+        new_holder=dataclasses.replace(victim_identity, name="甲" + IMPOSTOR_NAME),
+    )
+    page = web_client_for(alpha_clerk).get(reverse("registration:receipt", kwargs={"uid": tx.uid}))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert mask_name("甲" + IMPOSTOR_NAME) in content
+    assert mask_name(victim_identity.name) not in content
+
+
+def test_clerk_reads_the_identity_typed_on_their_waiting_transaction_over_the_api(
+    submit, citizen, inventory, alpha, alpha_clerk, make_staff, api_client_for, authority_switch
+):
+    identity = citizen()
+    authority_switch.up = False
+    tx = submit("mobile_open", applicant=identity)
+    url = f"/api/v1/transactions/{tx.uid}/identity/"
+    mine = api_client_for(alpha_clerk)
+    no_reason = mine.post(url, {}, format="json")
+    assert no_reason.status_code == 400
+    assert "reason" in no_reason.json()["error"]["fields"]
+    response = mine.post(url, {"reason": "checking the card I typed"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["name"] == identity.name
+    assert response["Cache-Control"] == "no-store"
+    other = api_client_for(make_staff(alpha, Role.CLERK, store=alpha_clerk.store))
+    assert other.post(url, {"reason": "curious about it"}, format="json").status_code == 403
+
+
 # --- the line's holder on other kinds ---------------------------------------------------------
 
 
