@@ -704,10 +704,15 @@ def correction_decide(
 
 
 @transaction.atomic
-def person_shred(*, person: Person, actor: AbstractBaseUser | None = None) -> Person:
+def person_shred(
+    *,
+    person: Person,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "retention term elapsed",
+) -> Person:
     """Crypto-shred a person: the data key and every ciphertext are erased,
     versions and correction proposals deleted; consents and the access log
-    stay (they hold no personal data)."""
+    stay (they hold no personal data). ``reason`` goes to the access log."""
     person = Person.objects.select_for_update().get(pk=person.pk)
     if person.is_shredded:
         return person
@@ -722,7 +727,7 @@ def person_shred(*, person: Person, actor: AbstractBaseUser | None = None) -> Pe
         actor_label=None if actor else "retention",
         person=person,
         purpose=AccessPurpose.RETENTION,
-        reason="retention term elapsed",
+        reason=reason,
     )
     return person
 

@@ -31,7 +31,7 @@ from identity import vault
 from identity.authority import AuthorityResult, Outcome
 from identity.documents import IdentityInvalid
 from identity.errors import ConsentRefused, IdentityMismatch, RevealNotAllowed
-from identity.models import ConsentChannel, Person
+from identity.models import ConsentChannel, Person, VerificationStatus
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
@@ -60,6 +60,7 @@ from .models import (
     LineKind,
     LineService,
     LineStatus,
+    ReverificationRequest,
     Service,
     Transaction,
     TransactionEvent,
@@ -641,7 +642,38 @@ def _update_person_lines(person_id: int, closed_at: dt.datetime | None) -> None:
     Person.objects.filter(pk=person_id).update(**updates)
 
 
+def _forget_unverified_party(tx: Transaction, actor: AbstractBaseUser | None) -> None:
+    """A waiting transaction that ends without completing leaves no identity
+    behind that only it brought: its consenting party, when never verified
+    and named by nothing else that lives (no line, past or present, no other
+    waiting or completed transaction, no re-verification request), is
+    crypto-shredded. A person who existed for any other reason is left
+    exactly as they were. Runs inside the caller's atomic block."""
+    person_id = tx.new_holder_id if tx.kind in TRANSFER_KINDS else tx.applicant_id
+    if person_id is None:
+        return
+    person = Person.objects.select_for_update().get(pk=person_id)
+    if person.is_shredded or person.verification_status != VerificationStatus.NEVER:
+        return
+    others = (
+        Transaction.objects.filter(Q(applicant_id=person_id) | Q(new_holder_id=person_id))
+        .exclude(pk=tx.pk)
+        .exclude(state__in=[TransactionState.REJECTED, TransactionState.CANCELLED])
+    )
+    if (
+        others.exists()
+        or Line.objects.filter(holder_id=person_id).exists()
+        or LineHolding.objects.filter(holder_id=person_id).exists()
+        or ReverificationRequest.objects.filter(person_id=person_id).exists()
+    ):
+        return
+    identity_services.person_shred(
+        person=person, actor=actor, reason=f"transaction {tx.reference} ended unverified"
+    )
+
+
 def _reject(tx: Transaction, code: str, message: str, actor=None) -> None:
+    _forget_unverified_party(tx, actor)
     numbers.release_reservation(transaction_id=tx.pk)
     _event(tx, TransactionState.REJECTED, actor, code)
     tx.state = TransactionState.REJECTED
@@ -654,12 +686,14 @@ def _reject(tx: Transaction, code: str, message: str, actor=None) -> None:
 @transaction.atomic
 def transaction_cancel(*, tx: Transaction, actor: AbstractBaseUser) -> Transaction:
     """Cancel a transaction still waiting for the authority; its reserved
-    number goes back to the inventory. Cancelling twice is harmless."""
+    number goes back to the inventory, and a never-verified identity that only
+    it brought is erased. Cancelling twice is harmless."""
     tx = Transaction.objects.select_for_update().get(pk=tx.pk)
     if tx.state == TransactionState.CANCELLED:
         return tx
     if tx.state != TransactionState.PENDING_VERIFICATION:
         raise NotCancellable()
+    _forget_unverified_party(tx, actor)
     numbers.release_reservation(transaction_id=tx.pk)
     _event(tx, TransactionState.CANCELLED, actor, "cancelled")
     tx.state = TransactionState.CANCELLED

@@ -134,6 +134,32 @@ def test_cancelled_waiting_opening_leaves_the_person_exactly_as_before(
     assert tx.applicant_identity_enc is None  # nothing held after the end
 
 
+def test_cancelled_waiting_opening_of_a_new_document_leaves_no_identity_behind(
+    submit, citizen, inventory, authority_switch, alpha_clerk
+):
+    authority_switch.up = False
+    tx = submit("mobile_open", applicant=citizen())
+    services.transaction_cancel(tx=tx, actor=alpha_clerk.user)
+    person = Person.objects.get(pk=tx.applicant_id)
+    assert person.is_shredded
+    assert person.wrapped_key is None
+
+
+def test_cancelled_waiting_opening_leaves_a_never_verified_line_holder_as_before(
+    verified, submit, authority_switch, alpha_clerk
+):
+    person, identity, _ = verified
+    Person.objects.filter(pk=person.pk).update(
+        verification_status=VerificationStatus.NEVER, verified_at=None
+    )
+    before = _snapshot(person)
+    authority_switch.up = False
+    tx = submit("mobile_open", applicant=_impostor(identity))
+    assert _snapshot(person) == before
+    services.transaction_cancel(tx=tx, actor=alpha_clerk.user)
+    assert _snapshot(person) == before
+
+
 def test_rejected_waiting_opening_leaves_the_verified_person_exactly_as_before(
     verified, submit, authority_switch
 ):
