@@ -30,7 +30,7 @@ from identity import services as identity_services
 from identity import vault
 from identity.authority import AuthorityResult, Outcome
 from identity.documents import IdentityInvalid
-from identity.errors import ConsentRefused, IdentityMismatch, RevealNotAllowed
+from identity.errors import ConsentRefused, IdentityMismatch, PersonShredded, RevealNotAllowed
 from identity.models import ConsentChannel, Person, VerificationStatus
 from identity.services import ConsentInput
 from identity.types import IdentityData
@@ -739,10 +739,19 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
         return tx.state
     backend = authority.get_backend()
     outcomes = dict(tx.verification)
-    for party, outcome in tx.verification.items():
-        if outcome == Outcome.MATCH:
-            continue
-        outcomes[party] = str(backend.verify(_party_identity(tx, party)).outcome)
+    try:
+        for party, outcome in tx.verification.items():
+            if outcome == Outcome.MATCH:
+                continue
+            outcomes[party] = str(backend.verify(_party_identity(tx, party)).outcome)
+    except PersonShredded as erased:
+        # Erased while waiting (retention): nothing is left to verify or apply,
+        # and retrying would fail for ever.
+        with transaction.atomic():
+            tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+            if tx.state == TransactionState.PENDING_VERIFICATION:
+                _reject(tx, erased.code, erased.message)
+            return tx.state
     with transaction.atomic():
         tx = Transaction.objects.select_for_update().get(pk=transaction_id)
         if tx.state != TransactionState.PENDING_VERIFICATION:
@@ -764,6 +773,8 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
             except IdentityMismatch:
                 error = IdentityMismatchRefused()
                 _reject(tx, error.code, error.message)
+            except PersonShredded as erased:
+                _reject(tx, erased.code, erased.message)
             else:
                 _complete(tx, None)
         else:

@@ -220,6 +220,19 @@ def test_waiting_opening_over_the_api_answers_202_and_overwrites_nothing(
     assert _snapshot(person) == before
 
 
+def test_waiting_opening_whose_person_was_erased_meanwhile_is_rejected_not_retried(
+    submit, citizen, inventory, authority_switch
+):
+    authority_switch.up = False
+    tx = submit("mobile_open", applicant=citizen())
+    identity_services.person_shred(person=tx.applicant)
+    authority_switch.up = True
+    assert services.transaction_verify_pending(transaction_id=tx.pk) == TransactionState.REJECTED
+    tx.refresh_from_db()
+    assert tx.refusal_code == "person_erased"
+    assert tx.next_verification_at is None
+
+
 # --- a verified identity is never overwritten silently --------------------------------------
 
 
@@ -234,6 +247,31 @@ def test_matched_identity_differing_from_a_verified_one_is_refused_as_mismatch(v
     assert "applicant.name" in info.value.fields
     assert info.value.transaction.state == TransactionState.REJECTED
     assert info.value.transaction.refusal_code == "identity_mismatch"
+    assert _snapshot(person) == before
+
+
+def test_matched_identity_differing_from_a_verified_one_answers_409_over_the_api(
+    verified, alpha_clerk, api_client_for, consent
+):
+    person, identity, _ = verified
+    before = _snapshot(person)
+    _rename_in_registry(identity, IMPOSTOR_NAME)
+    response = api_client_for(alpha_clerk).post(
+        "/api/v1/transactions/",
+        {
+            "kind": "mobile_open",
+            "applicant": api_block(dataclasses.replace(identity, name=IMPOSTOR_NAME)),
+            "consent": {"notice": consent.notice_hash, "given": True},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+    )
+    assert response.status_code == 409, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "identity_mismatch"
+    assert "applicant.name" in error["fields"]
+    assert IMPOSTOR_NAME not in response.content.decode()
+    assert identity.name not in response.content.decode()
     assert _snapshot(person) == before
 
 
