@@ -393,8 +393,30 @@ def test_clerk_reads_the_identity_typed_on_their_waiting_transaction_over_the_ap
     assert response.status_code == 200, response.json()
     assert response.json()["name"] == identity.name
     assert response["Cache-Control"] == "no-store"
+    nul = mine.post(url, {"reason": "checking\x00the card"}, format="json")
+    assert nul.status_code == 400
+    assert "reason" in nul.json()["error"]["fields"]
     other = api_client_for(make_staff(alpha, Role.CLERK, store=alpha_clerk.store))
     assert other.post(url, {"reason": "curious about it"}, format="json").status_code == 403
+
+
+def test_held_identity_opens_only_for_its_own_transaction_and_party(
+    verified, open_mobile, submit, citizen, authority_switch
+):
+    from identity.crypto import DecryptionError
+
+    _, identity, opening = verified
+    authority_switch.up = False
+    tx = submit("mobile_transfer", line=opening.line.number, holder=identity, new_holder=citizen())
+    other = submit("mobile_open", applicant=citizen())
+    tx.refresh_from_db()
+    blob = bytes(tx.new_holder_identity_enc)
+    assert vault.open_identity(
+        tx.new_holder, context=tx.held_identity_context("new_holder"), blob=blob
+    )["id_number"]
+    for context in (tx.held_identity_context("holder"), other.held_identity_context("applicant")):
+        with pytest.raises(DecryptionError):
+            vault.open_identity(tx.new_holder, context=context, blob=blob)
 
 
 # --- the line's holder on other kinds ---------------------------------------------------------
