@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from config.api import DomainError
@@ -50,3 +51,15 @@ class RevealNotAllowed(DomainError):
 class CorrectionDecided(DomainError):
     code = "correction_decided"
     message = "This correction request was already decided."
+
+
+class IdentityMismatch(DomainError):
+    """The identity given differs, in what identifies a person (name, birth
+    date, sex, nationality), from the identity already verified for that
+    document. Never applied silently: a correction request is the way."""
+
+    code = "identity_mismatch"
+    message = _(
+        "These details differ from the identity already verified for this document; "
+        "nothing was changed. A correction must be requested instead."
+    )

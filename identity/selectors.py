@@ -77,6 +77,22 @@ def person_masked(
     return out
 
 
+def held_identity_masked(
+    *, person: Person, context: str, blob: bytes, fields: tuple[str, ...] = MASKED_FIELDS
+) -> dict[str, str | None]:
+    """An identity held on another row (a waiting transaction: what the clerk
+    typed), masked like :func:`person_masked`, not logged. ``id`` names the
+    person the record is sealed to; the values are the record's own, never
+    the person's stored ones."""
+    out: dict[str, str | None] = {"id": str(person.uid), "id_type": person.id_type}
+    if person.is_shredded:
+        out.update((name, _ERASED[name]) for name in fields)
+        return out
+    values = vault.open_identity(person, context=context, blob=blob)
+    out.update((name, _MASKS[name](values[name])) for name in fields)
+    return out
+
+
 def access_log_list(*, user: AnyUser) -> QuerySet[AccessLogEntry]:
     return scoped(AccessLogEntry.objects.select_related("operator", "store", "person"), user)
 

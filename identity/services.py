@@ -21,9 +21,11 @@ from .errors import (
     ConsentRefused,
     ConsentRequired,
     CorrectionDecided,
+    IdentityMismatch,
     NoCurrentNotice,
     NoticeIncomplete,
     NoticePublished,
+    PersonShredded,
     RevealNotAllowed,
 )
 from .models import (
@@ -266,6 +268,16 @@ def _find_locked(operator: Operator, doc_index: str) -> Person | None:
     return Person.objects.select_for_update().filter(operator=operator, doc_index=doc_index).first()
 
 
+# What identifies a person and so is never changed silently once verified:
+# the authority confirms name, birth date and sex; nationality comes with the
+# document. A verified person's expiry or address may change (a renewed
+# document, a move) and is then versioned.
+IDENTIFYING_FIELDS = ("name", "date_of_birth", "sex", "nationality")
+# Optional fields: left empty in an answer (e.g. the subscriber's page has no
+# address field) they mean "not given", never "erase".
+OPTIONAL_FIELDS = ("id_expiry", "nationality", "address")
+
+
 def person_register(
     *,
     operator: Operator,
@@ -277,12 +289,21 @@ def person_register(
     verification: authority.AuthorityResult | None = None,
     notice: PrivacyNotice | None = None,
 ) -> Person:
-    """Store (or update) the person behind a validated identity, with their consent.
+    """Find (or create) the person behind a validated identity, with their consent.
 
     Guarantees: nothing is stored without a given consent to the operator's
-    current notice; one person per operator and document (a second
-    registration reuses and, where details changed, versions the person);
-    every personal field is encrypted under the person's own data key.
+    current notice; one person per operator and document; every personal
+    field is encrypted under the person's own data key. An existing person's
+    stored identity changes only when ``verification`` is the authority's
+    match for exactly this identity, and then only through
+    :func:`person_identity_apply` (versioned, actor recorded; a verified
+    person whose name, birth date, sex or nationality differs is refused with
+    IdentityMismatch, changing nothing). Without a match an existing person is
+    left exactly as they were (status included): the caller keeps the
+    identity it was given on its own record (:func:`pending_identity_seal`).
+    A document seen for the first time is stored as given, ``never``
+    verified unless matched.
+
     ``notice``: what ``consent_notice`` returned for this consent earlier in
     the same request (spares reading the notices twice). The consent row
     recorded is left on the person as ``recorded_consent``; ``registered_now``
@@ -291,44 +312,52 @@ def person_register(
 
     Refusals come before any write; the writes run in the caller's
     transaction when there is one, without a savepoint of their own (an error
-    while writing leaves that transaction to roll back)."""
+    while writing, and IdentityMismatch, found under the person's lock, leave
+    that transaction to roll back)."""
     if not consent.given:
         raise ConsentRefused()
     if notice is None or notice.content_hash != consent.notice_hash:
         notice = consent_notice(operator=operator, consent=consent)
     number = documents.normalise_document(identity.id_type, identity.id_number)
     index = vault.document_index(identity.id_type, number)
-    values = vault.identity_values(replace(identity, id_number=number))
+    identity = replace(identity, id_number=number)
+    values = vault.identity_values(identity)
+    matched = verification is not None and verification.is_match
     with transaction.atomic(savepoint=False):
-        verified = verification is not None and verification.is_definitive
         person = _find_locked(operator, index)
         registered_now = False
         if person is None:
             person = Person(operator=operator, id_type=identity.id_type, doc_index=index)
             vault.seal_new(person, values)
-            if verified:
+            if matched:
                 # Stored with the new row rather than updated after it.
-                _set_verification(person, matched=verification.is_match)
+                _set_verification(person, matched=True)
             try:
                 with transaction.atomic():
                     person.save(force_insert=True)
                 registered_now = True
-                verified = False  # recorded with the row already
             except IntegrityError:
                 # Registered concurrently by another request: use that person.
                 person = _find_locked(operator, index)
                 if person is None:
                     raise
-                _person_update(person, values, actor=actor, reason="re-registration")
-        else:
-            if person.is_shredded:
-                vault.seal_new(person, values)
-                person.shredded_at = None
-                person.save()
-            else:
-                _person_update(person, values, actor=actor, reason="re-registration")
-        if verified:
-            person_verification_record(person=person, matched=verification.is_match)
+                if matched:
+                    person_identity_apply(
+                        person=person, identity=identity, actor=actor, reason="re-registration"
+                    )
+        elif person.is_shredded:
+            # Nothing of the erased person is left to protect: a fresh record.
+            vault.seal_new(person, values)
+            person.shredded_at = None
+            person.verification_status = VerificationStatus.NEVER
+            person.verified_at = None
+            if matched:
+                _set_verification(person, matched=True)
+            person.save()
+        elif matched:
+            person_identity_apply(
+                person=person, identity=identity, actor=actor, reason="re-registration"
+            )
         person.registered_now = registered_now
         person.recorded_consent = Consent.objects.create(
             operator=operator,
@@ -343,6 +372,106 @@ def person_register(
     return person
 
 
+def person_identity_apply(
+    *,
+    person: Person,
+    identity: IdentityData,
+    actor: AbstractBaseUser | None,
+    reason: str,
+) -> list[str]:
+    """Apply an identity the authority has just matched to its person, who is
+    locked by the caller, and mark them verified. Returns the fields changed.
+
+    Guarantees: a verified person whose identifying fields (name, birth date,
+    sex, nationality) differ is refused with IdentityMismatch before anything
+    is written; any other difference (or any difference for a person never
+    verified or failed) is applied with the previous ciphertexts kept as a
+    PersonVersion naming ``actor`` and ``reason``. Empty optional fields keep
+    the stored values."""
+    if person.is_shredded:
+        raise PersonShredded()
+    values = vault.identity_values(identity)
+    current = vault.open_fields(person, values.keys())
+    changed = _changed_fields(values, current)
+    if person.verification_status == VerificationStatus.VERIFIED:
+        clash = [name for name in changed if name in IDENTIFYING_FIELDS]
+        if clash:
+            raise IdentityMismatch(fields={name: [str(IdentityMismatch.message)] for name in clash})
+    _person_update(person, values, actor=actor, reason=reason)
+    person_verification_record(person=person, matched=True)
+    return changed
+
+
+def _changed_fields(values: dict[str, str | None], current: dict[str, str | None]) -> list[str]:
+    return [
+        name
+        for name, value in values.items()
+        if value != current.get(name) and not (value is None and name in OPTIONAL_FIELDS)
+    ]
+
+
+# --- An identity held by a waiting transaction --------------------------------------------
+
+
+def pending_identity_seal(*, person: Person, context: str, identity: IdentityData) -> bytes:
+    """The identity as given, for a record that waits for the authority (a
+    transaction), sealed under ``person``'s data key and bound to ``context``:
+    shredding the person makes it unreadable, and it never touches the
+    person's own fields."""
+    return vault.seal_identity(person, context=context, values=vault.identity_values(identity))
+
+
+def pending_identity_open(*, person: Person, context: str, blob: bytes) -> IdentityData:
+    """What :func:`pending_identity_seal` sealed, for the authority check and
+    the completion of the waiting record. Not a reveal: never shown to anyone."""
+    return _identity_from_values(
+        person.id_type, vault.open_identity(person, context=context, blob=blob)
+    )
+
+
+def _identity_from_values(id_type: str, values: dict[str, str | None]) -> IdentityData:
+    return IdentityData(
+        id_type=id_type,
+        id_number=values["id_number"] or "",
+        name=values["name"] or "",
+        date_of_birth=dt.date.fromisoformat(values["date_of_birth"]),
+        sex=values["sex"] or "",
+        id_expiry=dt.date.fromisoformat(values["id_expiry"]) if values["id_expiry"] else None,
+        nationality=values["nationality"],
+        address=values["address"],
+    )
+
+
+def pending_identity_reveal(
+    *,
+    person: Person,
+    actor: AbstractBaseUser,
+    reason: str,
+    context: str,
+    blob: bytes,
+    store: Store | None = None,
+) -> dict[str, str | None]:
+    """The identity a staff member typed on their own waiting record, in clear:
+    what they entered, never the person's stored identity. The caller decides
+    that ``actor`` is the one who typed it; this demands a reason and writes
+    the access log (purpose: registration) before decrypting."""
+    reason = (reason or "").strip()
+    if len(reason) < REVEAL_REASON_MIN_LENGTH:
+        raise RevealReasonRequired()
+    with transaction.atomic():
+        access_log.append(
+            operator=person.operator,
+            actor=actor,
+            person=person,
+            fields=list(ENCRYPTED_FIELDS),
+            purpose=AccessPurpose.REGISTRATION,
+            reason=reason,
+            detail={"context": context, "source": "as_entered"},
+            store=store or _store_of(actor),
+        )
+    return vault.open_identity(person, context=context, blob=blob)
+
+
 def _person_update(
     person: Person,
     values: dict[str, str | None],
@@ -352,11 +481,7 @@ def _person_update(
 ) -> list[str]:
     """Apply changed values, keeping the previous ciphertexts as a version."""
     current = vault.open_fields(person, values.keys())
-    changed = [
-        name
-        for name, value in values.items()
-        if value != current[name] and not (value is None and name == "address")
-    ]
+    changed = _changed_fields(values, current)
     if not changed:
         return []
     PersonVersion.objects.create(
@@ -594,10 +719,15 @@ def correction_decide(
 
 
 @transaction.atomic
-def person_shred(*, person: Person, actor: AbstractBaseUser | None = None) -> Person:
+def person_shred(
+    *,
+    person: Person,
+    actor: AbstractBaseUser | None = None,
+    reason: str = "retention term elapsed",
+) -> Person:
     """Crypto-shred a person: the data key and every ciphertext are erased,
     versions and correction proposals deleted; consents and the access log
-    stay (they hold no personal data)."""
+    stay (they hold no personal data). ``reason`` goes to the access log."""
     person = Person.objects.select_for_update().get(pk=person.pk)
     if person.is_shredded:
         return person
@@ -612,7 +742,7 @@ def person_shred(*, person: Person, actor: AbstractBaseUser | None = None) -> Pe
         actor_label=None if actor else "retention",
         person=person,
         purpose=AccessPurpose.RETENTION,
-        reason="retention term elapsed",
+        reason=reason,
     )
     return person
 

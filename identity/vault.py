@@ -201,3 +201,23 @@ def open_value(person: Person, *, context: str, field: str, blob: bytes) -> str:
     return crypto.decrypt_field(
         _data_key(person), bytes(blob), subject=f"{person.subject}|{context}", field=field
     )
+
+
+# A whole identity block sealed as one value on another row (a transaction that
+# waits for the authority), bound to that row by ``context``.
+HELD_IDENTITY_FIELD = "pending_identity"
+
+
+def seal_identity(person: Person, *, context: str, values: dict[str, str | None]) -> bytes:
+    import json
+
+    payload = json.dumps(values, ensure_ascii=False, sort_keys=True)
+    return seal_value(person, context=context, field=HELD_IDENTITY_FIELD, value=payload)
+
+
+def open_identity(person: Person, *, context: str, blob: bytes) -> dict[str, str | None]:
+    """Private to the identity app, like open_fields."""
+    import json
+
+    values = json.loads(open_value(person, context=context, field=HELD_IDENTITY_FIELD, blob=blob))
+    return {name: values.get(name) for name in ENCRYPTED_FIELDS}

@@ -195,6 +195,34 @@ class TransactionCancelView(APIView):
         return Response(TransactionSerializer(tx).data)
 
 
+class TransactionIdentityInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+    party = serializers.ChoiceField(choices=["applicant", "holder", "new_holder"], required=False)
+
+
+class TransactionIdentityView(APIView):
+    required_permission = "transaction.create"
+
+    @extend_schema(
+        request=TransactionIdentityInputSerializer,
+        responses={200: {"type": "object", "additionalProperties": {"type": "string"}}},
+        summary="The identity as typed on your own waiting transaction (with a reason, logged)",
+    )
+    def post(self, request: Request, uid: str) -> Response:
+        data = TransactionIdentityInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        tx = get_object_or_404(selectors.transaction_list(user=request.user), uid=uid)
+        values = services.transaction_identity_reveal(
+            tx=tx,
+            actor=request.user,
+            reason=data.validated_data["reason"],
+            party=data.validated_data.get("party"),
+        )
+        response = Response(values)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
 class LineListView(generics.ListAPIView):
     required_permission = "line.lookup"
     serializer_class = LineSerializer

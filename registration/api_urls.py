@@ -12,6 +12,11 @@ urlpatterns = [
         api.TransactionCancelView.as_view(),
         name="transaction-cancel",
     ),
+    path(
+        "transactions/<uuid:uid>/identity/",
+        api.TransactionIdentityView.as_view(),
+        name="transaction-identity",
+    ),
     path("persons/lookup/", api.PersonLookupView.as_view(), name="person-lookup"),
     path("lines/", api.LineListView.as_view(), name="line-list"),
     path("lines/<str:number>/", api.LineDetailView.as_view(), name="line-detail"),

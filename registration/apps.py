@@ -6,5 +6,5 @@ class RegistrationConfig(AppConfig):
     verbose_name = "Registration"
 
     def ready(self) -> None:
-        # Registers the reveal grant for clerks handling an open transaction.
+        # Imports the services at start-up, so that their errors show then.
         from . import services  # noqa: F401

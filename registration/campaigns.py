@@ -525,8 +525,11 @@ def request_answer(
 
     The identity must be the line's registered holder and confirmed by the
     authority; then the request is verified and a barred or suspended line is
-    active again at once. Wrong answers are counted and throttled; an
-    unreachable authority changes nothing and costs no attempt."""
+    active again at once. Wrong answers are counted and throttled and change
+    nothing else (the holder's status included); an unreachable authority
+    changes nothing and costs no attempt. A matched answer that differs from
+    a verified holder's name, birth date, sex or nationality is refused
+    (IdentityMismatch) and changes nothing either."""
     from identity import authority
     from identity import services as identity_services
     from identity.documents import normalise_document
@@ -556,8 +559,10 @@ def request_answer(
     if not result.is_definitive:
         raise AuthorityUnavailable()
     if not result.is_match:
+        # Anyone holding the link can type the holder's document number: a
+        # wrong answer is an attempt on this request, not news about the
+        # holder, whose status changes only when they verify.
         _count_failure(request.pk, now)
-        identity_services.person_verification_record(person=holder, matched=False)
         raise AnswerRefused()
     with transaction.atomic():
         identity_services.person_register(

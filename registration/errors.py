@@ -6,6 +6,7 @@ from __future__ import annotations
 from rest_framework import status
 
 from config.api import DomainError
+from identity.errors import IdentityMismatch
 
 
 class RegistrationRefused(DomainError):
@@ -111,3 +112,11 @@ class ServiceNotFound(DomainError):
 
     def __init__(self) -> None:
         super().__init__(fields={"service": ["No such service in the catalog."]})
+
+
+class IdentityMismatchRefused(RegistrationRefused):
+    """identity.errors.IdentityMismatch met while taking a transaction: the
+    same code, and the rejected transaction is recorded."""
+
+    code = "identity_mismatch"
+    message = IdentityMismatch.message

@@ -238,6 +238,13 @@ class Transaction(models.Model):
     )
     # The new installation address while the transaction waits (holder's key).
     pending_address_enc = models.BinaryField(null=True, editable=False)
+    # The identities as given, while the transaction waits for the authority:
+    # the applicant's (or, in a transfer, the current holder's) under
+    # ``applicant``'s data key, the new holder's under theirs, each bound to
+    # this transaction. The persons' own fields are not touched until the
+    # authority matches; both are erased once the transaction ends.
+    applicant_identity_enc = models.BinaryField(null=True, editable=False)
+    new_holder_identity_enc = models.BinaryField(null=True, editable=False)
     verification = models.JSONField(default=dict, blank=True)
     verification_attempts = models.PositiveIntegerField(default=0)
     next_verification_at = models.DateTimeField(null=True, blank=True)
@@ -258,6 +265,10 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def held_identity_context(self, party: str) -> str:
+        """What binds a party's held identity to this transaction."""
+        return f"transaction:{self.uid}|{party}"
 
 
 class TransactionEvent(models.Model):

@@ -100,6 +100,25 @@ def line_masked_address(line: Line) -> str | None:
     )
 
 
+def transaction_party_masked(tx: Transaction) -> dict[str, str | None] | None:
+    """A waiting transaction's consenting party as the clerk typed them,
+    masked: never the stored person's data, which the applicant has not been
+    verified to own. None when the transaction holds no identity (it ended,
+    or was parked before identities were held on transactions)."""
+    if tx.new_holder_id is not None:
+        person, blob, party = tx.new_holder, tx.new_holder_identity_enc, "new_holder"
+    else:
+        person, blob, party = tx.applicant, tx.applicant_identity_enc, "applicant"
+    if person is None or blob is None:
+        return None
+    return identity_selectors.held_identity_masked(
+        person=person,
+        context=tx.held_identity_context(party),
+        blob=bytes(blob),
+        fields=("name", "id_number"),
+    )
+
+
 def numbers_available(*, user: AnyUser, kind: str, pattern: str = "") -> QuerySet[PhoneNumber]:
     qs = scoped(PhoneNumber.objects.all(), user).filter(kind=kind, status=NumberStatus.AVAILABLE)
     digits = "".join(ch for ch in pattern if ch.isdigit())

@@ -30,8 +30,8 @@ from identity import services as identity_services
 from identity import vault
 from identity.authority import AuthorityResult, Outcome
 from identity.documents import IdentityInvalid
-from identity.errors import ConsentRefused
-from identity.models import ConsentChannel, Person
+from identity.errors import ConsentRefused, IdentityMismatch, PersonShredded, RevealNotAllowed
+from identity.models import ConsentChannel, Person, VerificationStatus
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
@@ -40,6 +40,7 @@ from . import numbers
 from .errors import (
     CapReached,
     HolderMismatch,
+    IdentityMismatchRefused,
     IdentityNotVerified,
     LineNotActive,
     LineNotFound,
@@ -59,6 +60,7 @@ from .models import (
     LineKind,
     LineService,
     LineStatus,
+    ReverificationRequest,
     Service,
     Transaction,
     TransactionEvent,
@@ -340,16 +342,27 @@ def _take(
     operator, store, actor, request, identities, consenting, results, notice=None
 ) -> Transaction:
     kind = request.kind
-    person = identity_services.person_register(
-        operator=operator,
-        identity=consenting,
-        consent=request.consent,
-        channel=request.channel,
-        actor=actor,
-        store=store,
-        verification=results[_consenting_party(kind)],
-        notice=notice,
-    )
+    at_once = all(result.is_match for result in results.values())
+    try:
+        # A transaction that waits changes no stored identity: what was given
+        # is held on the transaction (_hold_identities) and applied only when
+        # the authority has matched every party (transaction_verify_pending).
+        person = identity_services.person_register(
+            operator=operator,
+            identity=consenting,
+            consent=request.consent,
+            channel=request.channel,
+            actor=actor,
+            store=store,
+            verification=results[_consenting_party(kind)] if at_once else None,
+            notice=notice,
+        )
+    except IdentityMismatch as exc:
+        raise IdentityMismatchRefused(
+            fields={
+                f"{_consenting_party(kind)}.{name}": reasons for name, reasons in exc.fields.items()
+            }
+        ) from None
     consent = person.recorded_consent
     line_kind = KIND_OF_LINE.get(kind)
     tx = Transaction(
@@ -363,7 +376,6 @@ def _take(
         notice_hash=request.consent.notice_hash,
         verification={party: str(result.outcome) for party, result in results.items()},
     )
-    at_once = all(result.is_match for result in results.values())
     if kind in OPENING_KINDS:
         tx.applicant = person
         tx.line_kind = line_kind
@@ -424,6 +436,7 @@ def _take(
     if at_once:
         _complete(tx, actor)
     else:
+        _hold_identities(tx, identities)
         tx.next_verification_at = timezone.now() + dt.timedelta(seconds=VERIFY_BACKOFF_SECONDS[0])
         tx.save()
         from .tasks import verify_pending
@@ -432,6 +445,36 @@ def _take(
             lambda: enqueue(verify_pending, tx.pk, countdown=VERIFY_BACKOFF_SECONDS[0])
         )
     return tx
+
+
+def _held_identity(tx: Transaction, party: str) -> tuple[Person | None, bytes | None]:
+    """The person a party's held identity is sealed to, and the sealed blob."""
+    if party == "new_holder":
+        return tx.new_holder, tx.new_holder_identity_enc
+    return tx.applicant, tx.applicant_identity_enc
+
+
+def _hold_identities(tx: Transaction, identities: dict[str, IdentityData]) -> None:
+    """Keep each party's identity, as given, on the waiting transaction (not
+    saved): the applicant's, or in a transfer the current holder's, under
+    ``tx.applicant``'s key; the new holder's under ``tx.new_holder``'s."""
+    for party, identity in identities.items():
+        person = tx.new_holder if party == "new_holder" else tx.applicant
+        blob = identity_services.pending_identity_seal(
+            person=person, context=tx.held_identity_context(party), identity=identity
+        )
+        if party == "new_holder":
+            tx.new_holder_identity_enc = blob
+        else:
+            tx.applicant_identity_enc = blob
+
+
+def _forget_held(tx: Transaction) -> None:
+    """A transaction that ends keeps none of what it held (not saved)."""
+    tx.next_verification_at = None
+    tx.pending_address_enc = None
+    tx.applicant_identity_enc = None
+    tx.new_holder_identity_enc = None
 
 
 def _open_at_once(tx: Transaction, actor: AbstractBaseUser, request: TransactionRequest) -> None:
@@ -553,8 +596,7 @@ def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
         )
     _event(tx, TransactionState.COMPLETED, actor, "completed")
     tx.state = TransactionState.COMPLETED
-    tx.next_verification_at = None
-    tx.pending_address_enc = None
+    _forget_held(tx)
     tx.save()
     if kind != TransactionKind.LANDLINE_RELOCATE:
         _alert_holder(tx)
@@ -600,36 +642,76 @@ def _update_person_lines(person_id: int, closed_at: dt.datetime | None) -> None:
     Person.objects.filter(pk=person_id).update(**updates)
 
 
+def _forget_unverified_party(tx: Transaction, actor: AbstractBaseUser | None) -> None:
+    """A waiting transaction that ends without completing leaves no identity
+    behind that only it brought: its consenting party, when never verified
+    and named by nothing else that lives (no line, past or present, no other
+    waiting or completed transaction, no re-verification request), is
+    crypto-shredded. A person who existed for any other reason is left
+    exactly as they were. Runs inside the caller's atomic block."""
+    person_id = tx.new_holder_id if tx.kind in TRANSFER_KINDS else tx.applicant_id
+    if person_id is None:
+        return
+    person = Person.objects.select_for_update().get(pk=person_id)
+    if person.is_shredded or person.verification_status != VerificationStatus.NEVER:
+        return
+    others = (
+        Transaction.objects.filter(Q(applicant_id=person_id) | Q(new_holder_id=person_id))
+        .exclude(pk=tx.pk)
+        .exclude(state__in=[TransactionState.REJECTED, TransactionState.CANCELLED])
+    )
+    if (
+        others.exists()
+        or Line.objects.filter(holder_id=person_id).exists()
+        or LineHolding.objects.filter(holder_id=person_id).exists()
+        or ReverificationRequest.objects.filter(person_id=person_id).exists()
+    ):
+        return
+    identity_services.person_shred(
+        person=person, actor=actor, reason=f"transaction {tx.reference} ended unverified"
+    )
+
+
 def _reject(tx: Transaction, code: str, message: str, actor=None) -> None:
+    _forget_unverified_party(tx, actor)
     numbers.release_reservation(transaction_id=tx.pk)
     _event(tx, TransactionState.REJECTED, actor, code)
     tx.state = TransactionState.REJECTED
     tx.refusal_code = code
-    tx.refusal_message = message[:300]
-    tx.next_verification_at = None
-    tx.pending_address_enc = None
+    tx.refusal_message = str(message)[:300]
+    _forget_held(tx)
     tx.save()
 
 
 @transaction.atomic
 def transaction_cancel(*, tx: Transaction, actor: AbstractBaseUser) -> Transaction:
     """Cancel a transaction still waiting for the authority; its reserved
-    number goes back to the inventory. Cancelling twice is harmless."""
+    number goes back to the inventory, and a never-verified identity that only
+    it brought is erased. Cancelling twice is harmless."""
     tx = Transaction.objects.select_for_update().get(pk=tx.pk)
     if tx.state == TransactionState.CANCELLED:
         return tx
     if tx.state != TransactionState.PENDING_VERIFICATION:
         raise NotCancellable()
+    _forget_unverified_party(tx, actor)
     numbers.release_reservation(transaction_id=tx.pk)
     _event(tx, TransactionState.CANCELLED, actor, "cancelled")
     tx.state = TransactionState.CANCELLED
-    tx.next_verification_at = None
-    tx.pending_address_enc = None
+    _forget_held(tx)
     tx.save()
     return tx
 
 
 def _party_identity(tx: Transaction, party: str) -> IdentityData:
+    """The identity to put to the authority for a party: the one given on
+    the transaction (for a transfer's holder too: the holder's identity as
+    given, not the stored one, or a document number alone would pass)."""
+    person, blob = _held_identity(tx, party)
+    if blob is not None:
+        return identity_services.pending_identity_open(
+            person=person, context=tx.held_identity_context(party), blob=blob
+        )
+    # Parked before identities were held on transactions: the stored identity.
     person = tx.new_holder if party == "new_holder" else tx.applicant
     values = vault.open_fields(person)
     return IdentityData(
@@ -657,15 +739,19 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
         return tx.state
     backend = authority.get_backend()
     outcomes = dict(tx.verification)
-    for party, outcome in tx.verification.items():
-        if outcome == Outcome.MATCH:
-            continue
-        if party == "holder":
-            # The current holder's identity is the registered one.
-            identity = _party_identity(tx, "applicant")
-        else:
-            identity = _party_identity(tx, party)
-        outcomes[party] = str(backend.verify(identity).outcome)
+    try:
+        for party, outcome in tx.verification.items():
+            if outcome == Outcome.MATCH:
+                continue
+            outcomes[party] = str(backend.verify(_party_identity(tx, party)).outcome)
+    except PersonShredded as erased:
+        # Erased while waiting (retention): nothing is left to verify or apply,
+        # and retrying would fail for ever.
+        with transaction.atomic():
+            tx = Transaction.objects.select_for_update().get(pk=transaction_id)
+            if tx.state == TransactionState.PENDING_VERIFICATION:
+                _reject(tx, erased.code, erased.message)
+            return tx.state
     with transaction.atomic():
         tx = Transaction.objects.select_for_update().get(pk=transaction_id)
         if tx.state != TransactionState.PENDING_VERIFICATION:
@@ -676,16 +762,21 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
             (p, o) for p, o in outcomes.items() if o not in (Outcome.MATCH, Outcome.UNAVAILABLE)
         ]
         if refused:
+            # The person on file is not the one the authority refused: the
+            # identity given on this transaction was. Nothing of theirs changes.
             party, outcome = refused[0]
             error = IdentityNotVerified(party=party, outcome=outcome)
-            person = tx.new_holder if party == "new_holder" else tx.applicant
-            if person is not None:
-                identity_services.person_verification_record(person=person, matched=False)
             _reject(tx, error.code, error.message)
         elif all(o == Outcome.MATCH for o in outcomes.values()):
-            for person in filter(None, [tx.applicant, tx.new_holder]):
-                identity_services.person_verification_record(person=person, matched=True)
-            _complete(tx, None)
+            try:
+                _apply_matched_identity(tx)
+            except IdentityMismatch:
+                error = IdentityMismatchRefused()
+                _reject(tx, error.code, error.message)
+            except PersonShredded as erased:
+                _reject(tx, erased.code, erased.message)
+            else:
+                _complete(tx, None)
         else:
             delay = VERIFY_BACKOFF_SECONDS[
                 min(tx.verification_attempts, len(VERIFY_BACKOFF_SECONDS) - 1)
@@ -693,6 +784,25 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
             tx.next_verification_at = timezone.now() + dt.timedelta(seconds=delay)
             tx.save()
         return tx.state
+
+
+def _apply_matched_identity(tx: Transaction) -> None:
+    """The consenting party's identity, as given and now matched by the
+    authority, becomes their stored identity (versioned, the clerk who took
+    it as the actor); raises IdentityMismatch, writing nothing, when it
+    differs from an identity already verified. Runs inside the caller's
+    atomic block."""
+    party = _consenting_party(tx.kind)
+    person, blob = _held_identity(tx, party)
+    if person is None or blob is None:
+        return
+    identity = identity_services.pending_identity_open(
+        person=person, context=tx.held_identity_context(party), blob=blob
+    )
+    person = Person.objects.select_for_update().get(pk=person.pk)
+    identity_services.person_identity_apply(
+        person=person, identity=identity, actor=tx.staff, reason=f"transaction {tx.reference}"
+    )
 
 
 def pending_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
@@ -708,14 +818,36 @@ def pending_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int
     )
 
 
-def reveal_grant_for_open_transaction(user: AbstractBaseUser, person: Person) -> bool:
-    """The clerk handling an open (waiting) transaction of this person may
-    reveal their data: registered with identity.services.reveal_grant_register."""
-    return Transaction.objects.filter(
-        Q(applicant=person) | Q(new_holder=person),
-        staff=user,
-        state=TransactionState.PENDING_VERIFICATION,
-    ).exists()
-
-
-identity_services.reveal_grant_register(reveal_grant_for_open_transaction)
+def transaction_identity_reveal(
+    *, tx: Transaction, actor: AbstractBaseUser, reason: str, party: str | None = None
+) -> dict[str, str | None]:
+    """What the clerk typed on their own waiting transaction, in clear (with
+    a reason, in the access log): the identity as given, never the stored
+    person's, whose data the applicant has not been verified to own. Only the
+    staff member who took the transaction, while it waits; ``party`` defaults
+    to the consenting one."""
+    party = party or _consenting_party(tx.kind)
+    if party not in _parties(tx.kind):
+        raise RevealNotAllowed(
+            fields={"party": [f"This kind has the parties: {', '.join(_parties(tx.kind))}."]}
+        )
+    tx = Transaction.objects.select_related("applicant", "new_holder", "operator").get(pk=tx.pk)
+    staff = staff_of(actor)
+    person, blob = _held_identity(tx, party)
+    if (
+        staff is None
+        or staff.operator_id != tx.operator_id
+        or tx.staff_id != actor.pk
+        or tx.state != TransactionState.PENDING_VERIFICATION
+        or person is None
+        or blob is None
+    ):
+        raise RevealNotAllowed()
+    return identity_services.pending_identity_reveal(
+        person=person,
+        actor=actor,
+        reason=reason,
+        context=tx.held_identity_context(party),
+        blob=blob,
+        store=staff.store,
+    )

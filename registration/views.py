@@ -562,9 +562,12 @@ def index(request: HttpRequest) -> HttpResponse:
 
 
 def _holder_of(tx: Transaction) -> dict[str, str | None] | None:
-    """The person the transaction is about, masked: the line's holder when the
-    line is theirs, otherwise the transaction's own party (openings waiting
-    for the authority have no line yet; a line may have moved on since)."""
+    """The person the transaction is about, masked: while it waits, the
+    identity as typed on it; then the line's holder when the line is theirs,
+    otherwise the transaction's own party (a line may have moved on since)."""
+    if tx.state == TransactionState.PENDING_VERIFICATION:
+        # Not verified yet: what the clerk typed, never the person on file.
+        return selectors.transaction_party_masked(tx)
     person_id = tx.new_holder_id or tx.applicant_id
     if tx.line is not None and tx.line.holder_id == person_id:
         return selectors.line_masked_holder(tx.line)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
+from django.db import transaction
 
 from identity import selectors, services, vault
-from identity.errors import ConsentRefused, ConsentRequired, NoCurrentNotice, PersonShredded
-from identity.models import Consent, Person, PersonVersion
+from identity.authority import AuthorityResult, Outcome, utc_now
+from identity.errors import (
+    ConsentRefused,
+    ConsentRequired,
+    IdentityMismatch,
+    NoCurrentNotice,
+    PersonShredded,
+)
+from identity.models import Consent, Person, PersonVersion, VerificationStatus
 from identity.services import ConsentInput
 from tests.factories import OperatorFactory
 from tests.helpers import all_text_in_database
@@ -62,17 +72,91 @@ def test_same_document_at_another_operator_is_another_person(
     assert mine.pk != theirs.pk
 
 
-def test_changed_address_on_reregistration_is_versioned(register, make_identity):
+def _match() -> AuthorityResult:
+    return AuthorityResult(Outcome.MATCH, "TEST-1", utc_now(), "test")
+
+
+def test_changed_address_on_a_matched_reregistration_is_versioned(
+    register, make_identity, alpha, consent, alpha_clerk
+):
     identity = make_identity(address="北京市朝阳区测试路1号")
     person = register(identity)
-    from dataclasses import replace
-
-    register(replace(identity, address="北京市海淀区样例路2号"))
+    services.person_register(
+        operator=alpha,
+        identity=replace(identity, address="北京市海淀区样例路2号"),
+        consent=consent,
+        channel="store",
+        actor=alpha_clerk.user,
+        verification=_match(),
+    )
     person.refresh_from_db()
     assert person.version == 2
     version = PersonVersion.objects.get(person=person)
     assert version.changed_fields == ["address"]
+    assert version.actor == alpha_clerk.user
     assert vault.decrypt_values(person, version.previous) == {"address": "北京市朝阳区测试路1号"}
+    assert person.verification_status == VerificationStatus.VERIFIED
+
+
+def test_reregistration_the_authority_has_not_matched_changes_nothing_stored(
+    register, make_identity
+):
+    identity = make_identity()
+    person = register(identity)
+    before = vault.open_fields(Person.objects.get(pk=person.pk))
+    register(replace(identity, name="另一个人", address="北京市海淀区样例路2号"))
+    person.refresh_from_db()
+    assert vault.open_fields(person) == before
+    assert person.version == 1
+    assert not PersonVersion.objects.exists()
+
+
+def test_verified_persons_name_is_not_overwritten_by_a_matched_other_name(
+    alpha, consent, make_identity
+):
+    identity = make_identity()
+    person = services.person_register(
+        operator=alpha,
+        identity=identity,
+        consent=consent,
+        channel="api",
+        actor=None,
+        verification=_match(),
+    )
+    # Raised under the person's lock: the caller's transaction rolls back.
+    with pytest.raises(IdentityMismatch), transaction.atomic():
+        services.person_register(
+            operator=alpha,
+            identity=replace(identity, name="另一个人"),
+            consent=consent,
+            channel="api",
+            actor=None,
+            verification=_match(),
+        )
+    person.refresh_from_db()
+    assert vault.open_fields(person, ["name"]) == {"name": identity.name}
+
+
+def test_reregistering_a_shredded_document_unverified_starts_never_verified(
+    alpha, consent, make_identity
+):
+    identity = make_identity()
+    person = services.person_register(
+        operator=alpha,
+        identity=identity,
+        consent=consent,
+        channel="api",
+        actor=None,
+        verification=_match(),
+    )
+    services.person_shred(person=person)
+    again = services.person_register(
+        operator=alpha, identity=identity, consent=consent, channel="api", actor=None
+    )
+    again.refresh_from_db()
+    assert again.pk == person.pk
+    assert again.verification_status == VerificationStatus.NEVER
+    assert again.verified_at is None
 
 
 def test_refused_consent_stores_no_person(alpha, consent, make_identity):

@@ -385,15 +385,33 @@ def test_barred_line_accepts_no_added_service(open_mobile, submit, catalog):
 # --- who may do what ------------------------------------------------------------------------------
 
 
-def test_clerk_handling_a_waiting_transaction_may_reveal_its_applicant(
+def test_clerk_handling_a_waiting_transaction_sees_what_they_typed_never_the_person(
     submit, citizen, inventory, authority_down, alpha_clerk, alpha, make_staff
 ):
+    from identity.errors import RevealNotAllowed
+    from identity.models import AccessLogEntry
     from identity.services import can_reveal
 
-    tx = submit("mobile_open", applicant=citizen())
-    assert can_reveal(alpha_clerk.user, tx.applicant)
+    identity = citizen()
+    tx = submit("mobile_open", applicant=identity)
+    assert not can_reveal(alpha_clerk.user, tx.applicant)
+    typed = services.transaction_identity_reveal(
+        tx=tx, actor=alpha_clerk.user, reason="checking the applicant's card"
+    )
+    assert typed["name"] == identity.name
+    assert AccessLogEntry.objects.filter(
+        person=tx.applicant, actor=alpha_clerk.user, purpose="registration"
+    ).exists()
     other_clerk = make_staff(alpha, Role.CLERK)
-    assert not can_reveal(other_clerk.user, tx.applicant)
+    with pytest.raises(RevealNotAllowed):
+        services.transaction_identity_reveal(
+            tx=tx, actor=other_clerk.user, reason="checking the applicant's card"
+        )
+    services.transaction_cancel(tx=tx, actor=alpha_clerk.user)
+    with pytest.raises(RevealNotAllowed):
+        services.transaction_identity_reveal(
+            tx=tx, actor=alpha_clerk.user, reason="checking the applicant's card"
+        )
 
 
 def test_transfer_to_the_current_holder_is_refused(open_mobile, submit):
