@@ -19,6 +19,9 @@ class Role(models.TextChoices):
 ALL = frozenset(Role)
 HEAD_OFFICE = frozenset({Role.COMPLIANCE_OFFICER, Role.OPERATOR_ADMIN})
 STORE = frozenset({Role.CLERK, Role.STORE_MANAGER})
+# Roles that sign in with a second factor (TOTP) after the password, on every
+# surface; platform admins (superusers) do too.
+SECOND_FACTOR = HEAD_OFFICE
 
 # permission -> roles that hold it. Superusers (platform admins) hold all.
 MATRIX: dict[str, frozenset[Role]] = {
