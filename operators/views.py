@@ -3,6 +3,7 @@ roles), sign-out, the undertaking, the dashboard."""
 
 from __future__ import annotations
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -82,6 +83,10 @@ def second_factor(request: HttpRequest) -> HttpResponse:
         return redirect(next_url)
     if two_factor.device_of(user=user) is None:
         return render(request, "operators/second_factor.html", {"no_device": True}, status=403)
+    if not AxesProxyHandler.is_allowed(request, {"username": user.get_username()}):
+        # Locked by django-axes meanwhile (e.g. wrong passwords elsewhere).
+        logout(request)
+        return lockout_response(request)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

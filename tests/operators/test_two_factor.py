@@ -110,6 +110,18 @@ def test_five_wrong_codes_lock_the_step_sign_out_and_lock_the_password_too(offic
         two_factor.second_factor_verify(user=officer.user, code=totp_code(device), request=None)
 
 
+def test_code_step_refuses_a_username_that_axes_locked_meanwhile(officer):
+    client, _ = _password_sign_in(officer.user)
+    other = Client()
+    for _ in range(5):
+        other.post(
+            reverse("operators:login"), {"username": officer.user.username, "password": "x"}
+        )
+    response = client.post(CODE_URL, {"code": totp_code(otp_device_for(officer.user))})
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
 def test_privileged_user_without_a_device_is_told_to_ask_an_operator_admin(alpha):
     admin = StaffFactory(operator=alpha, role=Role.OPERATOR_ADMIN)
     client, _ = _password_sign_in(admin.user)
