@@ -35,9 +35,7 @@ def test_seed_demo_creates_two_operators_two_stores_and_four_roles_each_and_is_i
         assert undertaking_pending(clerk.user) is None
 
 
-def test_seed_demo_gives_privileged_demo_users_devices_and_writes_their_secrets(
-    settings, tmp_path
-):
+def test_seed_demo_gives_privileged_demo_users_devices_and_writes_their_secrets(settings, tmp_path):
     settings.VAR_DIR = tmp_path
     call_command("seed_demo")
     path = tmp_path / "demo-otp.csv"

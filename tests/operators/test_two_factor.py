@@ -114,9 +114,7 @@ def test_code_step_refuses_a_username_that_axes_locked_meanwhile(officer):
     client, _ = _password_sign_in(officer.user)
     other = Client()
     for _ in range(5):
-        other.post(
-            reverse("operators:login"), {"username": officer.user.username, "password": "x"}
-        )
+        other.post(reverse("operators:login"), {"username": officer.user.username, "password": "x"})
     response = client.post(CODE_URL, {"code": totp_code(otp_device_for(officer.user))})
     assert response.status_code == 429
     assert "_auth_user_id" not in client.session
