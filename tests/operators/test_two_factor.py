@@ -3,8 +3,11 @@ admins: pages, console, API session and the token view."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.contrib.auth.models import AnonymousUser
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -269,3 +272,15 @@ def test_operator_admin_lifts_the_lock_of_a_staff_members_device(officer, web_cl
     )
     device.refresh_from_db()
     assert device.throttling_failure_count == 0
+
+
+def test_otp_set_up_command_gives_a_platform_admin_a_working_device_once():
+    root = UserFactory(username="root-cmd", is_superuser=True, is_staff=True)
+    out = io.StringIO()
+    call_command("otp_set_up", "root-cmd", stdout=out)
+    secret = out.getvalue().split("secret: ")[1].strip()
+    device = TOTPDevice.objects.get(user=root)
+    assert two_factor.device_secret(device) == secret
+    two_factor.second_factor_verify(user=root, code=totp_code(device), request=None)
+    with pytest.raises(CommandError):
+        call_command("otp_set_up", "root-cmd", stdout=io.StringIO())
