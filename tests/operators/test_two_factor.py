@@ -284,3 +284,22 @@ def test_otp_set_up_command_gives_a_platform_admin_a_working_device_once():
     two_factor.second_factor_verify(user=root, code=totp_code(device), request=None)
     with pytest.raises(CommandError):
         call_command("otp_set_up", "root-cmd", stdout=io.StringIO())
+
+
+def test_another_operators_devices_are_invisible_and_a_lost_one_can_be_removed(
+    alpha, beta, web_client_for
+):
+    admin = StaffFactory(operator=alpha, role=Role.OPERATOR_ADMIN)
+    own = otp_device_for(StaffFactory(operator=alpha, role=Role.COMPLIANCE_OFFICER).user)
+    foreign = otp_device_for(StaffFactory(operator=beta, role=Role.COMPLIANCE_OFFICER).user)
+    client = web_client_for(admin)
+    listing = client.get(reverse("console:otp_totp_totpdevice_changelist"))
+    shown = {d.pk for d in listing.context["cl"].result_list}
+    assert own.pk in shown
+    assert foreign.pk not in shown
+    change = reverse("console:otp_totp_totpdevice_change", args=[foreign.pk])
+    assert client.get(change).status_code == 404
+    delete = reverse("console:otp_totp_totpdevice_delete", args=[own.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not TOTPDevice.objects.filter(pk=own.pk).exists()
+    assert TOTPDevice.objects.filter(pk=foreign.pk).exists()
