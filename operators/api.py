@@ -8,7 +8,6 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,10 +16,10 @@ from rest_framework.views import APIView
 
 from config.api import DomainError
 
-from . import selectors, services
+from . import selectors, services, tokens, two_factor
 from .models import StaffMember, Store
 from .roles import Role
-from .tenancy import staff_of
+from .tenancy import second_factor_required, staff_of
 
 
 class InvalidCredentials(DomainError):
@@ -47,15 +46,26 @@ class TokenObtainView(APIView):
     class TokenInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256, trim_whitespace=False)
+        otp = serializers.CharField(
+            max_length=16,
+            required=False,
+            allow_blank=True,
+            help_text="The 6-digit code of the authenticator app: compliance officers, "
+            "operator admins and platform admins.",
+        )
 
     class TokenOutputSerializer(serializers.Serializer):
         token = serializers.CharField()
+        expires_at = serializers.DateTimeField()
 
     @extend_schema(
         request=TokenInputSerializer,
         responses={200: TokenOutputSerializer},
         auth=[],
-        summary="Exchange a username and password for an API token",
+        summary="Exchange a username and password (and, for the privileged roles, the "
+        "authenticator code) for an API token",
+        description="401 `otp_required` without the code, 401 `otp_invalid` when it is wrong; "
+        "the token expires after `TELEREG_TOKEN_TTL_HOURS` (401 `token_expired`).",
     )
     def post(self, request: Request) -> Response:
         data = self.TokenInputSerializer(data=request.data)
@@ -73,8 +83,12 @@ class TokenObtainView(APIView):
             raise InvalidCredentials(
                 fields={"password": ["The username or password is not correct."]}
             )
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        if second_factor_required(user):
+            two_factor.second_factor_verify(
+                user=user, code=data.validated_data.get("otp", ""), request=django_request
+            )
+        issued = tokens.token_issue(user=user)
+        return Response({"token": issued.key, "expires_at": issued.expires_at})
 
 
 class MeView(APIView):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from . import selectors, services
+from . import selectors, services, two_factor
 from .models import Operator, StaffMember, Store
-from .roles import Role
+from .roles import SECOND_FACTOR, Role
 
 
 @dataclass(frozen=True)
@@ -98,3 +101,43 @@ def seed_operators(*, password: str | None = None) -> list[Operator]:
             if undertaking is not None:
                 services.undertaking_accept(user=user, undertaking=undertaking)
     return operators
+
+
+def demo_otp_path() -> Path:
+    return Path(settings.VAR_DIR) / "demo-otp.csv"
+
+
+@transaction.atomic
+def seed_otp_devices(*, path: Path | None = None) -> Path:
+    """Give every privileged demo user (the roles that sign in with a second
+    factor) a TOTP device and write ``username,base32 secret`` lines to
+    ``var/demo-otp.csv``. A device that exists is kept (same secret on every
+    run) and unlocked; the file is rewritten from the devices each time."""
+    path = path or demo_otp_path()
+    user_model = get_user_model()
+    rows = []
+    for code in DEMO_OPERATORS:
+        for suffix, role in DEMO_ROLES.items():
+            if role not in SECOND_FACTOR:
+                continue
+            user = user_model.objects.get(username=f"{code}-{suffix}")
+            device = two_factor.device_of(user=user)
+            if device is None:
+                device = two_factor.device_set_up(user=user, actor=None, name="demo").device
+            else:
+                two_factor.device_unlock(device=device, actor=None)
+            rows.append((user.get_username(), two_factor.device_secret(device)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".csv.partial")
+    # Owner-only: the secrets are sign-in credentials, if only the demo's.
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="ascii") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(rows)
+    partial.replace(path)
+    return path
+
+
+def demo_otp_secrets(path: Path | None = None) -> list[tuple[str, str]]:
+    """The ``(username, secret)`` pairs of ``var/demo-otp.csv``."""
+    with (path or demo_otp_path()).open(newline="", encoding="ascii") as handle:
+        return [(row[0], row[1]) for row in csv.reader(handle) if len(row) == 2]

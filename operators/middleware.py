@@ -1,7 +1,9 @@
 """Pages and console: a signed-in person who is not an active staff member is
 refused, and one who has not accepted the current confidentiality undertaking
-is sent to read and accept it before any other page works. The API enforces
-the same rule in :class:`operators.permissions.IsActiveStaff`."""
+is sent to read and accept it before any other page works. Before either, a
+privileged role's session that has not passed the second factor reaches only
+the code step. The API enforces the same rules in
+:class:`operators.permissions.IsActiveStaff`."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from .selectors import undertaking_pending
-from .tenancy import is_platform_admin, staff_of
+from .tenancy import is_platform_admin, second_factor_required, session_unverified, staff_of
 
 # Paths that work before the undertaking is accepted.
 _EXEMPT_PREFIXES = (
@@ -39,6 +41,12 @@ class StaffGateMiddleware:
         exempt = {reverse("operators:login"), reverse("operators:logout")}
         if path in exempt:
             return self.get_response(request)
+        second_factor_url = reverse("operators:second-factor")
+        if session_unverified(user) and second_factor_required(user):
+            if path == second_factor_url:
+                return self.get_response(request)
+            next_url = request.get_full_path()
+            return redirect(f"{second_factor_url}?{urlencode({'next': next_url})}")
         if not is_platform_admin(user) and staff_of(user) is None:
             logout(request)
             return render(request, "operators/not_staff.html", status=403)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, permissions
 
 if TYPE_CHECKING:
@@ -12,7 +13,13 @@ if TYPE_CHECKING:
     from rest_framework.views import APIView
 
 from .selectors import undertaking_pending
-from .tenancy import can, is_platform_admin, staff_of
+from .tenancy import (
+    can,
+    is_platform_admin,
+    second_factor_required,
+    session_unverified,
+    staff_of,
+)
 
 
 class UndertakingRequired(exceptions.PermissionDenied):
@@ -21,6 +28,14 @@ class UndertakingRequired(exceptions.PermissionDenied):
         "(GET /api/v1/undertaking/, then POST /api/v1/undertaking/accept/)."
     )
     default_code = "undertaking_not_accepted"
+
+
+class SecondFactorPending(exceptions.NotAuthenticated):
+    default_detail = _(
+        "This session has not passed the second factor: enter the code from your "
+        "authenticator app on the sign-in page, or sign in at /api/v1/auth/token/ with it."
+    )
+    default_code = "otp_required"
 
 
 class NoStaffProfile(exceptions.PermissionDenied):
@@ -41,6 +56,8 @@ class IsActiveStaff(permissions.BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             raise exceptions.NotAuthenticated()
+        if session_unverified(user) and second_factor_required(user):
+            raise SecondFactorPending()
         if not is_platform_admin(user) and staff_of(user) is None:
             raise NoStaffProfile()
         if not getattr(view, "undertaking_exempt", False) and undertaking_pending(user):

@@ -21,6 +21,9 @@ HEAD_OFFICE = frozenset({Role.COMPLIANCE_OFFICER, Role.OPERATOR_ADMIN})
 STORE = frozenset({Role.CLERK, Role.STORE_MANAGER})
 # Roles given only through a role grant that a second person approves.
 PRIVILEGED = frozenset({Role.COMPLIANCE_OFFICER, Role.OPERATOR_ADMIN})
+# Roles that sign in with a second factor (TOTP) after the password, on every
+# surface; platform admins (superusers) do too.
+SECOND_FACTOR = HEAD_OFFICE
 
 # permission -> roles that hold it. Superusers (platform admins) hold all.
 MATRIX: dict[str, frozenset[Role]] = {

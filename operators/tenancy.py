@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 
-from .roles import Role, role_can
+from .roles import SECOND_FACTOR, Role, role_can
 from .sqlrows import ModelColumns, per_connection
 
 if TYPE_CHECKING:
@@ -101,16 +101,46 @@ class _StaffQuery:
 _staff_query = per_connection(_StaffQuery)
 
 
+def session_unverified(user: AnyUser | None) -> bool:
+    """Whether ``user`` came from a web session that has not (yet) passed the
+    second factor. django-otp's middleware gives every session user
+    ``is_verified``; users from an API token (issued only with the code, see
+    :mod:`operators.tokens`), a task or a command carry none."""
+    is_verified = getattr(user, "is_verified", None)
+    return is_verified is not None and not is_verified()
+
+
+def second_factor_required(user: AnyUser | None) -> bool:
+    """Whether ``user`` signs in with a second factor: platform admins and the
+    roles in :data:`operators.roles.SECOND_FACTOR`."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    staff = staff_of(user)
+    return staff is not None and staff.role in SECOND_FACTOR
+
+
 def is_platform_admin(user: AnyUser | None) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
+    # A superuser's session holds nothing until the second factor is passed.
+    return bool(
+        user
+        and user.is_authenticated
+        and user.is_active
+        and user.is_superuser
+        and not session_unverified(user)
+    )
 
 
 def can(user: AnyUser | None, permission: str) -> bool:
-    """The permission matrix applied to a signed-in user."""
+    """The permission matrix applied to a signed-in user. A privileged role's
+    session that has not passed the second factor holds no permission."""
     if is_platform_admin(user):
         return True
     staff = staff_of(user)
-    return staff is not None and role_can(staff.role, permission)
+    if staff is None or not role_can(staff.role, permission):
+        return False
+    return staff.role not in SECOND_FACTOR or not session_unverified(user)
 
 
 def scoped(
@@ -125,7 +155,7 @@ def scoped(
     if is_platform_admin(user):
         return queryset
     staff = staff_of(user)
-    if staff is None:
+    if staff is None or (staff.role in SECOND_FACTOR and session_unverified(user)):
         return queryset.none()
     model = queryset.model
     operator_path = operator_path or getattr(model, "TENANT_OPERATOR_PATH", None)

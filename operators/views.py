@@ -1,21 +1,27 @@
-"""Staff pages: sign-in, sign-out, the undertaking, the dashboard."""
+"""Staff pages: sign-in (password, then the second factor for the privileged
+roles), sign-out, the undertaking, the dashboard."""
 
 from __future__ import annotations
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django_otp import login as otp_login
 
 from config.api import error_body
 
-from . import selectors, services
-from .forms import SignInForm
-from .tenancy import staff_of
+from . import selectors, services, two_factor
+from .forms import SecondFactorForm, SignInForm
+from .tenancy import second_factor_required, session_unverified, staff_of
 
 LOCKOUT_MESSAGE = (
     "This account is locked after too many failed sign-ins. "
@@ -27,6 +33,13 @@ class SignInView(auth_views.LoginView):
     template_name = "operators/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+
+    def get_success_url(self) -> str:
+        url = super().get_success_url()
+        if second_factor_required(self.request.user):
+            # Signed in, but the gate lets this session reach only the code step.
+            return f"{reverse('operators:second-factor')}?{urlencode({'next': url})}"
+        return url
 
 
 class SignOutView(auth_views.LogoutView):
@@ -47,6 +60,54 @@ def lockout_response(
         {"form": form, "locked_out": True, "lockout_message": LOCKOUT_MESSAGE},
         status=429,
     )
+
+
+def _next_url(request: HttpRequest) -> str:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not next_url or not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return reverse(settings.LOGIN_REDIRECT_URL)
+    return next_url
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def second_factor(request: HttpRequest) -> HttpResponse:
+    """The second sign-in step of the privileged roles: the code from their
+    authenticator app. Until it is passed the session reaches nothing else."""
+    next_url = _next_url(request)
+    user = request.user
+    if not second_factor_required(user) or not session_unverified(user):
+        return redirect(next_url)
+    if two_factor.device_of(user=user) is None:
+        return render(request, "operators/second_factor.html", {"no_device": True}, status=403)
+    if not AxesProxyHandler.is_allowed(request, {"username": user.get_username()}):
+        # Locked by django-axes meanwhile (e.g. wrong passwords elsewhere).
+        logout(request)
+        return lockout_response(request)
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = two_factor.second_factor_verify(
+                user=user, code=form.cleaned_data["code"], request=request
+            )
+        except two_factor.SecondFactorLocked as error:
+            logout(request)
+            form = SignInForm(request)
+            context = {"form": form, "locked_out": True, "lockout_message": error.message}
+            return render(request, "operators/login.html", context, status=429)
+        except two_factor.SecondFactorRequired as error:
+            form.add_error("code", error.message)
+        except two_factor.SecondFactorInvalid as error:
+            form.add_error("code", error.message)
+        else:
+            # A new session key for the raised privilege, then remember the device.
+            request.session.cycle_key()
+            otp_login(request, device)
+            return redirect(next_url)
+    return render(request, "operators/second_factor.html", {"form": form, "next": next_url})
 
 
 @login_required

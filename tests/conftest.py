@@ -2,17 +2,20 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 
 import pytest
 from django.utils import timezone
+from django_otp.oath import TOTP
 from rest_framework.test import APIClient
 
 from identity import services
 from identity.models import NoticeLanguage
 from identity.services import CitizenRow, ConsentInput
 from identity.synthetic import synthetic_identity
-from operators.roles import Role
-from tests.factories import OperatorFactory, StaffFactory, StoreFactory
+from operators.models import StaffMember
+from operators.roles import SECOND_FACTOR, Role
+from tests.factories import PASSWORD, OperatorFactory, StaffFactory, StoreFactory
 
 
 @pytest.fixture
@@ -33,16 +36,78 @@ def make_staff(db):
     return make
 
 
+def second_factor_required(user) -> bool:
+    """Whether the user signs in with a code (read afresh: tenancy.staff_of would
+    cache the profile on a user object the test goes on using)."""
+    return user.is_superuser or (
+        StaffMember.objects.filter(user=user, active=True, role__in=SECOND_FACTOR).exists()
+    )
+
+
+def totp_code(device, *, step_offset: int = 0) -> str:
+    """The code the device's authenticator app shows now (or ``step_offset``
+    steps later; the server accepts one step of drift either way)."""
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + step_offset * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def otp_device_for(user):
+    """The user's TOTP device, set up the way an operator admin does it."""
+    from operators import two_factor
+
+    return two_factor.device_of(user=user) or two_factor.device_set_up(user=user, actor=None).device
+
+
+def fresh_totp_code(device) -> str:
+    """A code the server has not accepted yet: codes are single-use, so a second
+    sign-in within the same 30 s takes the next step's code."""
+    device.refresh_from_db()
+    now_t = int((time.time() - device.t0) // device.step)
+    if device.last_t < now_t:
+        return totp_code(device)
+    assert device.last_t == now_t, "more than two sign-ins of one user within 30 s"
+    return totp_code(device, step_offset=1)
+
+
+def privileged_login(client, user):
+    """Sign ``client`` in as ``user`` (session) with the second factor passed,
+    as the code step leaves it: the device set up, the session verified."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    if second_factor_required(user):
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = otp_device_for(user).persistent_id
+        session.save()
+    return client
+
+
+def issue_token(user, password: str = PASSWORD) -> str:
+    """An API token, signed in through POST /api/v1/auth/token/ with the
+    password and, for the privileged roles, a valid authenticator code."""
+    body = {"username": user.get_username(), "password": password}
+    if second_factor_required(user):
+        body["otp"] = fresh_totp_code(otp_device_for(user))
+    response = APIClient().post("/api/v1/auth/token/", body, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()["token"]
+
+
 @pytest.fixture
 def api_client_for():
-    """An API client signed in with a token as the given staff member's user."""
+    """An API client signed in with a token as the given staff member's user
+    (privileged roles: issued with their second factor, by the token view)."""
     from rest_framework.authtoken.models import Token
 
     def make(staff_or_user):
         user = getattr(staff_or_user, "user", staff_or_user)
         client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        if second_factor_required(user):
+            key = issue_token(user)
+        else:
+            key = Token.objects.get_or_create(user=user)[0].key
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
 
     return make
@@ -50,12 +115,11 @@ def api_client_for():
 
 @pytest.fixture
 def web_client_for(client):
-    """The Django test client signed in (session) as the given staff member's user."""
+    """The Django test client signed in (session) as the given staff member's
+    user; privileged roles with their second factor passed."""
 
     def make(staff_or_user):
-        user = getattr(staff_or_user, "user", staff_or_user)
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-        return client
+        return privileged_login(client, getattr(staff_or_user, "user", staff_or_user))
 
     return make
 

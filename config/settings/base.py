@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "operators",
     "identity",
     "registration",
@@ -60,6 +62,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed the second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "operators.middleware.StaffGateMiddleware",
@@ -149,6 +153,18 @@ SILENCED_SYSTEM_CHECKS = [
     "axes.W006",
 ]
 
+# Second factor (TOTP, django-otp) for compliance officers, operator admins and
+# platform admins. django-otp's own back-off (1, 2, 4 s...) is replaced by a
+# plain limit: TELEREG_OTP_FAILURE_LIMIT wrong codes in a row lock the code step
+# for TELEREG_OTP_LOCKOUT_MINUTES (wrong codes also count toward django-axes).
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="telereg")
+OTP_TOTP_THROTTLE_FACTOR = 0
+TELEREG_OTP_FAILURE_LIMIT = env.int("TELEREG_OTP_FAILURE_LIMIT", default=5)
+TELEREG_OTP_LOCKOUT_MINUTES = env.float("TELEREG_OTP_LOCKOUT_MINUTES", default=30.0)
+# API tokens expire this long after they were issued (and die with a password
+# change or a deactivation).
+TELEREG_TOKEN_TTL_HOURS = env.float("TELEREG_TOKEN_TTL_HOURS", default=12.0)
+
 # Messages live in the session, so none outlives a sign-out on a shared tablet.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
@@ -178,7 +194,7 @@ STORAGES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "operators.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["operators.permissions.IsActiveStaff"],

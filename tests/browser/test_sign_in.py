@@ -1,10 +1,12 @@
-"""A clerk signs in, accepts the undertaking, and lands on the dashboard."""
+"""A clerk signs in, accepts the undertaking, and lands on the dashboard; a
+compliance officer enters the authenticator code after the password."""
 
 from __future__ import annotations
 
 import pytest
 
 from operators.roles import Role
+from tests.conftest import otp_device_for, totp_code
 from tests.factories import PASSWORD
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -35,3 +37,23 @@ def test_wrong_password_shows_the_reason_on_the_page(alpha, make_staff, page):
     page.click("button[type=submit]")
     page.wait_for_selector(".error")
     assert "not correct" in page.text_content(".error")
+
+
+def test_compliance_officer_enters_the_code_after_the_password_and_reaches_the_console(
+    alpha, make_staff, page
+):
+    officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
+    device = otp_device_for(officer.user)
+    page.goto("/console/")
+    page.fill("#id_username", officer.user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/sign-in/code/**")
+    page.fill("#id_code", "000000" if totp_code(device) != "000000" else "111111")
+    page.click("#continue")
+    page.wait_for_selector("#code-error")
+    assert "not correct" in page.text_content("#code-error")
+    page.fill("#id_code", totp_code(device))
+    page.click("#continue")
+    page.wait_for_url("**/console/")
+    assert "telereg console" in page.content()

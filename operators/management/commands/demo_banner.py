@@ -19,6 +19,8 @@ class Command(BaseCommand):
             f"database: {db}, broker: {broker}",
             f"demo sign-ins (password: {settings.TELEREG_DEMO_PASSWORD}):",
             *[f"  {username:<18} {role}" for username, role in demo.demo_usernames()],
+            "compliance officers and operator admins then enter a 6-digit code:",
+            f"  secrets in {demo.demo_otp_path()}; current codes: python manage.py demo_otp_codes",
             "Ctrl-C stops web, worker and beat.",
             "",
         ]
