@@ -7,7 +7,7 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity and personal-information protection"
 
     def ready(self) -> None:
-        from . import db_roles
+        from . import checks, db_roles  # noqa: F401 - checks registers on import
 
         # Once per migrate (sender=self), after every app's tables exist.
         post_migrate.connect(

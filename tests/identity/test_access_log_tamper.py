@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import CommandError
+from django.core.management.base import CommandError, SystemCheckError
 
 from identity import access_log, checkpoints, tasks
 from identity.models import AccessLogEntry, AccessPurpose
@@ -236,3 +236,22 @@ def test_checkpoint_never_replaces_an_existing_file(chain_of_three, monkeypatch)
     assert sorted(p.name for p in checkpoints.checkpoint_dir().iterdir()) == sorted(
         [first.name, second.name]
     )  # and no temporary file is left behind
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("TELEREG_AUDIT_KEYS", "ta1:not-base64!", "TELEREG_AUDIT_KEYS key 'ta1' is not valid"),
+        ("TELEREG_AUDIT_ACTIVE_KEY", "nope", "TELEREG_AUDIT_ACTIVE_KEY is not one of"),
+        ("TELEREG_AUDIT_SIGNING_KEY", "c2hvcnQ=", "TELEREG_AUDIT_SIGNING_KEY must decode"),
+        ("TELEREG_AUDIT_SIGNING_KEY", "-----BEGIN PRIVATE KEY-----\nx", "not a readable PEM"),
+    ],
+)
+def test_malformed_audit_keys_fail_the_system_check_without_echoing_them(
+    settings, setting, value, message
+):
+    setattr(settings, setting, value)
+    with pytest.raises(SystemCheckError) as info:
+        call_command("check")
+    assert message in str(info.value)
+    assert value not in str(info.value)
