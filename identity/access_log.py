@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.request_id import current_request_id
 from operators.models import Operator
@@ -194,7 +195,13 @@ def verify_report(*, chunk_size: int = 2000) -> VerifyReport:
     ring = AuditKeyRing.from_settings()
     found, problems = checkpoints.read_all()
     breaks = [
-        ChainBreak(CHECKPOINTS, None, 0, f"checkpoint {p.name}: {p.problem}") for p in problems
+        ChainBreak(
+            CHECKPOINTS,
+            None,
+            0,
+            _("checkpoint %(name)s: %(problem)s") % {"name": p.name, "problem": _(p.problem)},
+        )
+        for p in problems
     ]
     # chain -> seq -> (digest, the first checkpoint that saw it)
     seen: dict[str, dict[int, tuple[str, str]]] = {}
@@ -253,17 +260,17 @@ def _verify_chain(
         stored_hash = row.pop("entry_hash")
         seq = row["seq"]
         if seq != expected_seq:
-            broken = ChainBreak(key, entry_id, seq, f"expected entry {expected_seq} here")
+            problem = _("expected entry %(seq)d here") % {"seq": expected_seq}
+            broken = ChainBreak(key, entry_id, seq, problem)
         elif row["prev_hash"] != prev_hash:
-            broken = ChainBreak(key, entry_id, seq, "does not follow the previous entry")
+            broken = ChainBreak(key, entry_id, seq, _("does not follow the previous entry"))
         elif row["key_id"] not in ring:
-            broken = ChainBreak(key, entry_id, seq, "chained with a key id not in the key ring")
+            broken = ChainBreak(key, entry_id, seq, _("chained with a key id not in the key ring"))
         elif entry_digest(ring=ring, chain=key, **row) != stored_hash:
-            broken = ChainBreak(key, entry_id, seq, "content differs from its keyed hash")
+            broken = ChainBreak(key, entry_id, seq, _("content differs from its keyed hash"))
         elif seq in seen and seen[seq][0] != stored_hash:
-            broken = ChainBreak(
-                key, entry_id, seq, f"differs from checkpoint {seen[seq][1]} (rewritten)"
-            )
+            problem = _("differs from checkpoint %(name)s (rewritten)") % {"name": seen[seq][1]}
+            broken = ChainBreak(key, entry_id, seq, problem)
         else:
             prev_hash, last_seq, expected_seq = stored_hash, seq, seq + 1
     if broken is None and seen:
@@ -271,12 +278,15 @@ def _verify_chain(
         if top > last_seq:
             name = seen[top][1]
             if last_seq == 0:
-                problem = f"chain is gone: checkpoint {name} saw {top} entries"
+                problem = _("chain is gone: checkpoint %(name)s saw %(top)d entries") % {
+                    "name": name,
+                    "top": top,
+                }
             else:
-                problem = (
-                    f"entries {last_seq + 1}-{top} are missing from the end of the chain "
-                    f"(checkpoint {name} saw {top}): truncated or rewound"
-                )
+                problem = _(
+                    "entries %(first)d-%(top)d are missing from the end of the chain "
+                    "(checkpoint %(name)s saw %(top)d): truncated or rewound"
+                ) % {"first": last_seq + 1, "top": top, "name": name}
             broken = ChainBreak(key, None, last_seq, problem)
     return broken, (last_seq, prev_hash), count
 

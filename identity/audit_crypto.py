@@ -31,6 +31,7 @@ from types import MappingProxyType
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.utils.translation import gettext_noop
 
 from .crypto import KeyRingError, _check_kid, _decode_key, generate_key
 
@@ -169,11 +170,11 @@ class CheckpointSigner:
         """None when valid, else what is wrong (never raises on bad input)."""
         public = self.trusted.get(key_id)
         if public is None:
-            return "signed by an unknown key"
+            return gettext_noop("signed by an unknown key")
         try:
             public.verify(base64.b64decode(signature, validate=True), message)
         except (InvalidSignature, binascii.Error, ValueError, TypeError):
-            return "bad signature"
+            return gettext_noop("bad signature")
         return None
 
     @classmethod

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from .audit_crypto import CheckpointSigner
 
@@ -120,7 +121,8 @@ def read_all(directory: Path | None = None) -> tuple[list[Checkpoint], list[Chec
             continue
         if not _NAME_RE.fullmatch(name):
             if name.startswith("cp-"):
-                problems.append(CheckpointProblem(name, "unexpected checkpoint file name"))
+                problem = gettext_noop("unexpected checkpoint file name")
+                problems.append(CheckpointProblem(name, problem))
             continue
         checkpoint, problem = _read_one(path, signer)
         if problem is not None:
@@ -133,20 +135,20 @@ def read_all(directory: Path | None = None) -> tuple[list[Checkpoint], list[Chec
 def _read_one(path: Path, signer: CheckpointSigner) -> tuple[Checkpoint | None, str | None]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            return None, "too large to be a checkpoint"
+            return None, gettext_noop("too large to be a checkpoint")
         document = json.loads(path.read_text(encoding="utf-8"))
         body_text, key_id, signature = document["body"], document["key"], document["sig"]
         if not all(isinstance(v, str) for v in (body_text, key_id, signature)):
-            return None, "malformed"
+            return None, gettext_noop("malformed")
     except (OSError, UnicodeDecodeError, ValueError, RecursionError, KeyError, TypeError):
-        return None, "unreadable or malformed"
+        return None, gettext_noop("unreadable or malformed")
     problem = signer.verify(key_id, body_text.encode(), signature)
     if problem is not None:
         return None, problem
     try:
         body = json.loads(body_text)
         if body["v"] != FORMAT_VERSION or body["scope"] not in SCOPES:
-            return None, "unknown checkpoint format"
+            return None, gettext_noop("unknown checkpoint format")
         heads: dict[str, tuple[int, str]] = {}
         for chain, (seq, digest) in body["heads"].items():
             if (
@@ -156,8 +158,8 @@ def _read_one(path: Path, signer: CheckpointSigner) -> tuple[Checkpoint | None, 
                 or not isinstance(digest, str)
                 or not _HEX64_RE.fullmatch(digest)
             ):
-                return None, "malformed head"
+                return None, gettext_noop("malformed head")
             heads[chain] = (seq, digest)
         return Checkpoint(path.name, str(body["at"]), body["scope"], heads), None
     except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
-        return None, "signed but malformed"
+        return None, gettext_noop("signed but malformed")

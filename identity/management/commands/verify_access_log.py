@@ -4,6 +4,7 @@ naming what broke. Every run also signs a checkpoint of the heads it walked."""
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from identity import access_log, checkpoints
 
@@ -22,26 +23,46 @@ class Command(BaseCommand):
             written = checkpoints.write(report.heads, scope="all").name
         except OSError as exc:
             raise CommandError(
-                f"could not write a checkpoint to TELEREG_AUDIT_CHECKPOINT_DIR: {exc.strerror}"
+                _("could not write a checkpoint to TELEREG_AUDIT_CHECKPOINT_DIR: %(error)s")
+                % {"error": exc.strerror}
             ) from None
         if report.breaks:
             for b in report.breaks:
-                where = f"entry #{b.entry_id}" if b.entry_id else "chain end"
+                where = _("entry #%(id)s") % {"id": b.entry_id} if b.entry_id else _("chain end")
                 if b.chain == access_log.CHECKPOINTS:
                     self.stderr.write(b.problem)
                 else:
-                    self.stderr.write(f"chain {b.chain}: {where} (seq {b.seq}): {b.problem}")
+                    self.stderr.write(
+                        _("chain %(chain)s: %(where)s (seq %(seq)s): %(problem)s")
+                        % {"chain": b.chain, "where": where, "seq": b.seq, "problem": b.problem}
+                    )
             first = report.breaks[0]
             if first.chain == access_log.CHECKPOINTS:
                 summary = first.problem
             elif first.entry_id:
-                summary = f"entry #{first.entry_id} in chain {first.chain}: {first.problem}"
+                summary = _("entry #%(id)s in chain %(chain)s: %(problem)s") % {
+                    "id": first.entry_id,
+                    "chain": first.chain,
+                    "problem": first.problem,
+                }
             else:
-                summary = f"chain {first.chain}: {first.problem}"
+                summary = _("chain %(chain)s: %(problem)s") % {
+                    "chain": first.chain,
+                    "problem": first.problem,
+                }
             raise CommandError(
-                f"access log broken ({len(report.breaks)} problem(s)); first: {summary}"
+                _("access log broken (%(count)d problem(s)); first: %(summary)s")
+                % {"count": len(report.breaks), "summary": summary}
             )
         self.stdout.write(
-            f"access log intact: {report.entries} entries in {len(report.heads)} chains, "
-            f"{report.checkpoints} earlier checkpoint(s) agree; wrote checkpoint {written}"
+            _(
+                "access log intact: %(entries)d entries in %(chains)d chains, "
+                "%(checkpoints)d earlier checkpoint(s) agree; wrote checkpoint %(name)s"
+            )
+            % {
+                "entries": report.entries,
+                "chains": len(report.heads),
+                "checkpoints": report.checkpoints,
+                "name": written,
+            }
         )
