@@ -64,6 +64,10 @@ def bench_env(workdir: Path) -> dict[str, str]:
         "TELEREG_KEYS": f"b1:{_key()}",
         "TELEREG_ACTIVE_KEY": "b1",
         "TELEREG_INDEX_KEY": _key(),
+        "TELEREG_AUDIT_KEYS": f"ba1:{_key()}",
+        "TELEREG_AUDIT_ACTIVE_KEY": "ba1",
+        "TELEREG_AUDIT_SIGNING_KEY": _key(),
+        "TELEREG_AUDIT_CHECKPOINT_DIR": str(workdir / "audit-checkpoints"),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         # 16 clients on 16 tokens must not be refused by the per-user throttle;
         # the throttle's own cost (a Redis round trip per request) stays in.

@@ -3,6 +3,8 @@
 ``make run`` calls this before Django starts, so a fresh machine gets its own
 SECRET_KEY and demo encryption keys without anyone typing them. An existing
 file is never overwritten: the keys in it decrypt the data already stored.
+Settings added by later releases (the access log's keys) are appended to it
+when missing; every line already there stays as it was.
 """
 
 from __future__ import annotations
@@ -11,12 +13,27 @@ import base64
 import secrets
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 ENV_FILE = BASE_DIR / "var" / "local.env"
 
 
 def _key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _audit_lines() -> list[str]:
+    """The access log's HMAC key and Ed25519 checkpoint-signing key (base64 raw)."""
+    seed = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return [
+        f"TELEREG_AUDIT_KEYS=audit1:{_key()}",
+        "TELEREG_AUDIT_ACTIVE_KEY=audit1",
+        f"TELEREG_AUDIT_SIGNING_KEY={base64.b64encode(seed).decode()}",
+    ]
 
 
 def render() -> str:
@@ -27,6 +44,7 @@ def render() -> str:
             f"TELEREG_KEYS=local1:{_key()}",
             "TELEREG_ACTIVE_KEY=local1",
             f"TELEREG_INDEX_KEY={_key()}",
+            *_audit_lines(),
             "",
         ]
     )
@@ -35,10 +53,23 @@ def render() -> str:
 def main() -> None:
     ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
     if ENV_FILE.exists():
+        _add_missing(ENV_FILE)
         return
     ENV_FILE.write_text(render())
     ENV_FILE.chmod(0o600)
     print(f"wrote {ENV_FILE.relative_to(BASE_DIR)} (local secrets and demo keys)")
+
+
+def _add_missing(path: Path) -> None:
+    text = path.read_text()
+    present = {line.split("=", 1)[0].strip() for line in text.splitlines() if "=" in line}
+    missing = [line for line in _audit_lines() if line.split("=", 1)[0] not in present]
+    if not missing:
+        return
+    if text and not text.endswith("\n"):
+        text += "\n"
+    path.write_text(text + "\n".join(missing) + "\n")
+    print(f"added the access log's keys to {path.relative_to(BASE_DIR)}")
 
 
 if __name__ == "__main__":

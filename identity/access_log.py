@@ -1,46 +1,65 @@
-"""The append-only, hash-chained access log.
+"""The append-only, keyed hash-chained access log.
 
-Each entry stores the hash of the previous entry of its chain. Chains are per
-operator and UTC day, so writers of different operators (or days) never wait
-on each other (FIELD-NOTES: one global chain cost ~15 % of throughput), while
-each chain stays totally ordered by locking its head row.
+Each entry stores the digest of the previous entry of its chain; a digest is
+HMAC-SHA256 under a key from ``TELEREG_AUDIT_KEYS`` (never in the database),
+and each entry names the key id it was chained with, so a rotation leaves old
+entries verifiable. Without the key nobody who can write the table can
+recompute a chain.
+
+Chains are per operator and UTC day, so writers of different operators (or
+days) never wait on each other (FIELD-NOTES: one global chain cost ~15 % of
+throughput). Writers of one chain are serialised by a transaction-scoped
+advisory lock on PostgreSQL (SQLite serialises every writer already): the head
+of a chain is simply its highest entry, so appending is INSERT-only and the
+application's database role needs no UPDATE or DELETE on the log at all.
+
+What an INSERT-only table cannot show, the signed checkpoints can: the heads
+are signed (Ed25519) into files outside the database every few minutes and on
+every ``verify_access_log`` run (``identity.checkpoints``), and verification
+reports a chain that is now shorter, rewound, rewritten or gone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.request_id import current_request_id
+from operators.models import Operator
 
-from .models import AccessLogChain, AccessLogEntry
+from . import checkpoints
+from .audit_crypto import AuditKeyRing
+from .models import AccessLogEntry
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from operators.models import Operator, Store
+    from operators.models import Store
 
     from .models import Person
 
 GENESIS = "0" * 64
+# Advisory-lock namespace, so that this lock never collides with another use.
+_LOCK_PREFIX = "telereg.access_log:"
 
 
 def chain_key(operator_id: int, at: dt.datetime) -> str:
     return f"{operator_id}:{at.astimezone(dt.UTC).date().isoformat()}"
 
 
-def entry_digest(
+def canonical_payload(
     *,
     chain: str,
     seq: int,
     prev_hash: str,
+    key_id: str,
     operator_id: int,
     actor_id: int | None,
     actor_label: str,
@@ -52,11 +71,13 @@ def entry_digest(
     detail: dict[str, Any],
     request_id: str,
     created_at: dt.datetime,
-) -> str:
+) -> bytes:
+    """The bytes an entry's digest covers: every column but the id and the digest."""
     payload = {
         "chain": chain,
         "seq": seq,
         "prev": prev_hash,
+        "key": key_id,
         "operator": operator_id,
         "actor": actor_id,
         "actor_label": actor_label,
@@ -69,20 +90,29 @@ def entry_digest(
         "request_id": request_id,
         "at": created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
     }
-    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def _lock_head(key: str) -> AccessLogChain:
-    head = AccessLogChain.objects.select_for_update().filter(chain=key).first()
-    if head is not None:
-        return head
-    try:
-        with transaction.atomic():
-            AccessLogChain.objects.create(chain=key, last_seq=0, last_hash=GENESIS)
-    except IntegrityError:
-        pass  # another writer started this chain first; lock theirs
-    return AccessLogChain.objects.select_for_update().get(chain=key)
+def entry_digest(*, ring: AuditKeyRing | None = None, **values: Any) -> str:
+    """HMAC-SHA256 of the entry under the key it names (``key_id``)."""
+    ring = ring or AuditKeyRing.from_settings()
+    return ring.mac(values["key_id"], canonical_payload(**values))
+
+
+def _lock_chain(key: str) -> tuple[int, str]:
+    """Serialise the writers of one chain until commit; return its head (seq, digest)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [_LOCK_PREFIX + key]
+            )
+    head = (
+        AccessLogEntry.objects.filter(chain=key)
+        .order_by("-seq")
+        .values_list("seq", "entry_hash")
+        .first()
+    )
+    return head or (0, GENESIS)
 
 
 @transaction.atomic
@@ -99,14 +129,17 @@ def append(
     request_id: str | None = None,
     actor_label: str | None = None,
 ) -> AccessLogEntry:
-    """Append one entry to its operator's chain for today. Never edits an entry."""
+    """Append one entry to its operator's chain for today, keyed with the active
+    audit key. Only ever INSERTs: never edits an entry or any other log row."""
+    ring = AuditKeyRing.from_settings()
     now = timezone.now()
     key = chain_key(operator.pk, now)
-    head = _lock_head(key)
+    last_seq, last_hash = _lock_chain(key)
     values = {
         "chain": key,
-        "seq": head.last_seq + 1,
-        "prev_hash": head.last_hash,
+        "seq": last_seq + 1,
+        "prev_hash": last_hash,
+        "key_id": ring.active_kid,
         "operator_id": operator.pk,
         "actor_id": actor.pk if actor is not None else None,
         "actor_label": actor_label or (actor.get_username() if actor is not None else "system"),
@@ -119,10 +152,8 @@ def append(
         "request_id": (request_id or current_request_id() or "")[:64],
         "created_at": now,
     }
-    digest = entry_digest(**values)
-    entry = AccessLogEntry.objects.create(entry_hash=digest, **values)
-    AccessLogChain.objects.filter(chain=key).update(last_seq=values["seq"], last_hash=digest)
-    return entry
+    digest = entry_digest(ring=ring, **values)
+    return AccessLogEntry.objects.create(entry_hash=digest, **values)
 
 
 @dataclass(frozen=True)
@@ -133,53 +164,153 @@ class ChainBreak:
     problem: str
 
 
+@dataclass
+class VerifyReport:
+    """What one verification found, and the heads it walked (for a checkpoint)."""
+
+    breaks: list[ChainBreak]
+    heads: dict[str, tuple[int, str]]
+    entries: int
+    checkpoints: int
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+
+CHECKPOINTS = "checkpoints"
+
+
 def verify(chunk_size: int = 2000) -> Iterator[ChainBreak]:
-    """Walk every chain in order and yield the first break of each chain:
-    a changed entry, a missing or reordered one, or a head that disagrees."""
-    heads = {h.chain: h for h in AccessLogChain.objects.all()}
-    chains = AccessLogEntry.objects.order_by().values_list("chain", flat=True).distinct()
-    for key in sorted(set(chains) | set(heads)):
-        broken = _verify_chain(key, heads.get(key), chunk_size)
+    """Every break found: see :func:`verify_report`."""
+    yield from verify_report(chunk_size=chunk_size).breaks
+
+
+def verify_report(*, chunk_size: int = 2000) -> VerifyReport:
+    """Walk every chain in order and report the first break of each: an entry
+    changed (its digest is not the keyed HMAC of its content), missing or
+    reordered, chained with an unknown key; a chain that is shorter than, rewound
+    from, or different from what a signed checkpoint saw, or that a checkpoint
+    saw and is gone. Checkpoint files that fail their signature are breaks too."""
+    ring = AuditKeyRing.from_settings()
+    found, problems = checkpoints.read_all()
+    breaks = [
+        ChainBreak(
+            CHECKPOINTS,
+            None,
+            0,
+            _("checkpoint %(name)s: %(problem)s") % {"name": p.name, "problem": _(p.problem)},
+        )
+        for p in problems
+    ]
+    # chain -> seq -> (digest, the first checkpoint that saw it)
+    seen: dict[str, dict[int, tuple[str, str]]] = {}
+    for checkpoint in found:
+        for chain, (seq, digest) in checkpoint.heads.items():
+            seen.setdefault(chain, {}).setdefault(seq, (digest, checkpoint.name))
+    chains = set(AccessLogEntry.objects.order_by().values_list("chain", flat=True).distinct())
+    heads: dict[str, tuple[int, str]] = {}
+    entries = 0
+    for key in sorted(chains | set(seen)):
+        broken, head, count = _verify_chain(key, seen.get(key, {}), ring, chunk_size)
+        entries += count
+        if head[0]:
+            heads[key] = head
         if broken is not None:
-            yield broken
+            breaks.append(broken)
+    return VerifyReport(breaks=breaks, heads=heads, entries=entries, checkpoints=len(found))
 
 
-def _verify_chain(key: str, head: AccessLogChain | None, chunk_size: int) -> ChainBreak | None:
-    prev_hash, expected_seq, last_seq = GENESIS, 1, 0
+_ROW_FIELDS = (
+    "id",
+    "seq",
+    "prev_hash",
+    "entry_hash",
+    "key_id",
+    "operator_id",
+    "actor_id",
+    "actor_label",
+    "store_id",
+    "person_id",
+    "fields",
+    "purpose",
+    "reason",
+    "detail",
+    "request_id",
+    "created_at",
+)
+
+
+def _verify_chain(
+    key: str, seen: Mapping[int, tuple[str, str]], ring: AuditKeyRing, chunk_size: int
+) -> tuple[ChainBreak | None, tuple[int, str], int]:
+    prev_hash, expected_seq, last_seq, count = GENESIS, 1, 0, 0
     rows = (
         AccessLogEntry.objects.filter(chain=key)
         .order_by("seq")
-        .values(
-            "id",
-            "seq",
-            "prev_hash",
-            "entry_hash",
-            "operator_id",
-            "actor_id",
-            "actor_label",
-            "store_id",
-            "person_id",
-            "fields",
-            "purpose",
-            "reason",
-            "detail",
-            "request_id",
-            "created_at",
-        )
+        .values(*_ROW_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
+    broken: ChainBreak | None = None
     for row in rows:
+        count += 1
+        if broken is not None:
+            continue  # count the rest; report the first break only
         entry_id = row.pop("id")
         stored_hash = row.pop("entry_hash")
-        if row["seq"] != expected_seq:
-            return ChainBreak(key, entry_id, row["seq"], f"expected entry {expected_seq} here")
-        if row["prev_hash"] != prev_hash:
-            return ChainBreak(key, entry_id, row["seq"], "does not follow the previous entry")
-        if entry_digest(chain=key, **row) != stored_hash:
-            return ChainBreak(key, entry_id, row["seq"], "content differs from its hash")
-        prev_hash, last_seq, expected_seq = stored_hash, row["seq"], row["seq"] + 1
-    if head is None:
-        return ChainBreak(key, None, last_seq, "chain head is missing")
-    if head.last_seq != last_seq or head.last_hash != prev_hash:
-        return ChainBreak(key, None, last_seq, "entries are missing from the end of the chain")
-    return None
+        seq = row["seq"]
+        if seq != expected_seq:
+            problem = _("expected entry %(seq)d here") % {"seq": expected_seq}
+            broken = ChainBreak(key, entry_id, seq, problem)
+        elif row["prev_hash"] != prev_hash:
+            broken = ChainBreak(key, entry_id, seq, _("does not follow the previous entry"))
+        elif row["key_id"] not in ring:
+            broken = ChainBreak(key, entry_id, seq, _("chained with a key id not in the key ring"))
+        elif entry_digest(ring=ring, chain=key, **row) != stored_hash:
+            broken = ChainBreak(key, entry_id, seq, _("content differs from its keyed hash"))
+        elif seq in seen and seen[seq][0] != stored_hash:
+            problem = _("differs from checkpoint %(name)s (rewritten)") % {"name": seen[seq][1]}
+            broken = ChainBreak(key, entry_id, seq, problem)
+        else:
+            prev_hash, last_seq, expected_seq = stored_hash, seq, seq + 1
+    if broken is None and seen:
+        top = max(seen)
+        if top > last_seq:
+            name = seen[top][1]
+            if last_seq == 0:
+                problem = _("chain is gone: checkpoint %(name)s saw %(top)d entries") % {
+                    "name": name,
+                    "top": top,
+                }
+            else:
+                problem = _(
+                    "entries %(first)d-%(top)d are missing from the end of the chain "
+                    "(checkpoint %(name)s saw %(top)d): truncated or rewound"
+                ) % {"first": last_seq + 1, "top": top, "name": name}
+            broken = ChainBreak(key, None, last_seq, problem)
+    return broken, (last_seq, prev_hash), count
+
+
+def recent_heads(*, now: dt.datetime | None = None) -> dict[str, tuple[int, str]]:
+    """The heads of every operator's chains of today and yesterday (UTC): the only
+    chains that still grow. One index look-up per chain; nothing is locked."""
+    now = now or timezone.now()
+    days = [now, now - dt.timedelta(days=1)]
+    heads: dict[str, tuple[int, str]] = {}
+    for operator_id in Operator.objects.order_by("pk").values_list("pk", flat=True):
+        for day in days:
+            key = chain_key(operator_id, day)
+            head = (
+                AccessLogEntry.objects.filter(chain=key)
+                .order_by("-seq")
+                .values_list("seq", "entry_hash")
+                .first()
+            )
+            if head is not None:
+                heads[key] = head
+    return heads
+
+
+def checkpoint_recent() -> str:
+    """Sign the growing chains' heads into a new checkpoint; return its file name."""
+    return checkpoints.write(recent_heads(), scope="recent").name

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class IdentityConfig(AppConfig):
@@ -6,6 +7,13 @@ class IdentityConfig(AppConfig):
     verbose_name = "Identity and personal-information protection"
 
     def ready(self) -> None:
+        from . import checks, db_roles  # noqa: F401 - checks registers on import
+
+        # Once per migrate (sender=self), after every app's tables exist.
+        post_migrate.connect(
+            db_roles.apply_after_migrate, sender=self, dispatch_uid="identity.db_roles"
+        )
+
         # Role changes in operators are written to our access log; operators
         # cannot import identity (it sits beneath it), so we register here.
         from operators.audit import role_audit_register

@@ -280,9 +280,11 @@ class AccessLogQuerySet(models.QuerySet):
 
 
 class AccessLogEntry(models.Model):
-    """One read of unmasked personal data (or one identity check). Append-only,
-    hash-chained per operator and day so writers of different chains never wait
-    on each other; ``verify_access_log`` walks every chain."""
+    """One read of unmasked personal data (or one identity check). Append-only
+    (INSERT only; the application's database role may do nothing else here),
+    chained with a keyed hash per operator and day so writers of different chains
+    never wait on each other; ``verify_access_log`` walks every chain against the
+    signed checkpoints. The head of a chain is its highest ``seq``."""
 
     TENANT_OPERATOR_PATH = "operator"
 
@@ -290,6 +292,8 @@ class AccessLogEntry(models.Model):
     seq = models.PositiveBigIntegerField()
     prev_hash = models.CharField(max_length=64)
     entry_hash = models.CharField(max_length=64, unique=True)
+    # The TELEREG_AUDIT_KEYS key id whose HMAC chained this entry.
+    key_id = models.CharField(max_length=64, default="")
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -329,17 +333,6 @@ class AccessLogEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only.")
-
-
-class AccessLogChain(models.Model):
-    """The head of one chain: the row writers lock to append in order."""
-
-    chain = models.CharField(max_length=64, primary_key=True)
-    last_seq = models.PositiveBigIntegerField(default=0)
-    last_hash = models.CharField(max_length=64)
-
-    def __str__(self) -> str:
-        return self.chain
 
 
 class CorrectionStatus(models.TextChoices):

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from . import services
+from . import access_log, services
 
 logger = logging.getLogger(__name__)
 
@@ -14,3 +14,13 @@ def retention_run() -> int:
     count = services.retention_run()
     logger.info("retention erased %s person(s)", count)
     return count
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=120, soft_time_limit=100)
+def access_log_checkpoint() -> str:
+    """Every few minutes (beat): sign the heads of the chains that still grow into a
+    new checkpoint outside the database. Idempotent: a redelivery adds one more
+    checkpoint, which only repeats what is true."""
+    name = access_log.checkpoint_recent()
+    logger.info("access-log checkpoint %s written", name)
+    return name

@@ -248,3 +248,12 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def audit_checkpoint_dir(settings, tmp_path_factory):
+    """Each test signs its access-log checkpoints into a folder of its own: a
+    checkpoint left by another test would name chains this test never wrote."""
+    path = tmp_path_factory.mktemp("audit-checkpoints")
+    settings.TELEREG_AUDIT_CHECKPOINT_DIR = str(path)
+    return path

@@ -107,6 +107,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Least privilege (PostgreSQL): web and worker connect with DATABASE_URL as a
+# runtime role that may only SELECT and INSERT the access log; `manage.py migrate`
+# connects with DATABASE_MIGRATE_URL, the owner of the tables (the same database,
+# perhaps by another host or port). Unset, it is DATABASE_URL (and the SQLite file).
+# After every migrate the owner grants TELEREG_DB_RUNTIME_ROLE what it needs
+# (identity/db_roles.py); unset, no grants are made.
+DATABASE_MIGRATE_URL = env.str("DATABASE_MIGRATE_URL", default="")
+TELEREG_DB_RUNTIME_ROLE = env.str("TELEREG_DB_RUNTIME_ROLE", default="")
+
 # --- Cache (throttling, axes) -------------------------------------------------
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -283,6 +292,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
 }
+# Signed checkpoints of the access log's chain heads (identity/checkpoints.py).
+CELERY_BEAT_SCHEDULE["access-log-checkpoint"] = {
+    "task": "identity.tasks.access_log_checkpoint",
+    "schedule": env.float("TELEREG_AUDIT_CHECKPOINT_SECONDS", default=300.0),
+}
 # Interactive work (a clerk waits on it) never queues behind campaign batches.
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -293,6 +307,16 @@ TELEREG_DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="telereg-demo")
 TELEREG_KEYS = env.str("TELEREG_KEYS", default="")
 TELEREG_ACTIVE_KEY = env.str("TELEREG_ACTIVE_KEY", default="")
 TELEREG_INDEX_KEY = env.str("TELEREG_INDEX_KEY", default="")
+# The access log: HMAC chain keys ("kid:base64-32-bytes,...") and the active kid,
+# the Ed25519 key that signs checkpoints (base64 raw 32 bytes or PEM), retired
+# signing keys' public keys (base64 raw, comma-separated) and where checkpoints go.
+TELEREG_AUDIT_KEYS = env.str("TELEREG_AUDIT_KEYS", default="")
+TELEREG_AUDIT_ACTIVE_KEY = env.str("TELEREG_AUDIT_ACTIVE_KEY", default="")
+TELEREG_AUDIT_SIGNING_KEY = env.str("TELEREG_AUDIT_SIGNING_KEY", default="")
+TELEREG_AUDIT_VERIFY_KEYS = env.str("TELEREG_AUDIT_VERIFY_KEYS", default="")
+TELEREG_AUDIT_CHECKPOINT_DIR = env.str(
+    "TELEREG_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")
+)
 TELEREG_AUTHORITY_BACKEND = env.str("TELEREG_AUTHORITY_BACKEND", default="simulated")
 TELEREG_AUTHORITY_URL = env.str("TELEREG_AUTHORITY_URL", default="")
 TELEREG_AUTHORITY_USERNAME = env.str("TELEREG_AUTHORITY_USERNAME", default="")

@@ -8,6 +8,9 @@ SECRET_KEY = env_required("SECRET_KEY")
 TELEREG_KEYS = env_required("TELEREG_KEYS")
 TELEREG_ACTIVE_KEY = env_required("TELEREG_ACTIVE_KEY")
 TELEREG_INDEX_KEY = env_required("TELEREG_INDEX_KEY")
+TELEREG_AUDIT_KEYS = env_required("TELEREG_AUDIT_KEYS")
+TELEREG_AUDIT_ACTIVE_KEY = env_required("TELEREG_AUDIT_ACTIVE_KEY")
+TELEREG_AUDIT_SIGNING_KEY = env_required("TELEREG_AUDIT_SIGNING_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")  # no default: name the hosts you serve
 DEBUG = False
 

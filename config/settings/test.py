@@ -9,6 +9,16 @@ SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"  # noqa: S
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+if DATABASE_MIGRATE_URL and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    # The suite connects as the owner (CI: telereg_owner): pytest-django creates the
+    # test database and transactional tests flush it with TRUNCATE, which the runtime
+    # role may not do to the access log. Tests of the runtime role connect as it
+    # themselves (tests/identity/test_access_log_roles.py). The database name stays
+    # DATABASE_URL's, so that a worker handed the test database's URL keeps it.
+    _owner = env.db_url_config(DATABASE_MIGRATE_URL)
+    for _part in ("USER", "PASSWORD", "HOST", "PORT"):
+        DATABASES["default"][_part] = _owner.get(_part, "")
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that a real Celery worker process can share it;
     # one per test run, so that two runs on one machine do not collide.
@@ -18,6 +28,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 TELEREG_KEYS = "t1:" + base64.b64encode(b"\x01" * 32).decode()
 TELEREG_ACTIVE_KEY = "t1"
 TELEREG_INDEX_KEY = base64.b64encode(b"\x02" * 32).decode()
+TELEREG_AUDIT_KEYS = "ta1:" + base64.b64encode(b"\x04" * 32).decode()
+TELEREG_AUDIT_ACTIVE_KEY = "ta1"
+TELEREG_AUDIT_SIGNING_KEY = base64.b64encode(b"\x05" * 32).decode()
+# One folder per run; tests/conftest.py gives every test a folder of its own.
+TELEREG_AUDIT_CHECKPOINT_DIR = str(VAR_DIR / f"test-audit-checkpoints-{os.getpid()}")
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,

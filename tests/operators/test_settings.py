@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,6 +23,9 @@ def _production_env(**overrides: str) -> dict[str, str]:
         "TELEREG_KEYS": f"p1:{key}",
         "TELEREG_ACTIVE_KEY": "p1",
         "TELEREG_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "TELEREG_AUDIT_KEYS": f"pa1:{base64.b64encode(os.urandom(32)).decode()}",
+        "TELEREG_AUDIT_ACTIVE_KEY": "pa1",
+        "TELEREG_AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "DATABASE_URL": os.environ.get(
             "DATABASE_URL", "sqlite:////tmp/telereg-deploy-check.sqlite3"
         ),
@@ -56,3 +61,12 @@ def test_production_refuses_to_start_without_encryption_keys():
     result = _manage("check", env=_production_env(TELEREG_KEYS=""))
     assert result.returncode != 0
     assert "TELEREG_KEYS is required" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "missing", ["TELEREG_AUDIT_KEYS", "TELEREG_AUDIT_ACTIVE_KEY", "TELEREG_AUDIT_SIGNING_KEY"]
+)
+def test_production_refuses_to_start_without_the_access_log_keys(missing):
+    result = _manage("check", env=_production_env(**{missing: ""}))
+    assert result.returncode != 0
+    assert f"{missing} is required" in result.stderr

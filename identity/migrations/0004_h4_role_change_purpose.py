@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("identity", "0002_access_log_append_only_trigger"),
+        ("identity", "0003_h3_keyed_access_log"),
     ]
 
     operations = [
