@@ -12,6 +12,12 @@ each message at most once.
   next chunk and leaves its batch queued; a worker whose lease ran out stops
   there too; ``batches_requeue_expired`` (beat) gives back ranges whose worker
   died, long before Redis's visibility timeout would.
+- Every row that waits on a message records when it was published
+  (``DispatchBatch.enqueued_at``, ``Campaign.plan_enqueued_at``,
+  ``HolderAlert.enqueued_at``); the ``*_requeue_overdue`` sweeps (beat) hand
+  back the rows whose message is overdue — lost with the broker's data — for
+  their message to be published again. A duplicate does nothing: batches,
+  plans and alerts are claimed with a conditional UPDATE first.
 """
 
 from __future__ import annotations
@@ -449,7 +455,7 @@ def _overdue(seconds: int, now: dt.datetime) -> dt.datetime:
 def _lockable(queryset):
     """Rows a concurrent sweep is not already re-publishing (PostgreSQL skips
     them; elsewhere a duplicate message is harmless anyway)."""
-    return queryset.select_for_update(skip_locked=True)
+    return queryset.select_for_update(skip_locked=True, of=("self",))
 
 
 def batches_requeue_overdue(*, now: dt.datetime | None = None, limit: int = 5000) -> list[int]:
@@ -562,7 +568,9 @@ ALERT_TEXT = (
 
 def holder_alert_send(*, transaction_id: int) -> int:
     """Tell a holder's other lines that a line was opened, transferred to them
-    or given a service under their document. Each (transaction, line) once."""
+    or given a service under their document. Each (transaction, line) once;
+    the transaction's HolderAlert row is claimed first (a duplicate message
+    does nothing) and marked done, or its failure recorded on it."""
     now = timezone.now()
     if not _alert_claim(transaction_id, now):
         return 0  # done already, or a live worker holds it
