@@ -358,3 +358,22 @@ def test_a_failed_holder_alert_shows_why_on_its_row_and_is_swept_again(
     assert alert.error == "OSError"
     assert alert.done_at is None
     assert second_line.pk in dispatch.alerts_requeue_overdue(now=later(settings, interactive=True))
+
+
+# --- beat ----------------------------------------------------------------------------------
+
+
+def test_beat_runs_every_sweep_at_least_once_a_minute(settings):
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    for sweep in (
+        "registration.tasks.requeue_overdue_messages",
+        "registration.tasks.requeue_expired_batches",
+        "registration.tasks.sweep_pending_verifications",
+    ):
+        assert sweep in app.tasks
+        assert schedule[sweep] <= 60
