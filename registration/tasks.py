@@ -20,6 +20,9 @@ from .models import Transaction, TransactionState
 
 logger = logging.getLogger(__name__)
 
+# The longest countdown a task message is published with (seconds).
+LONGEST_COUNTDOWN = 300
+
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, queue="interactive")
 def verify_pending(transaction_id: int) -> None:
@@ -40,7 +43,11 @@ def verify_pending(transaction_id: int) -> None:
     )
     if due is not None:
         countdown = max(0.0, (due - timezone.now()).total_seconds())
-        enqueue(verify_pending, transaction_id, countdown=countdown)
+        if countdown <= LONGEST_COUNTDOWN:
+            enqueue(verify_pending, transaction_id, countdown=countdown)
+        # A longer wait is left to the sweep, which publishes the check once
+        # it is overdue: an ETA near Redis's visibility timeout is delivered
+        # again and again.
 
 
 @shared_task(ignore_result=True)

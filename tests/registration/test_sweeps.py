@@ -268,6 +268,25 @@ def test_a_duplicate_verification_message_asks_the_authority_once(waiting, publi
     assert tx.next_verification_at > timezone.now()
 
 
+def test_a_long_backoff_is_left_to_the_sweep_instead_of_a_long_eta(
+    waiting, published, monkeypatch, settings
+):
+    from identity import authority
+
+    monkeypatch.setattr(authority, "get_backend", lambda: _Authority(Outcome.UNAVAILABLE))
+    # Several checks failed already: the next one waits longer than an ETA should.
+    Transaction.objects.filter(pk=waiting.pk).update(
+        next_verification_at=timezone.now(), verification_attempts=4
+    )
+    tasks.verify_pending(waiting.pk)
+    due = Transaction.objects.get(pk=waiting.pk).next_verification_at
+    assert (due - timezone.now()).total_seconds() > tasks.LONGEST_COUNTDOWN
+    assert of(published, "verify_pending") == []
+    overdue = dt.timedelta(seconds=settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS + 1)
+    assert tasks.sweep_pending_verifications(now=due + overdue) == 1
+    assert of(published, "verify_pending") == [(waiting.pk,)]
+
+
 def test_a_verification_message_before_its_check_is_due_does_nothing(
     waiting, published, monkeypatch
 ):
