@@ -12,6 +12,12 @@ each message at most once.
   next chunk and leaves its batch queued; a worker whose lease ran out stops
   there too; ``batches_requeue_expired`` (beat) gives back ranges whose worker
   died, long before Redis's visibility timeout would.
+- Every row that waits on a message records when it was published
+  (``DispatchBatch.enqueued_at``, ``Campaign.plan_enqueued_at``,
+  ``HolderAlert.enqueued_at``); the ``*_requeue_overdue`` sweeps (beat) hand
+  back the rows whose message is overdue — lost with the broker's data — for
+  their message to be published again. A duplicate does nothing: batches,
+  plans and alerts are claimed with a conditional UPDATE first.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from config.celery import enqueue
@@ -37,10 +43,14 @@ from .models import (
     Delivery,
     DeliveryState,
     DispatchBatch,
+    HolderAlert,
     Line,
+    LineStatus,
     NoticeKind,
     RequestState,
     ReverificationRequest,
+    Transaction,
+    TransactionKind,
 )
 
 logger = logging.getLogger(__name__)
@@ -110,17 +120,22 @@ def batches_create(
     )
 
 
-def batches_enqueue(batch_ids: list[int]) -> None:
+def batches_enqueue(batch_ids: list[int], *, now: dt.datetime | None = None) -> None:
+    """Publish one message per batch, first recording on each row when (so the
+    sweep can tell a message lost with the broker's data from one waiting)."""
     from .tasks import send_batch
 
+    if not batch_ids:
+        return
+    DispatchBatch.objects.filter(pk__in=batch_ids, state=BatchState.QUEUED).update(
+        enqueued_at=now or timezone.now()
+    )
     for pk in batch_ids:
         enqueue(send_batch, pk, queue="campaigns")
 
 
 def _claim(batch_id: int, worker: str, now: dt.datetime) -> bool:
     lease = now + dt.timedelta(seconds=settings.TELEREG_DISPATCH_LEASE_SECONDS)
-    from django.db.models import F, Q
-
     return bool(
         DispatchBatch.objects.filter(
             Q(state=BatchState.QUEUED) | Q(state=BatchState.CLAIMED, lease_until__lt=now),
@@ -256,7 +271,7 @@ def batch_send(
             except channels.ChannelError:
                 # Transient (gateway down): give the range back; the task retries it.
                 DispatchBatch.objects.filter(pk=batch.pk).update(
-                    state=BatchState.QUEUED, lease_until=None
+                    state=BatchState.QUEUED, lease_until=None, enqueued_at=timezone.now()
                 )
                 raise
         if not ours:
@@ -433,6 +448,107 @@ def batches_requeue_expired(*, now: dt.datetime | None = None) -> list[int]:
     return expired
 
 
+def _overdue(seconds: int, now: dt.datetime) -> dt.datetime:
+    return now - dt.timedelta(seconds=seconds)
+
+
+def _lockable(queryset):
+    """Rows a concurrent sweep is not already re-publishing (PostgreSQL skips
+    them; elsewhere a duplicate message is harmless anyway)."""
+    return queryset.select_for_update(skip_locked=True, of=("self",))
+
+
+def batches_requeue_overdue(*, now: dt.datetime | None = None, limit: int = 5000) -> list[int]:
+    """Queued batches of running campaigns whose message is older than
+    TELEREG_MESSAGE_OVERDUE_SECONDS (lost with the broker's data, or never
+    published): each is marked published now and returned for the caller to
+    publish again. A paused campaign's batches wait for its resumption."""
+    now = now or timezone.now()
+    cutoff = _overdue(settings.TELEREG_MESSAGE_OVERDUE_SECONDS, now)
+    overdue = DispatchBatch.objects.filter(
+        Q(enqueued_at__lt=cutoff) | Q(enqueued_at__isnull=True, created_at__lt=cutoff),
+        state=BatchState.QUEUED,
+        campaign__state=CampaignState.RUNNING,
+    )
+    with transaction.atomic():
+        ids = list(_lockable(overdue).order_by("pk").values_list("pk", flat=True)[:limit])
+        overdue.filter(pk__in=ids).update(enqueued_at=now)
+    return ids
+
+
+def _awaiting_plan() -> QuerySet[Campaign]:
+    """Campaigns whose planning message has work to do: planning, or running
+    with requests waiting but no notice batch (a worker died between the end
+    of planning and cutting the batches)."""
+    batched = DispatchBatch.objects.filter(campaign=OuterRef("pk"), kind=NoticeKind.NOTICE, stage=0)
+    waiting = ReverificationRequest.objects.filter(
+        campaign=OuterRef("pk"), state=RequestState.PENDING
+    )
+    return Campaign.objects.filter(
+        Q(state=CampaignState.PLANNING)
+        | Q(Exists(waiting), ~Exists(batched), state=CampaignState.RUNNING)
+    )
+
+
+def _plan_lease(now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=settings.TELEREG_DISPATCH_LEASE_SECONDS)
+
+
+def plan_claim(*, campaign_id: int, now: dt.datetime | None = None) -> bool:
+    """Claim a campaign's planning with a lease (a conditional UPDATE): of two
+    messages for it (a redelivery, the sweep's), only one plans at a time."""
+    now = now or timezone.now()
+    return bool(
+        _awaiting_plan()
+        .filter(Q(plan_lease_until__isnull=True) | Q(plan_lease_until__lt=now), pk=campaign_id)
+        .update(plan_lease_until=_plan_lease(now))
+    )
+
+
+def plan_renew(*, campaign_id: int) -> None:
+    """Keep the planning lease while a long plan makes progress."""
+    Campaign.objects.filter(pk=campaign_id).update(plan_lease_until=_plan_lease(timezone.now()))
+
+
+def plan_release(*, campaign_id: int) -> None:
+    Campaign.objects.filter(pk=campaign_id).update(plan_lease_until=None)
+
+
+def plans_requeue_overdue(*, now: dt.datetime | None = None) -> list[int]:
+    """Campaigns waiting on a planning message older than
+    TELEREG_MESSAGE_OVERDUE_SECONDS and not being planned (no live lease):
+    marked published now, returned for the caller to publish again."""
+    now = now or timezone.now()
+    cutoff = _overdue(settings.TELEREG_MESSAGE_OVERDUE_SECONDS, now)
+    overdue = _awaiting_plan().filter(
+        Q(plan_enqueued_at__lt=cutoff) | Q(plan_enqueued_at__isnull=True, launched_at__lt=cutoff),
+        Q(plan_lease_until__isnull=True) | Q(plan_lease_until__lt=now),
+    )
+    with transaction.atomic():
+        ids = list(_lockable(overdue).order_by("pk").values_list("pk", flat=True))
+        Campaign.objects.filter(pk__in=ids).update(plan_enqueued_at=now)
+    return ids
+
+
+def alerts_requeue_overdue(*, now: dt.datetime | None = None, limit: int = 5000) -> list[int]:
+    """Holder alerts not done whose message is older than
+    TELEREG_INTERACTIVE_OVERDUE_SECONDS and that no live worker holds: marked
+    published now; returns their transactions' ids for the caller to publish."""
+    now = now or timezone.now()
+    cutoff = _overdue(settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS, now)
+    overdue = HolderAlert.objects.filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+        done_at__isnull=True,
+        enqueued_at__lt=cutoff,
+    )
+    with transaction.atomic():
+        ids = list(
+            _lockable(overdue).order_by("pk").values_list("transaction_id", flat=True)[:limit]
+        )
+        HolderAlert.objects.filter(transaction_id__in=ids).update(enqueued_at=now)
+    return ids
+
+
 def delivery_progress(campaign: Campaign) -> dict[str, int]:
     from django.db.models import Count
 
@@ -452,9 +568,49 @@ ALERT_TEXT = (
 
 def holder_alert_send(*, transaction_id: int) -> int:
     """Tell a holder's other lines that a line was opened, transferred to them
-    or given a service under their document. Each (transaction, line) once."""
-    from .models import Line, LineStatus, Transaction, TransactionKind
+    or given a service under their document. Each (transaction, line) once;
+    the transaction's HolderAlert row is claimed first (a duplicate message
+    does nothing) and marked done, or its failure recorded on it."""
+    now = timezone.now()
+    if not _alert_claim(transaction_id, now):
+        return 0  # done already, or a live worker holds it
+    try:
+        sent = _alert_send(transaction_id)
+    except Exception as exc:
+        # Visible on the row; the sweep publishes it again once overdue.
+        HolderAlert.objects.filter(transaction_id=transaction_id).update(
+            lease_until=None, error=type(exc).__name__[:200]
+        )
+        raise
+    HolderAlert.objects.filter(transaction_id=transaction_id).update(
+        done_at=timezone.now(), lease_until=None, sent=F("sent") + sent, error=""
+    )
+    return sent
 
+
+def _alert_claim(transaction_id: int, now: dt.datetime) -> bool:
+    """Claim a transaction's alert with a lease (a conditional UPDATE). A
+    transaction completed before alerts had rows gets its row here."""
+    if not HolderAlert.objects.filter(transaction_id=transaction_id).exists():
+        if not Transaction.objects.filter(pk=transaction_id, state="completed").exists():
+            return False
+        HolderAlert.objects.bulk_create(
+            [HolderAlert(transaction_id=transaction_id, created_at=now, enqueued_at=now)],
+            ignore_conflicts=True,
+        )
+    return bool(
+        HolderAlert.objects.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
+            transaction_id=transaction_id,
+            done_at__isnull=True,
+        ).update(
+            lease_until=now + dt.timedelta(seconds=settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
+def _alert_send(transaction_id: int) -> int:
     tx = Transaction.objects.select_related("operator", "store", "line").get(pk=transaction_id)
     if tx.state != "completed" or tx.line is None:
         return 0

@@ -301,6 +301,10 @@ class IdempotencyRecord(models.Model):
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # While the first request runs (no status yet): until when its claim holds.
+    # A worker killed mid-request leaves the claim behind; past this time a
+    # retry takes it over instead of getting 409 until the record is purged.
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -351,6 +355,10 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The planning message: when it was last published (launch time until the
+    # sweep re-publishes it) and the lease of the worker planning it.
+    plan_enqueued_at = models.DateTimeField(null=True, blank=True)
+    plan_lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -479,6 +487,9 @@ class DispatchBatch(models.Model):
     claims = models.PositiveIntegerField(default=0)
     sent = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When its message was last published: a queued batch whose message is
+    # overdue (lost with the broker's data) is published again by the sweep.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -491,6 +502,37 @@ class DispatchBatch(models.Model):
 
     def __str__(self) -> str:
         return f"batch #{self.pk} ({self.kind})"
+
+
+class HolderAlert(models.Model):
+    """The intent to alert a holder's other lines about one transaction, written
+    with the transaction: the row a lost message leaves behind, so that the
+    sweep can publish it again. Claimed with a lease; done once sent."""
+
+    TENANT_OPERATOR_PATH = "transaction__operator"
+
+    transaction = models.OneToOneField(
+        Transaction, on_delete=models.PROTECT, related_name="holder_alert"
+    )
+    created_at = models.DateTimeField()
+    enqueued_at = models.DateTimeField()
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=200, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["enqueued_at"],
+                condition=Q(done_at__isnull=True),
+                name="holder_alert_waiting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"holder alert for transaction #{self.transaction_id}"
 
 
 class MyLinesChallenge(models.Model):

@@ -54,6 +54,7 @@ from .errors import (
     TransferToSelf,
 )
 from .models import (
+    HolderAlert,
     Line,
     LineAddress,
     LineHolding,
@@ -535,8 +536,14 @@ def _open_line(tx: Transaction, now: dt.datetime) -> Line:
 
 
 def _alert_holder(tx: Transaction) -> None:
+    """The alert's row is written with the transaction, its message published
+    after the commit: a lost message leaves the row for the sweep."""
     from .tasks import send_holder_alert
 
+    now = timezone.now()
+    HolderAlert.objects.bulk_create(
+        [HolderAlert(transaction=tx, created_at=now, enqueued_at=now)], ignore_conflicts=True
+    )
     transaction.on_commit(lambda: enqueue(send_holder_alert, tx.pk))
 
 
@@ -805,16 +812,25 @@ def _apply_matched_identity(tx: Transaction) -> None:
     )
 
 
-def pending_due(*, now: dt.datetime | None = None, limit: int = 500) -> list[int]:
-    """Waiting transactions whose next check is due (the beat sweep re-queues
-    them, so a lost task message never strands a transaction)."""
-    return list(
+# A claimed check holds the transaction this long (authority calls for two
+# parties with their timeouts, and then some); a worker killed mid-check
+# leaves it due again after that.
+VERIFY_LEASE = dt.timedelta(minutes=2)
+# A message may run this much before its due time (clocks of two hosts).
+VERIFY_EARLY = dt.timedelta(seconds=5)
+
+
+def pending_claim(*, transaction_id: int, now: dt.datetime | None = None) -> bool:
+    """Claim a waiting transaction's due check (a conditional UPDATE moving
+    its next check a lease ahead): of two messages for one check (the sweep's,
+    a redelivery) only one asks the authority, and the other does nothing."""
+    now = now or timezone.now()
+    return bool(
         Transaction.objects.filter(
+            pk=transaction_id,
             state=TransactionState.PENDING_VERIFICATION,
-            next_verification_at__lte=now or timezone.now(),
-        )
-        .order_by("next_verification_at")
-        .values_list("pk", flat=True)[:limit]
+            next_verification_at__lte=now + VERIFY_EARLY,
+        ).update(next_verification_at=now + VERIFY_LEASE)
     )
 
 
@@ -851,3 +867,25 @@ def transaction_identity_reveal(
         blob=blob,
         store=staff.store,
     )
+
+
+def pending_due(
+    *, now: dt.datetime | None = None, overdue_seconds: int = 0, limit: int = 500
+) -> list[int]:
+    """Waiting transactions whose check is past its due time by more than
+    ``overdue_seconds`` (the sweep passes TELEREG_INTERACTIVE_OVERDUE_SECONDS):
+    their message was lost. Each is made due ``now`` (so it is not swept again
+    before another such delay) and returned for the sweep to publish again."""
+    now = now or timezone.now()
+    late = Transaction.objects.filter(
+        state=TransactionState.PENDING_VERIFICATION,
+        next_verification_at__lt=now - dt.timedelta(seconds=overdue_seconds),
+    )
+    with transaction.atomic():
+        ids = list(
+            late.select_for_update(skip_locked=True)
+            .order_by("next_verification_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        late.filter(pk__in=ids).update(next_verification_at=now)
+    return ids

@@ -283,6 +283,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.requeue_expired_batches",
         "schedule": 60.0,
     },
+    # Rows whose message was lost (a broker restart without persistence) are
+    # published again: queued batches, campaigns planning, holder alerts.
+    "overdue-messages": {
+        "task": "registration.tasks.requeue_overdue_messages",
+        "schedule": 60.0,
+    },
     "idempotency-purge": {
         "task": "registration.tasks.purge_idempotency_keys",
         "schedule": 3600.0,
@@ -332,6 +338,16 @@ TELEREG_BENCH_ENDPOINTS = False
 TELEREG_DISPATCH_BATCH = env.int("TELEREG_DISPATCH_BATCH", default=2000)
 TELEREG_DISPATCH_LEASE_SECONDS = env.int("TELEREG_DISPATCH_LEASE_SECONDS", default=300)
 TELEREG_DISPATCH_RATE = env.float("TELEREG_DISPATCH_RATE", default=0.0)
+# A row waiting on a message whose message is older than this is swept and its
+# message published again (a duplicate does nothing: the work is claimed).
+# Campaign work (batches, planning) may queue behind a long campaign, so it is
+# given longer than interactive work (pending verifications, holder alerts).
+TELEREG_MESSAGE_OVERDUE_SECONDS = env.int("TELEREG_MESSAGE_OVERDUE_SECONDS", default=900)
+TELEREG_INTERACTIVE_OVERDUE_SECONDS = env.int("TELEREG_INTERACTIVE_OVERDUE_SECONDS", default=120)
+# An Idempotency-Key's first request holds its claim this long (longer than the
+# slowest request, shorter than a client's patience); a retry after a killed
+# worker then runs instead of getting 409 until the key is purged.
+TELEREG_IDEMPOTENCY_LEASE_SECONDS = env.int("TELEREG_IDEMPOTENCY_LEASE_SECONDS", default=60)
 TELEREG_SMS_URL = env.str("TELEREG_SMS_URL", default="")
 TELEREG_SMS_API_KEY = env.str("TELEREG_SMS_API_KEY", default="")
 TELEREG_SMS_TIMEOUT = env.float("TELEREG_SMS_TIMEOUT", default=5.0)
