@@ -43,6 +43,7 @@ from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
+from . import lookups as line_lookups
 from . import selectors, services
 from .errors import NotCancellable, RegistrationRefused
 from .forms import (
@@ -655,12 +656,21 @@ def lines(request: HttpRequest) -> HttpResponse:
     country = staff.operator.country if staff else Operator._meta.get_field("country").default
     form = LineLookupForm(request.POST or None, country=country)
     found = []
+    status = 200 if not form.is_bound or form.is_valid() else 400
+    lines_found = []
     if form.is_valid():
-        for line in (
-            selectors.line_list(user=request.user)
-            .filter(number=form.cleaned_data["number"])
-            .order_by("-registered_at")
-        ):
+        try:
+            lines_found = line_lookups.line_lookup_by_number(
+                user=request.user,
+                number=form.cleaned_data["number"],
+                purpose=form.cleaned_data["purpose"],
+                surface="store.lines",
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+    if status == 200:
+        for line in lines_found:
             found.append(
                 {
                     "line": line,
@@ -674,8 +684,8 @@ def lines(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registration/lines.html",
-        {"form": form, "found": found, "searched": form.is_bound and form.is_valid()},
-        status=200 if not form.is_bound or form.is_valid() else 400,
+        {"form": form, "found": found, "searched": form.is_bound and status == 200},
+        status=status,
     )
 
 

@@ -300,6 +300,11 @@ TELEREG_SMS_TIMEOUT = env.float("TELEREG_SMS_TIMEOUT", default=5.0)
 TELEREG_LINK_GRACE_DAYS = env.int("TELEREG_LINK_GRACE_DAYS", default=60)
 # Wrong answers on the self-service pages, per address and hour.
 TELEREG_ANSWER_ADDRESS_LIMIT = env.int("TELEREG_ANSWER_ADDRESS_LIMIT", default=20)
+# Look-ups by document (and of a line by number) per staff member and hour, all
+# surfaces counted together; past it a 429 and an alert to compliance officers.
+TELEREG_LOOKUP_LIMIT_PER_HOUR = env.int("TELEREG_LOOKUP_LIMIT_PER_HOUR", default=30)
+# "Lines under my ID": look-ups per document and hour, whatever the address.
+TELEREG_MY_LINES_DOCUMENT_LIMIT = env.int("TELEREG_MY_LINES_DOCUMENT_LIMIT", default=5)
 # Messages per second per channel across all workers (shared through the cache:
 # Redis in production), 0 for no limit: e.g. TELEREG_CHANNEL_RATES=sms:50,email:10
 TELEREG_CHANNEL_RATES = env.dict("TELEREG_CHANNEL_RATES", cast={"value": float}, default={})
