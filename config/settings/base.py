@@ -301,7 +301,8 @@ TELEREG_LINK_GRACE_DAYS = env.int("TELEREG_LINK_GRACE_DAYS", default=60)
 # Wrong answers on the self-service pages, per address and hour.
 TELEREG_ANSWER_ADDRESS_LIMIT = env.int("TELEREG_ANSWER_ADDRESS_LIMIT", default=20)
 # Look-ups by document (and of a line by number) per staff member and hour, all
-# surfaces counted together; past it a 429 and an alert to compliance officers.
+# surfaces counted together; past it a 429 and an alert to compliance officers
+# (0: no limit, for the benchmark only).
 TELEREG_LOOKUP_LIMIT_PER_HOUR = env.int("TELEREG_LOOKUP_LIMIT_PER_HOUR", default=30)
 # "Lines under my ID": look-ups per document and hour, whatever the address.
 TELEREG_MY_LINES_DOCUMENT_LIMIT = env.int("TELEREG_MY_LINES_DOCUMENT_LIMIT", default=5)
@@ -339,5 +340,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"handlers": ["console", "mail_admins"], "propagate": False},
+        # runserver's request lines, through the same redaction (Django's default
+        # handler for this logger would print paths such as /r/<token> as they came).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
