@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "operators.middleware.StaffGateMiddleware",
+    # No document or phone number in a console URL (identity/console_urls.py).
+    "identity.console_urls.ConsoleQueryGuard",
     # Last, so that it sees the flag AxesBackend sets during authentication.
     "axes.middleware.AxesMiddleware",
 ]

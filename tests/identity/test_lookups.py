@@ -246,3 +246,17 @@ def test_concurrent_lookups_never_exceed_the_limit(
     results = race(one, count=10)
     assert sorted(results) == [404] * 4 + [429] * 6
     assert lookup_entries().count() == 4
+
+
+def test_the_store_line_lookup_is_logged_with_the_holder_and_purpose(
+    open_mobile, alpha_clerk, web_client_for
+):
+    tx, _ = open_mobile()
+    page = web_client_for(alpha_clerk).post(
+        reverse("registration:lines"), {"number": tx.line.number, "purpose": "registration"}
+    )
+    assert page.status_code == 200
+    entry = lookup_entries().get(detail__surface="store.lines")
+    assert entry.person == tx.line.holder
+    assert entry.purpose == "registration"
+    assert entry.actor == alpha_clerk.user
