@@ -225,18 +225,17 @@ def person_lookup_by_document(
     check_purpose(purpose)
     index = vault.document_index(id_type, documents.normalise_document(id_type, id_number))
     lookup_allow(actor=actor, operator=operator, surface=surface)
-    with transaction.atomic():
-        person = Person.objects.filter(operator=operator, doc_index=index).first()
-        lookup_record(
-            operator=operator,
-            actor=actor,
-            purpose=purpose,
-            surface=surface,
-            kind="document",
-            person=person,
-            store=store,
-            extra={"id_type": id_type},
-        )
+    person = Person.objects.filter(operator=operator, doc_index=index).first()
+    lookup_record(
+        operator=operator,
+        actor=actor,
+        purpose=purpose,
+        surface=surface,
+        kind="document",
+        person=person,
+        store=store,
+        extra={"id_type": id_type},
+    )
     return person
 
 

@@ -260,3 +260,20 @@ def test_the_store_line_lookup_is_logged_with_the_holder_and_purpose(
     assert entry.person == tx.line.holder
     assert entry.purpose == "registration"
     assert entry.actor == alpha_clerk.user
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id_type": "cn_resident_id", "id_number": "11010519900307\x001247"},
+        {"id_type": "cn_resident_id", "id_number": {"nested": {"deeper": ["1"]}}},
+        {"id_type": "cn_resident_id", "id_number": "1" * 41},
+        {"id_type": "cn_resident_id", "id_number": "110105199003071247", "purpose": ["a"]},
+    ],
+)
+def test_hostile_lookup_input_is_400_and_counts_nothing(alpha_clerk, api_client_for, body):
+    response = api_client_for(alpha_clerk).post(LOOKUP, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert not LookupBucket.objects.exists()
+    assert not lookup_entries().exists()
