@@ -245,15 +245,24 @@ def identity_check_counted(
     identity: IdentityData,
     actor: AbstractBaseUser,
     store: Store | None = None,
+    require_address: bool = False,
     surface: str = "api.identity.check",
 ) -> services.IdentityCheck:
     """:func:`identity.services.identity_check` asked on its own (not inside a
     registration): an oracle of "this name and document exist", so it counts
     against the actor's hourly look-up limit like a look-up by document. An
     invalid block raises first and counts nothing; the check logs itself."""
-    services.identity_validate(operator=operator, identity=identity)
+    services.identity_validate(
+        operator=operator, identity=identity, require_address=require_address
+    )
     lookup_allow(actor=actor, operator=operator, surface=surface)
-    return services.identity_check(operator=operator, identity=identity, actor=actor, store=store)
+    return services.identity_check(
+        operator=operator,
+        identity=identity,
+        actor=actor,
+        store=store,
+        require_address=require_address,
+    )
 
 
 def address_key(address: str) -> str:

@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api import DomainError
-from identity import crypto, masking
+from identity import crypto, lookups, masking
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.authority import Outcome
@@ -318,16 +318,23 @@ def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRe
             checks = {}
             for party, form in forms_by_party.items():
                 try:
-                    checks[party] = identity_services.identity_check(
+                    # The authority's answer is an oracle like /identity/check/:
+                    # counted against the clerk's hourly look-up limit.
+                    checks[party] = lookups.identity_check_counted(
                         operator=staff.operator,
                         identity=form.to_identity(),
                         actor=request.user,
                         store=staff.store,
                         require_address=require_address,
+                        surface="store.wizard.identity",
                     )
                 except IdentityInvalid as exc:
                     for name, reasons in exc.errors.items():
                         form.add_error(name if name in form.fields else None, reasons)
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                    status = exc.status_code
+                    break
             if len(checks) == len(parties):
                 refused = {
                     party: check.result.outcome
