@@ -293,3 +293,12 @@ def alert_acknowledge(*, alert: LookupAlert, actor: AbstractBaseUser) -> bool:
             acknowledged_by=actor, acknowledged_at=timezone.now()
         )
     )
+
+
+def buckets_sweep(*, now: dt.datetime | None = None) -> int:
+    """Delete limits nobody has counted against for a whole window (their
+    counts are all stale): one row per document tried on a public page would
+    otherwise stay for ever. Hourly from beat; safe to run at any time."""
+    cutoff = (now or timezone.now()) - WINDOW
+    deleted, _ = LookupBucket.objects.filter(updated_at__lt=cutoff).delete()
+    return deleted

@@ -387,7 +387,7 @@ class LookupBucket(models.Model):
     key = models.CharField(max_length=120, primary_key=True)
     hits = models.JSONField(default=list)
     refused_at = models.JSONField(default=list)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
     def __str__(self) -> str:
         return self.key

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from . import services
+from . import lookups, services
 
 logger = logging.getLogger(__name__)
 
@@ -14,3 +14,9 @@ def retention_run() -> int:
     count = services.retention_run()
     logger.info("retention erased %s person(s)", count)
     return count
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=600, soft_time_limit=570)
+def lookup_buckets_sweep() -> int:
+    """Hourly: drop look-up limits with no count left in their window."""
+    return lookups.buckets_sweep()

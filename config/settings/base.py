@@ -268,6 +268,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.release_quarantined_numbers",
         "schedule": 3600.0,
     },
+    "lookup-buckets-sweep": {"task": "identity.tasks.lookup_buckets_sweep", "schedule": 3600.0},
 }
 # Interactive work (a clerk waits on it) never queues behind campaign batches.
 CELERY_TASK_DEFAULT_QUEUE = "default"

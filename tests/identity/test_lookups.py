@@ -277,3 +277,15 @@ def test_hostile_lookup_input_is_400_and_counts_nothing(alpha_clerk, api_client_
     assert response.json()["error"]["code"] == "invalid"
     assert not LookupBucket.objects.exists()
     assert not lookup_entries().exists()
+
+
+def test_the_sweep_drops_only_limits_with_nothing_left_in_their_window(alpha_clerk, make_identity):
+    lookups.lookup_allow(actor=alpha_clerk.user, operator=alpha_clerk.operator)
+    LookupBucket.objects.create(key="doc:stale")
+    LookupBucket.objects.filter(key="doc:stale").update(
+        updated_at=timezone.now() - dt.timedelta(hours=2)
+    )
+    assert lookups.buckets_sweep() == 1
+    assert list(LookupBucket.objects.values_list("key", flat=True)) == [
+        f"staff:{alpha_clerk.user.pk}"
+    ]
