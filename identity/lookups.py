@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import status
 
 from config.api import DomainError
@@ -77,7 +77,7 @@ class LookupPurposeInvalid(DomainError):
     message = gettext_lazy("State why you look this person up.")
 
     def __init__(self) -> None:
-        super().__init__(fields={"purpose": [str(gettext_lazy("Not a known purpose code."))]})
+        super().__init__(fields={"purpose": [gettext("Not a known purpose code.")]})
 
 
 @dataclass(frozen=True)
@@ -283,7 +283,7 @@ def public_lookup_allow(*, address: str, doc_index: str, per_address: int) -> No
         now=timezone.now(),
     )
     if not allowed:
-        raise LookupLimitReached(str(gettext_lazy("Too many look-ups; try again in an hour.")))
+        raise LookupLimitReached(gettext("Too many look-ups; try again in an hour."))
 
 
 def alert_acknowledge(*, alert: LookupAlert, actor: AbstractBaseUser) -> bool:
