@@ -62,9 +62,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "operators.middleware.StaffGateMiddleware",
-    # No document or phone number in a console URL (identity/console_urls.py).
+    # No document or phone number in a console URL (identity/console_urls.py);
+    # before the staff gate, whose sign-in and undertaking redirects carry the path on.
     "identity.console_urls.ConsoleQueryGuard",
+    "operators.middleware.StaffGateMiddleware",
     # Last, so that it sees the flag AxesBackend sets during authentication.
     "axes.middleware.AxesMiddleware",
 ]

@@ -254,3 +254,26 @@ def test_alerts_are_read_only_and_hidden_from_clerks(
     page = client.get(url)
     assert page.status_code == 200
     assert 'name="_save"' not in page.content.decode()
+
+
+def test_a_signed_out_visitor_is_not_sent_to_sign_in_with_the_number_in_next(client):
+    document = "110105199003071247"
+    response = client.get(reverse("console:identity_person_changelist"), {"q": document})
+    assert response.status_code == 302
+    while response.status_code == 302:
+        assert document not in unquote(unquote(response["Location"]))
+        response = client.get(response["Location"])
+
+
+def test_staff_who_did_not_accept_the_undertaking_get_no_number_in_next(
+    alpha, make_staff, web_client_for
+):
+    document = "110105199003071247"
+    client = web_client_for(make_staff(alpha, Role.COMPLIANCE_OFFICER, accepted=False))
+    response = client.get(reverse("console:identity_person_changelist"), {"q": document})
+    hops = 0
+    while response.status_code == 302 and hops < 5:
+        assert document not in unquote(unquote(response["Location"]))
+        response = client.get(response["Location"])
+        hops += 1
+    assert hops >= 1
