@@ -31,6 +31,8 @@ def gunicorn_start(env: dict, sock: socket.socket, workers: int, log: Path) -> s
         [
             str(BIN / "gunicorn"),
             "config.wsgi",
+            "--logger-class",
+            "config.gunicorn_logging.RedactingLogger",
             "--bind",
             f"fd://{sock.fileno()}",
             "--workers",

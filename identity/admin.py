@@ -11,24 +11,27 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
-from operators.tenancy import can
+from operators.tenancy import can, staff_of
 
-from . import selectors, services
+from . import lookups, selectors, services
+from .console_urls import UidSearchOnlyMixin
 from .documents import IdentityInvalid
-from .forms import RevealForm
+from .forms import PersonFindForm, RevealForm
 from .models import (
     ENCRYPTED_FIELDS,
     AccessLogEntry,
     Consent,
     CorrectionRequest,
     CorrectionStatus,
+    LookupAlert,
     Person,
     PrivacyNotice,
 )
@@ -46,8 +49,12 @@ class ReadOnlyMixin:
 
 
 @admin.register(Person, site=console)
-class PersonAdmin(ReadOnlyMixin, ScopedAdmin):
-    """Persons, masked. Search is by exact document only (blind index)."""
+class PersonAdmin(UidSearchOnlyMixin, ReadOnlyMixin, ScopedAdmin):
+    """Persons, masked. Searched by id only; found by document through the
+    POST "find" view (counted and logged, never in a URL)."""
+
+    find_url_name = "console:identity_person_find"
+    find_label = gettext_lazy("Find by document")
 
     permission_prefix = "transaction"
     list_display = [
@@ -80,8 +87,6 @@ class PersonAdmin(ReadOnlyMixin, ScopedAdmin):
         "actions_links",
     ]
     readonly_fields = fields
-    search_help_text = "Exact document number (e.g. cn_resident_id:<number>, or the number alone)."
-    search_fields = ["pk"]  # replaced by get_search_results: never a scan of personal data
 
     def _masked(self, obj: Person) -> dict[str, str | None]:
         cache = getattr(obj, "_masked_cache", None)
@@ -120,26 +125,14 @@ class PersonAdmin(ReadOnlyMixin, ScopedAdmin):
             reverse("console:identity_person_export", args=[obj.pk]),
         )
 
-    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        id_type, _, number = term.rpartition(":")
-        types = [id_type] if id_type else [t for t, _ in _id_types()]
-        matches = queryset.none()
-        for candidate in types:
-            try:
-                index_qs = queryset.filter(
-                    doc_index=_document_index(candidate, number), id_type=candidate
-                )
-            except IdentityInvalid:  # an impossible number for that type matches nothing
-                continue
-            matches = matches | index_qs
-        return matches, False
-
     def get_urls(self):
         urls = super().get_urls()
         extra = [
+            path(
+                "find/",
+                self.admin_site.admin_view(self.find_view),
+                name="identity_person_find",
+            ),
             path(
                 "<int:pk>/reveal/",
                 self.admin_site.admin_view(self.reveal_view),
@@ -152,6 +145,59 @@ class PersonAdmin(ReadOnlyMixin, ScopedAdmin):
             ),
         ]
         return extra + urls
+
+    def find_view(self, request: HttpRequest) -> HttpResponse:
+        """Find a person by document: a POST, counted against the hourly limit
+        and logged with its purpose, then a redirect to the person's page by id.
+        The number typed is never put in a URL or shown back."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        staff = staff_of(request.user)
+        ask_operator = staff is None
+        form = PersonFindForm(request.POST or None, ask_operator=ask_operator)
+        not_found, status = "", 200
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                person = lookups.person_lookup_by_document(
+                    operator=data["operator"] if ask_operator else staff.operator,
+                    actor=request.user,
+                    id_type=data["id_type"],
+                    id_number=data["id_number"],
+                    purpose=data["purpose"],
+                    surface="console.person.find",
+                )
+            except IdentityInvalid as exc:
+                for field, reasons in exc.errors.items():
+                    form.add_error(field if field in form.fields else None, reasons)
+                status = 400
+            except DomainError as exc:
+                not_found, status = exc.message, exc.status_code
+            else:
+                if person is not None and self.get_queryset(request).filter(pk=person.pk).exists():
+                    return redirect(reverse("console:identity_person_change", args=[person.pk]))
+                not_found = gettext("No person with this document at this operator.")
+            if status != 400:  # answered: the number typed is not shown back
+                form = PersonFindForm(
+                    initial={"id_type": data["id_type"], "purpose": data["purpose"]},
+                    ask_operator=ask_operator,
+                )
+        elif request.method == "POST":
+            status = 400
+        response = TemplateResponse(
+            request,
+            "identity/admin/find.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "form": form,
+                "not_found": not_found,
+                "title": gettext("Find a person by document"),
+            },
+            status=status,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
     def _person_or_404(self, request: HttpRequest, pk: int) -> Person:
         return get_object_or_404(self.get_queryset(request), pk=pk)
@@ -226,18 +272,6 @@ class PersonAdmin(ReadOnlyMixin, ScopedAdmin):
         )
         response["Cache-Control"] = "no-store"
         return response
-
-
-def _id_types():
-    from .documents import ID_TYPE_CHOICES
-
-    return ID_TYPE_CHOICES
-
-
-def _document_index(id_type: str, number: str) -> str:
-    from . import documents, vault
-
-    return vault.document_index(id_type, documents.normalise_document(id_type, number))
 
 
 @admin.register(PrivacyNotice, site=console)
@@ -422,3 +456,51 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     @admin.action(description="Refuse", permissions=["decide"])
     def refuse(self, request: HttpRequest, queryset) -> None:
         self._decide(request, queryset, False)
+
+
+@admin.register(LookupAlert, site=console)
+class LookupAlertAdmin(ReadOnlyMixin, ScopedAdmin):
+    """Staff members who looked up more documents than the hourly limit
+    allows (identity.lookups). Compliance officers acknowledge them."""
+
+    permission_prefix = "access_log"
+    list_display = [
+        "window_end",
+        "staff",
+        "count",
+        "window_start",
+        "acknowledged_by",
+        "acknowledged_at",
+    ]
+    list_filter = [("acknowledged_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["staff", "acknowledged_by", "operator"]
+    search_fields = ["staff__username"]
+    search_help_text = gettext_lazy("Staff member's username.")
+    fields = [
+        "operator",
+        "staff",
+        "count",
+        "window_start",
+        "window_end",
+        "created_at",
+        "acknowledged_by",
+        "acknowledged_at",
+    ]
+    readonly_fields = fields
+    actions = ["acknowledge"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "access_log.view")
+
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "access_log.view")
+
+    @admin.action(
+        description=gettext_lazy("Acknowledge the selected alerts"), permissions=["acknowledge"]
+    )
+    def acknowledge(self, request: HttpRequest, queryset) -> None:
+        done = sum(
+            lookups.alert_acknowledge(alert=alert, actor=request.user)
+            for alert in queryset.filter(acknowledged_at__isnull=True)
+        )
+        self.message_user(request, gettext("%(count)d alert(s) acknowledged.") % {"count": done})

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from operators.models import Operator
 from operators.tenancy import staff_of
 
-from . import documents, selectors, services
+from . import documents, lookups, selectors, services
 from .models import ENCRYPTED_FIELDS, AccessPurpose, NoticeLanguage
 from .types import IdentityData
 
@@ -77,7 +77,7 @@ class IdentityCheckView(APIView):
         identity = block.to_identity()
         staff = staff_of(request.user)
         try:
-            check = services.identity_check(
+            check = lookups.identity_check_counted(
                 operator=operator_of(request),
                 identity=identity,
                 actor=request.user,

@@ -1,5 +1,10 @@
 from django import forms
+from django.utils.translation import gettext_lazy
 
+from operators.models import Operator
+
+from .documents import ID_TYPE_CHOICES
+from .lookups import DEFAULT_PURPOSE, LOOKUP_PURPOSE_CHOICES
 from .models import AccessPurpose
 
 
@@ -18,3 +23,25 @@ class RevealForm(forms.Form):
         super().__init__(*args, **kwargs)
         if purpose_fixed:
             del self.fields["purpose"]
+
+
+class PersonFindForm(forms.Form):
+    """Find a person by document in the console: POSTed, never in a URL."""
+
+    id_type = forms.ChoiceField(label=gettext_lazy("Document type"))
+    id_number = forms.CharField(
+        max_length=40,
+        label=gettext_lazy("Document number"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    purpose = forms.ChoiceField(label=gettext_lazy("Purpose (written to the access log)"))
+
+    def __init__(self, *args, ask_operator: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["id_type"].choices = ID_TYPE_CHOICES
+        self.fields["purpose"].choices = LOOKUP_PURPOSE_CHOICES
+        self.fields["purpose"].initial = DEFAULT_PURPOSE
+        if ask_operator:  # a platform admin without a staff profile says whose persons
+            self.fields["operator"] = forms.ModelChoiceField(
+                queryset=Operator.objects.order_by("code"), label=gettext_lazy("Operator")
+            )

@@ -3,8 +3,10 @@
 Names cannot be recognised by pattern, so the first defence is that code never
 logs them (identity types hide their fields in ``repr``; services log ids and
 outcomes only). This filter is the second: it redacts anything shaped like an
-identity document number, a telephone number or an e-mail address from the
-message, its arguments and any attached exception text."""
+identity document number, a telephone number, an e-mail address or a notice
+link's token from the message, its arguments and any attached exception text.
+gunicorn's access and error logs pass the same filter
+(:mod:`config.gunicorn_logging`)."""
 
 from __future__ import annotations
 
@@ -20,8 +22,20 @@ _PATTERNS = [
     re.compile(r"(?<![A-Za-z0-9])[A-Z]{3}\d{12}(?![A-Za-z0-9])"),
     re.compile(r"(?<![A-Za-z0-9])\d{15}(?![A-Za-z0-9])"),
     re.compile(r"(?<![A-Za-z0-9])[EGHMDSPegh][A-Za-z]?\d{7,10}(?![A-Za-z0-9])"),
-    # Telephone numbers: E.164 and long national digit runs.
+    # Secrets in a path: the signed token of a notice's link (/r/<token>), so a
+    # request line, a referrer or a "Not Found: /r/…" record never carries it.
+    re.compile(r"(?<=/r/)[^/?#&\s\"']+"),
+    # A line's number in a path or a query, however written (/lines/0106…/,
+    # ?number=…), and a console search term (?q=…, also inside the encoded
+    # _changelist_filters): a name cannot be recognised, so the term goes whole.
+    re.compile(r"(?<=/lines/)[^/?#&\s\"']+"),
+    re.compile(r"(?<=[?&]number=)[^&#\s\"']+"),
+    re.compile(r"(?<=[?&]q=)[^&#\s\"']+"),
+    re.compile(r"(?<=q%3[Dd])(?:(?!%26)[^&#\s\"'])+"),
+    # Telephone numbers: E.164 (also percent-encoded, as in a raw request line or
+    # a query string: %2B86…) and long national digit runs.
     re.compile(r"\+\d{8,15}"),
+    re.compile(r"%2[Bb]\d{8,15}"),
     re.compile(r"(?<![\d.])1[3-9]\d{9}(?![\d])"),
     # E-mail addresses.
     re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),

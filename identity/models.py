@@ -16,6 +16,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from operators.models import Operator, Store
 
@@ -367,3 +368,62 @@ class CorrectionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Correction #{self.pk} ({self.status})"
+
+
+# --- Look-ups by document: limits and alerts (issue 10) ----------------------------------
+
+
+class LookupBucket(models.Model):
+    """The recent look-ups counted against one limit (a staff member, an
+    address, a document), as epoch seconds: writers lock the row, so the
+    count holds across web processes (the database is what they all share)."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    hits = models.JSONField(default=list)
+    refused_at = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class LookupAlert(models.Model):
+    """A staff member looked up more documents than the hourly limit allows:
+    compliance officers see it in the console and acknowledge it."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(
+        Operator, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="lookup_alerts",
+        verbose_name=gettext_lazy("staff member"),
+    )
+    count = models.PositiveIntegerField(
+        gettext_lazy("look-ups"),
+        help_text=gettext_lazy("Look-ups tried in the window, refused ones included."),
+    )
+    window_start = models.DateTimeField(gettext_lazy("window start"))
+    window_end = models.DateTimeField(gettext_lazy("window end"))
+    created_at = models.DateTimeField(gettext_lazy("raised at"), auto_now_add=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=gettext_lazy("acknowledged by"),
+    )
+    acknowledged_at = models.DateTimeField(gettext_lazy("acknowledged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = gettext_lazy("look-up alert")
+        verbose_name_plural = gettext_lazy("look-up alerts")
+        ordering = ["-window_end", "-id"]
+        indexes = [models.Index(fields=["staff", "acknowledged_at", "window_end"])]
+
+    def __str__(self) -> str:
+        return f"Look-up alert #{self.pk}"

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from . import access_log, services
+from . import access_log, lookups, services
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +24,9 @@ def access_log_checkpoint() -> str:
     name = access_log.checkpoint_recent()
     logger.info("access-log checkpoint %s written", name)
     return name
+
+
+@shared_task(ignore_result=True, acks_late=True, time_limit=600, soft_time_limit=570)
+def lookup_buckets_sweep() -> int:
+    """Hourly: drop look-up limits with no count left in their window."""
+    return lookups.buckets_sweep()

@@ -11,16 +11,24 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError
+from identity import lookups
 from identity import selectors as identity_selectors
+from identity.console_urls import UidSearchOnlyMixin
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
 from . import campaigns, inventory, selectors
+from . import lookups as line_lookups
 from .models import (
     Campaign,
     Dispute,
@@ -245,9 +253,100 @@ class LineServiceInline(ReadOnlyInline):
         return obj.transaction.reference
 
 
+class NumberFindForm(forms.Form):
+    """Find by number in the console: POSTed, never in a URL."""
+
+    number = forms.CharField(
+        max_length=24,
+        label=gettext_lazy("Number (international +86… or national)"),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    purpose = forms.ChoiceField(
+        choices=lookups.LOOKUP_PURPOSE_CHOICES,
+        initial=lookups.DEFAULT_PURPOSE,
+        label=gettext_lazy("Purpose (written to the access log)"),
+    )
+
+
+class FindByNumberMixin:
+    """A POST "find" view that redirects to the row's page by id. The number
+    typed is never put in a URL or shown back."""
+
+    find_title = ""
+
+    def find_rows(self, request: HttpRequest, number: str, purpose: str) -> list:
+        raise NotImplementedError
+
+    def find_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = NumberFindForm(request.POST or None)
+        not_found, status = "", 200
+        if request.method == "POST" and form.is_valid():
+            number = _as_e164(request, form.cleaned_data["number"])
+            if number is None:
+                form.add_error("number", gettext("Not a valid number."))
+                status = 400
+            else:
+                try:
+                    rows = self.find_rows(request, number, form.cleaned_data["purpose"])
+                except DomainError as exc:
+                    not_found, status = exc.message, exc.status_code
+                    form = NumberFindForm(initial={"purpose": form.cleaned_data["purpose"]})
+                else:
+                    visible = set(
+                        self.get_queryset(request)
+                        .filter(pk__in=[r.pk for r in rows])
+                        .values_list("pk", flat=True)
+                    )
+                    first = next((r for r in rows if r.pk in visible), None)
+                    if first is not None:
+                        opts = self.model._meta
+                        return redirect(
+                            reverse(
+                                f"console:{opts.app_label}_{opts.model_name}_change",
+                                args=[first.pk],
+                            )
+                        )
+                    not_found = gettext("Nothing with this number at this operator.")
+                    form = NumberFindForm(initial={"purpose": form.cleaned_data["purpose"]})
+        elif request.method == "POST":
+            status = 400
+        response = TemplateResponse(
+            request,
+            "identity/admin/find.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "form": form,
+                "not_found": not_found,
+                "title": self.find_title,
+            },
+            status=status,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def get_urls(self):
+        opts = self.model._meta
+        extra = [
+            path(
+                "find/",
+                self.admin_site.admin_view(self.find_view),
+                name=f"{opts.app_label}_{opts.model_name}_find",
+            )
+        ]
+        return extra + super().get_urls()
+
+
 @admin.register(Line, site=console)
-class LineAdmin(ReadOnlyScopedAdmin):
-    """Lines, holders masked. Search is by exact number only."""
+class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
+    """Lines, holders masked. Searched by id only; found by number through
+    the POST "find" view (counted and logged like a look-up by document)."""
+
+    find_url_name = "console:registration_line_find"
+    find_label = gettext_lazy("Find by number")
+    find_title = gettext_lazy("Find a line by number")
 
     list_display = [
         "number",
@@ -261,8 +360,6 @@ class LineAdmin(ReadOnlyScopedAdmin):
     ]
     list_filter = ["kind", "status", "status_reason"]
     list_select_related = ["store", "holder", "operator"]
-    search_fields = ["=number"]  # replaced by get_search_results: exact, normalised
-    search_help_text = "Exact number, international (+86…) or national."
     fields = [
         "uid",
         "number",
@@ -302,19 +399,17 @@ class LineAdmin(ReadOnlyScopedAdmin):
     def address_masked(self, obj: Line) -> str:
         return selectors.line_masked_address(obj) or "—"
 
-    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str):
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        number = _as_e164(request, term)
-        return (queryset.filter(number=number) if number else queryset.none()), False
+    def find_rows(self, request: HttpRequest, number: str, purpose: str) -> list:
+        return line_lookups.line_lookup_by_number(
+            user=request.user, number=number, purpose=purpose, surface="console.line.find"
+        )
 
 
 # Number inventory -------------------------------------------------------------
 
 
 @admin.register(PhoneNumber, site=console)
-class PhoneNumberAdmin(ReadOnlyScopedAdmin):
+class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
     """The inventory: head office reads it; operator admins put available
     numbers to rest and give rested ones back. Loading is ``load_numbers``."""
 
@@ -322,7 +417,24 @@ class PhoneNumberAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["operator"]
     list_filter = ["kind", "status"]
     search_fields = ["number"]
-    search_help_text = "A number (exact, international or national), or digits it contains."
+    search_help_text = gettext_lazy(
+        "Up to six digits the number contains; a whole number through “Find by number”."
+    )
+    change_list_template = "identity/admin/change_list_find.html"
+    find_title = gettext_lazy("Find a number in the inventory")
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
+        extra_context = {
+            **(extra_context or {}),
+            "find_url": reverse("console:registration_phonenumber_find"),
+            "find_label": gettext("Find by number"),
+        }
+        return super().changelist_view(request, extra_context)
+
+    def find_rows(self, request: HttpRequest, number: str, purpose: str) -> list:
+        # The inventory shows no holder: a plain exact match, not a person look-up.
+        return list(self.get_queryset(request).filter(number=number))
+
     fields = ["number", "kind", "status", "reserved_for", "quarantined_until", "updated_at"]
     readonly_fields = fields
     actions = ["quarantine_selected", "release_selected"]

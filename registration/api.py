@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api import Pagination
+from identity import lookups
 from identity.api import IdentityBlockSerializer
 from identity.documents import IdentityInvalid
 from identity.models import ConsentChannel
@@ -258,6 +259,12 @@ def _e164_or_400(request: Request, number: str) -> str:
 class PersonLookupInputSerializer(serializers.Serializer):
     id_type = serializers.CharField(max_length=40)
     id_number = serializers.CharField(max_length=40)
+    purpose = serializers.ChoiceField(
+        choices=lookups.LOOKUP_PURPOSE_CHOICES,
+        required=False,
+        default=lookups.DEFAULT_PURPOSE,
+        help_text="Why the person is looked up; written to the access log.",
+    )
 
 
 class PersonLookupLineSerializer(serializers.Serializer):
@@ -283,14 +290,29 @@ class PersonLookupView(APIView):
     def post(self, request: Request) -> Response:
         data = PersonLookupInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        operator = selectors.lookup_operator(user=request.user)
+        if operator is None:
+            raise NotFound("No person is registered with this document.")
         try:
-            person, lines = selectors.person_lines(
-                user=request.user,
+            # Counted against the caller's hourly limit and written to the
+            # access log (found or not) before anything is answered.
+            person = lookups.person_lookup_by_document(
+                operator=operator,
+                actor=request.user,
                 id_type=data.validated_data["id_type"],
                 id_number=data.validated_data["id_number"],
+                purpose=data.validated_data["purpose"],
+                surface="api.persons.lookup",
             )
         except IdentityInvalid as exc:
             raise ValidationError(exc.errors) from None
+        if person is None:
+            raise NotFound("No person is registered with this document.")
+        person, lines = selectors.person_lines(
+            user=request.user,
+            id_type=data.validated_data["id_type"],
+            id_number=data.validated_data["id_number"],
+        )
         if person is None:
             raise NotFound("No person is registered with this document.")
         from identity import selectors as identity_selectors

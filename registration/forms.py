@@ -9,7 +9,9 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy
 
+from identity import lookups
 from identity.documents import ID_TYPE_CHOICES
 from identity.models import PrivacyNotice
 from identity.types import IdentityData
@@ -215,6 +217,12 @@ class DetailsForm(forms.Form):
 
 class LineLookupForm(forms.Form):
     number = forms.CharField(max_length=20, label="Line number")
+    purpose = forms.ChoiceField(
+        choices=lookups.LOOKUP_PURPOSE_CHOICES,
+        initial=lookups.DEFAULT_PURPOSE,
+        required=False,
+        label=gettext_lazy("Purpose (written to the access log)"),
+    )
 
     def __init__(self, *args: Any, country: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -225,3 +233,6 @@ class LineLookupForm(forms.Form):
             return numbers.to_e164(self.cleaned_data["number"], country=self.country)
         except numbers.InvalidNumber as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean_purpose(self) -> str:
+        return self.cleaned_data.get("purpose") or lookups.DEFAULT_PURPOSE

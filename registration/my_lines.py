@@ -16,9 +16,9 @@ from django.utils import timezone
 from rest_framework import status
 
 from config.api import DomainError
-from identity import documents
+from identity import documents, lookups
 from identity import vault as identity_vault
-from identity.models import Person
+from identity.models import AccessPurpose, Person
 from operators.models import Operator
 
 from . import channels
@@ -35,6 +35,7 @@ from .models import (
 )
 
 CODE_TTL = dt.timedelta(minutes=10)
+START_LIMIT_PER_HOUR = 10  # look-ups started per address and hour
 MAX_CODE_ATTEMPTS = 5
 DISPUTE_CAMPAIGN = "Disputed lines"
 
@@ -56,21 +57,45 @@ def _masked(number: str) -> str:
 
 
 def challenge_start(
-    *, operator: Operator, id_type: str, id_number: str, name: str
+    *,
+    operator: Operator,
+    id_type: str,
+    id_number: str,
+    name: str,
+    address: str = "",
+    per_address: int = START_LIMIT_PER_HOUR,
 ) -> MyLinesChallenge:
     """Always returns a challenge; a code goes to one of the person's lines only
-    when the document is known here and the name matches."""
+    when the document is known here and the name matches.
+
+    Counted per address and per document (identity.lookups; LookupLimitReached
+    past either), whether the document is known or not, and written to the
+    access log (the person, when the document is known) before answering."""
     number = documents.normalise_document(id_type, id_number)
+    doc_index = identity_vault.document_index(id_type, number)
+    lookups.public_lookup_allow(address=address, doc_index=doc_index, per_address=per_address)
     person = Person.objects.filter(
         operator=operator,
         id_type=id_type,
-        doc_index=identity_vault.document_index(id_type, number),
+        doc_index=doc_index,
         shredded_at__isnull=True,
     ).first()
+    name_matched = False
     if person is not None:
         stored = identity_vault.open_fields(person, ["name"])["name"] or ""
-        if " ".join(stored.split()).casefold() != " ".join(name.split()).casefold():
-            person = None
+        name_matched = " ".join(stored.split()).casefold() == " ".join(name.split()).casefold()
+    lookups.lookup_record(
+        operator=operator,
+        actor=None,
+        actor_label="subscriber (lines under my ID)",
+        purpose=AccessPurpose.CUSTOMER_REQUEST,
+        surface="my_lines",
+        kind="document",
+        person=person,
+        extra={"name_matched": name_matched},
+    )
+    if not name_matched:
+        person = None
     line = None
     if person is not None:
         line = (

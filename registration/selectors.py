@@ -192,6 +192,15 @@ class _PersonLines:
 _person_lines = per_connection(_PersonLines)
 
 
+def lookup_operator(*, user: AnyUser):
+    """The operator whose persons ``user`` looks up (a platform admin's through
+    their staff profile, even an inactive one), or None."""
+    staff = staff_of(user)
+    if staff is not None:
+        return staff.operator
+    return getattr(getattr(user, "staff", None), "operator", None)
+
+
 def person_lines(*, user: AnyUser, id_type: str, id_number: str):
     """A person found by document through the blind index (never a scan), with
     the open lines they hold, within the caller's operator: ``(person, lines)``

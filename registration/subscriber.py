@@ -120,8 +120,6 @@ def _address_failed(request: HttpRequest) -> None:
 
 # --- Lines under my ID ----------------------------------------------------------------
 
-START_LIMIT_PER_HOUR = 10
-
 
 class MyLinesStartForm(forms.Form):
     operator = forms.ModelChoiceField(
@@ -140,15 +138,6 @@ class MyLinesStartForm(forms.Form):
 
 class CodeForm(forms.Form):
     code = forms.CharField(max_length=6, min_length=6, label="验证码 / Code")
-
-
-def _throttled(request: HttpRequest) -> bool:
-    from django.core.cache import cache
-
-    key = f"my-lines:{request.META.get('REMOTE_ADDR', '')}"
-    count = cache.get_or_set(key, 0, timeout=3600)
-    cache.incr(key)
-    return count >= START_LIMIT_PER_HOUR
 
 
 @never_cache
@@ -172,24 +161,24 @@ def my_lines(request: HttpRequest) -> HttpResponse:
         status = 400
         context["sent"] = True
     elif step == "start":
-        if _throttled(request):
-            start_form.add_error(None, "Too many look-ups from here; try again in an hour.")
-            status = 429
+        try:
+            challenge = service.challenge_start(
+                operator=start_form.cleaned_data["operator"],
+                id_type=start_form.cleaned_data["id_type"],
+                id_number=start_form.cleaned_data["id_number"],
+                name=start_form.cleaned_data["name"],
+                address=request.META.get("REMOTE_ADDR", ""),
+            )
+        except IdentityInvalid as exc:
+            for field, reasons in exc.errors.items():
+                start_form.add_error(field if field in start_form.fields else None, reasons)
+            status = 400
+        except DomainError as exc:
+            start_form.add_error(None, exc.message)
+            status = exc.status_code
         else:
-            try:
-                challenge = service.challenge_start(
-                    operator=start_form.cleaned_data["operator"],
-                    id_type=start_form.cleaned_data["id_type"],
-                    id_number=start_form.cleaned_data["id_number"],
-                    name=start_form.cleaned_data["name"],
-                )
-            except IdentityInvalid as exc:
-                for field, reasons in exc.errors.items():
-                    start_form.add_error(field if field in start_form.fields else None, reasons)
-                status = 400
-            else:
-                request.session["my_lines_challenge"] = str(challenge.uid)
-                context["sent"] = True
+            request.session["my_lines_challenge"] = str(challenge.uid)
+            context["sent"] = True
     elif step == "code" and challenge is not None:
         try:
             service.challenge_verify(challenge=challenge, code=code_form.cleaned_data["code"])

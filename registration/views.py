@@ -31,7 +31,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api import DomainError
-from identity import crypto, masking
+from identity import crypto, lookups, masking
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.authority import Outcome
@@ -43,6 +43,7 @@ from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
+from . import lookups as line_lookups
 from . import selectors, services
 from .errors import NotCancellable, RegistrationRefused
 from .forms import (
@@ -317,16 +318,23 @@ def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRe
             checks = {}
             for party, form in forms_by_party.items():
                 try:
-                    checks[party] = identity_services.identity_check(
+                    # The authority's answer is an oracle like /identity/check/:
+                    # counted against the clerk's hourly look-up limit.
+                    checks[party] = lookups.identity_check_counted(
                         operator=staff.operator,
                         identity=form.to_identity(),
                         actor=request.user,
                         store=staff.store,
                         require_address=require_address,
+                        surface="store.wizard.identity",
                     )
                 except IdentityInvalid as exc:
                     for name, reasons in exc.errors.items():
                         form.add_error(name if name in form.fields else None, reasons)
+                except DomainError as exc:
+                    form.add_error(None, exc.message)
+                    status = exc.status_code
+                    break
             if len(checks) == len(parties):
                 refused = {
                     party: check.result.outcome
@@ -658,12 +666,21 @@ def lines(request: HttpRequest) -> HttpResponse:
     country = staff.operator.country if staff else Operator._meta.get_field("country").default
     form = LineLookupForm(request.POST or None, country=country)
     found = []
+    status = 200 if not form.is_bound or form.is_valid() else 400
+    lines_found = []
     if form.is_valid():
-        for line in (
-            selectors.line_list(user=request.user)
-            .filter(number=form.cleaned_data["number"])
-            .order_by("-registered_at")
-        ):
+        try:
+            lines_found = line_lookups.line_lookup_by_number(
+                user=request.user,
+                number=form.cleaned_data["number"],
+                purpose=form.cleaned_data["purpose"],
+                surface="store.lines",
+            )
+        except DomainError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status_code
+    if status == 200:
+        for line in lines_found:
             found.append(
                 {
                     "line": line,
@@ -677,8 +694,8 @@ def lines(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "registration/lines.html",
-        {"form": form, "found": found, "searched": form.is_bound and form.is_valid()},
-        status=200 if not form.is_bound or form.is_valid() else 400,
+        {"form": form, "found": found, "searched": form.is_bound and status == 200},
+        status=status,
     )
 
 

@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # No document or phone number in a console URL (identity/console_urls.py);
+    # before the staff gate, whose sign-in and undertaking redirects carry the path on.
+    "identity.console_urls.ConsoleQueryGuard",
     "operators.middleware.StaffGateMiddleware",
     # Last, so that it sees the flag AxesBackend sets during authentication.
     "axes.middleware.AxesMiddleware",
@@ -297,6 +300,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.release_quarantined_numbers",
         "schedule": 3600.0,
     },
+    "lookup-buckets-sweep": {"task": "identity.tasks.lookup_buckets_sweep", "schedule": 3600.0},
 }
 # Signed checkpoints of the access log's chain heads (identity/checkpoints.py).
 CELERY_BEAT_SCHEDULE["access-log-checkpoint"] = {
@@ -356,6 +360,12 @@ TELEREG_SMS_TIMEOUT = env.float("TELEREG_SMS_TIMEOUT", default=5.0)
 TELEREG_LINK_GRACE_DAYS = env.int("TELEREG_LINK_GRACE_DAYS", default=60)
 # Wrong answers on the self-service pages, per address and hour.
 TELEREG_ANSWER_ADDRESS_LIMIT = env.int("TELEREG_ANSWER_ADDRESS_LIMIT", default=20)
+# Look-ups by document (and of a line by number) per staff member and hour, all
+# surfaces counted together; past it a 429 and an alert to compliance officers
+# (0: no limit, for the benchmark only).
+TELEREG_LOOKUP_LIMIT_PER_HOUR = env.int("TELEREG_LOOKUP_LIMIT_PER_HOUR", default=30)
+# "Lines under my ID": look-ups per document and hour, whatever the address.
+TELEREG_MY_LINES_DOCUMENT_LIMIT = env.int("TELEREG_MY_LINES_DOCUMENT_LIMIT", default=5)
 # Messages per second per channel across all workers (shared through the cache:
 # Redis in production), 0 for no limit: e.g. TELEREG_CHANNEL_RATES=sms:50,email:10
 TELEREG_CHANNEL_RATES = env.dict("TELEREG_CHANNEL_RATES", cast={"value": float}, default={})
@@ -390,5 +400,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "django.request": {"handlers": ["console", "mail_admins"], "propagate": False},
+        # runserver's request lines, through the same redaction (Django's default
+        # handler for this logger would print paths such as /r/<token> as they came).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

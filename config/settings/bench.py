@@ -8,3 +8,6 @@ from .production import *  # noqa: F403
 TELEREG_BENCH_ENDPOINTS = True
 SECURE_SSL_REDIRECT = False
 SECURE_HSTS_SECONDS = 0
+# The load generator is one API client looking up thousands of documents: the
+# per-staff look-up limit (identity.lookups) would turn the benchmark into 429s.
+TELEREG_LOOKUP_LIMIT_PER_HOUR = 0

@@ -37,8 +37,13 @@ def test_lookup_finds_the_holder_masked_with_their_open_lines(
     assert identity.name not in response.content.decode()
     assert identity.id_number not in response.content.decode()
     assert response["Cache-Control"] == "no-store"
-    # A masked read is not an unmasked one: nothing is written to the access log.
-    assert AccessLogEntry.objects.count() == logged_before
+    # A look-up by document is a read of personal data: logged, with its purpose.
+    entry = AccessLogEntry.objects.order_by("-id").first()
+    assert AccessLogEntry.objects.count() == logged_before + 1
+    assert entry.purpose == "customer_request"
+    assert entry.detail["lookup"] == "document"
+    assert entry.detail["found"] is True
+    assert entry.person.uid.hex == body["person"]["id"].replace("-", "")
 
 
 def test_an_unknown_document_is_404_and_a_bad_type_is_400(clerk_api, make_identity):

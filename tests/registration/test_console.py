@@ -227,7 +227,9 @@ def test_transaction_search_is_by_reference_only(alpha, make_line, alpha_admin, 
     url = _changelist("transaction")
     found = client.get(url, {"q": line.transactions.get().reference}).context["cl"].result_list
     assert list(found) == [line.transactions.get()]
-    assert list(client.get(url, {"q": line.number}).context["cl"].result_list) == []
+    by_number = client.get(url, {"q": line.number})
+    assert by_number.status_code == 302  # a number is never kept in a URL
+    assert line.number[3:] not in by_number["Location"]
 
 
 def test_transaction_list_filters_by_state(alpha, make_line, alpha_admin, web_client_for):
@@ -289,24 +291,53 @@ def test_line_list_and_page_show_holder_and_address_masked_with_history(
     assert line.transactions.get().reference in page
 
 
-def test_line_search_finds_an_exact_number_in_international_or_national_format(
+def test_line_find_posts_an_exact_number_in_international_or_national_format(
     alpha, make_line, alpha_admin, web_client_for
 ):
     line, _ = make_line(alpha, "+8613800000021")
     make_line(alpha, "+8613800000022")
     client = web_client_for(alpha_admin)
-    url = _changelist("line")
+    url = reverse("console:registration_line_find")
+    change = reverse("console:registration_line_change", args=[line.pk])
     for term in ("+8613800000021", "138 0000 0021", "13800000021"):
-        assert list(client.get(url, {"q": term}).context["cl"].result_list) == [line]
+        response = client.post(url, {"number": term, "purpose": "customer_request"})
+        assert response.status_code == 302
+        assert response["Location"] == change
     for term in ("1380000002", "+86138", "nobody"):
-        assert list(client.get(url, {"q": term}).context["cl"].result_list) == []
+        response = client.post(url, {"number": term, "purpose": "customer_request"})
+        assert response.status_code in (200, 400)
+        assert "13800000021" not in response.content.decode()
 
 
-def test_line_search_does_not_find_another_operators_line(two_tenants, alpha_admin, web_client_for):
-    url = _changelist("line")
+def test_line_find_does_not_find_another_operators_line(two_tenants, alpha_admin, web_client_for):
     beta_number = two_tenants["beta"]["line"].number
-    found = web_client_for(alpha_admin).get(url, {"q": beta_number}).context["cl"].result_list
-    assert list(found) == []
+    response = web_client_for(alpha_admin).post(
+        reverse("console:registration_line_find"),
+        {"number": beta_number, "purpose": "customer_request"},
+    )
+    assert response.status_code == 200
+    assert 'id="not-found"' in response.content.decode()
+    assert beta_number[3:] not in response.content.decode()
+
+
+def test_line_find_is_counted_and_logged_with_the_holder(
+    settings, alpha, make_line, alpha_admin, web_client_for
+):
+    from identity.models import AccessLogEntry
+
+    settings.TELEREG_LOOKUP_LIMIT_PER_HOUR = 1
+    line, _ = make_line(alpha, "+8613800000031")
+    client = web_client_for(alpha_admin)
+    url = reverse("console:registration_line_find")
+    body = {"number": line.number, "purpose": "law_enforcement"}
+    assert client.post(url, body).status_code == 302
+    entry = AccessLogEntry.objects.get(detail__surface="console.line.find")
+    assert entry.person == line.holder
+    assert entry.purpose == "law_enforcement"
+    assert entry.detail["lookup"] == "line_number"
+    refused = client.post(url, body)
+    assert refused.status_code == 429
+    assert line.number[3:] not in refused.content.decode()
 
 
 @pytest.fixture
@@ -386,13 +417,18 @@ def test_compliance_officer_reads_inventory_but_cannot_run_inventory_actions(
     assert _status_by_number() == before
 
 
-def test_inventory_search_finds_national_and_partial_numbers(
+def test_inventory_finds_a_whole_number_by_post_and_digits_by_search(
     alpha_inventory, alpha_officer, web_client_for
 ):
     client = web_client_for(alpha_officer)
     url = _changelist("phonenumber")
-    exact = client.get(url, {"q": "138 0000 0101"}).context["cl"].result_list
-    assert [n.number for n in exact] == ["+8613800000101"]
+    exact = client.post(
+        reverse("console:registration_phonenumber_find"),
+        {"number": "138 0000 0101", "purpose": "customer_request"},
+    )
+    wanted = PhoneNumber.objects.get(number="+8613800000101")
+    assert exact["Location"] == reverse("console:registration_phonenumber_change", args=[wanted.pk])
+    assert client.get(url, {"q": "138 0000 0101"}).status_code == 302  # not by GET
     partial = client.get(url, {"q": "0010"}).context["cl"].result_list
     assert len(partial) == 4
 

@@ -87,10 +87,82 @@ def test_wrong_codes_are_limited(client, open_mobile, outbox):
 
 
 def test_starting_lookups_is_throttled_per_address(client, alpha, citizen, outbox):
-    identity = citizen()
-    codes = [start(client, identity).status_code for _ in range(11)]
+    codes = [start(client, citizen()).status_code for _ in range(11)]
     assert codes[:10] == [200] * 10
     assert codes[10] == 429
+
+
+def test_one_document_is_limited_whatever_the_address(
+    settings, client, open_mobile, citizen, outbox
+):
+    _, holder = open_mobile()
+    settings.TELEREG_MY_LINES_DOCUMENT_LIMIT = 3
+    addresses = [f"127.0.0.{n}" for n in range(2, 7)]
+    codes = [
+        client.post(
+            "/my-lines/",
+            {
+                "step": "start",
+                "operator": "alpha",
+                "id_type": holder.id_type,
+                "id_number": holder.id_number,
+                "name": f"Guess Number{n}",
+            },
+            REMOTE_ADDR=address,
+        ).status_code
+        for n, address in enumerate(addresses)
+    ]
+    assert codes == [200, 200, 200, 429, 429]
+    # Another document from the same address is still answered.
+    assert start(client, citizen()).status_code == 200
+
+
+def test_the_limit_counts_in_the_database_shared_by_every_process(client, alpha, citizen, outbox):
+    from django.core.cache import cache
+
+    for _ in range(10):
+        start(client, citizen())
+        cache.clear()  # another gunicorn worker's cache knows nothing
+    assert start(client, citizen()).status_code == 429
+
+
+def test_every_start_is_in_the_access_log_known_document_or_not(
+    client, open_mobile, citizen, outbox
+):
+    from identity.models import AccessLogEntry
+
+    _, holder = open_mobile()
+    before = set(AccessLogEntry.objects.values_list("id", flat=True))
+    start(client, holder)
+    start(client, holder, name="Someone Else")
+    start(client, citizen())
+    entries = list(AccessLogEntry.objects.exclude(id__in=before).order_by("id"))
+    assert [e.detail["surface"] for e in entries] == ["my_lines"] * 3
+    assert [e.purpose for e in entries] == ["customer_request"] * 3
+    assert [e.actor_id for e in entries] == [None] * 3
+    assert entries[0].person is not None
+    assert entries[0].detail["name_matched"] is True
+    assert entries[1].person == entries[0].person
+    assert entries[1].detail["name_matched"] is False
+    assert entries[2].person is None
+    assert entries[2].detail["found"] is False
+    assert holder.id_number not in str([e.detail for e in entries])
+
+
+def test_a_refused_start_looks_the_same_for_known_and_unknown_documents(
+    settings, client, open_mobile, citizen, outbox
+):
+    _, holder = open_mobile()
+    settings.TELEREG_MY_LINES_DOCUMENT_LIMIT = 1
+    stranger = citizen()
+    start(client, holder)
+    start(client, stranger)
+    strip = lambda body: re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)  # noqa: E731
+    known = start(client, holder, name="X Y")
+    unknown = start(client, stranger, name="X Y")
+    assert known.status_code == unknown.status_code == 429
+    typed = lambda body: body.replace(holder.id_number, "").replace(stranger.id_number, "")  # noqa: E731
+    assert strip(typed(known.content.decode())) == strip(typed(unknown.content.decode()))
 
 
 def test_compliance_suspends_a_disputed_line_and_opens_a_reverification(

@@ -621,3 +621,16 @@ def test_inactive_store_cannot_take_a_transaction(counter, person_factory, alpha
     assert response.status_code == 403
     assert "store is not active" in response.content.decode()
     assert Person.objects.count() == 0
+
+
+def test_the_wizards_identity_check_counts_against_the_lookup_limit(
+    settings, counter, person_factory
+):
+    settings.TELEREG_LOOKUP_LIMIT_PER_HOUR = 2
+    identity = person_factory()
+    for _ in range(2):
+        first = counter.post(url("identity", "mobile_open"), block("applicant", identity))
+        assert first.status_code == 302
+    refused = counter.post(url("identity", "mobile_open"), block("applicant", identity))
+    assert refused.status_code == 429
+    assert "Too many look-ups" in refused.content.decode()
