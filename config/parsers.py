@@ -51,14 +51,14 @@ def nesting_depth(text: str, limit: int) -> int:
     recursion; stops early (returning more than ``limit``) once past it."""
     depth = deepest = 0
     for match in _TOKENS.finditer(text):
-        token = match.group()
-        if token in "[{":
+        bracket = match.group()
+        if bracket in "[{":
             depth += 1
             if depth > deepest:
                 deepest = depth
                 if deepest > limit:
                     break
-        elif token in "]}":
+        elif bracket in "]}":
             depth -= 1
     return deepest
 

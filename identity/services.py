@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.debug import sensitive_variables
 
 from operators.tenancy import can, is_platform_admin, staff_of
 
@@ -511,11 +513,15 @@ CORRECTABLE_FIELDS = ("name", "date_of_birth", "sex", "id_expiry", "nationality"
 
 
 @transaction.atomic
+@sensitive_variables("values", "current", "merged", "candidate", "normalised", "proposed")
 def correction_request_create(
     *, person: Person, values: dict[str, str | None], actor: AbstractBaseUser | None
 ) -> CorrectionRequest:
     """A proposed correction, validated against the whole identity so that a
-    fixed birth date still agrees with the document number."""
+    fixed birth date still agrees with the document number. Refuses before any
+    write: a field that cannot be corrected (CorrectionInvalid); a value that
+    breaks the identity rules, a malformed date included (documents.IdentityInvalid,
+    per field)."""
     unknown = set(values) - set(CORRECTABLE_FIELDS)
     if unknown:
         raise CorrectionInvalid(fields={f: ["This field cannot be corrected."] for f in unknown})
@@ -525,9 +531,9 @@ def correction_request_create(
         id_type=person.id_type,
         id_number=merged["id_number"] or "",
         name=merged["name"] or "",
-        date_of_birth=_date(merged["date_of_birth"]),
+        date_of_birth=_date(merged["date_of_birth"], field="date_of_birth"),
         sex=merged["sex"] or "",
-        id_expiry=_date(merged["id_expiry"]) if merged["id_expiry"] else None,
+        id_expiry=_date(merged["id_expiry"], field="id_expiry"),
         nationality=merged["nationality"],
         address=merged["address"],
     )
@@ -543,11 +549,25 @@ class CorrectionInvalid(NoticeIncomplete):
     message = "The correction is not valid."
 
 
-def _date(value: str | None) -> dt.date:
-    return dt.date.fromisoformat(value) if value else dt.date.min
+NOT_A_DATE = "not a date: write it as YYYY-MM-DD"
+
+
+def _date(value: str | None, *, field: str) -> dt.date | None:
+    """An ISO date (YYYY-MM-DD) or None when blank; anything else is refused on
+    ``field`` (documents.IdentityInvalid), never a ValueError that ends as a 500."""
+    if not value:
+        return None
+    try:
+        parsed = parse_date(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but not a calendar day (2024-02-30)
+        parsed = None
+    if parsed is None:
+        raise documents.IdentityInvalid({field: [NOT_A_DATE]})
+    return parsed
 
 
 @transaction.atomic
+@sensitive_variables("values")
 def correction_decide(
     *, correction: CorrectionRequest, approve: bool, actor: AbstractBaseUser, note: str = ""
 ) -> CorrectionRequest:

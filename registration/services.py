@@ -29,7 +29,7 @@ from config.celery import enqueue
 from identity import services as identity_services
 from identity import vault
 from identity.authority import AuthorityResult, Outcome
-from identity.documents import IdentityInvalid
+from identity.documents import IdentityInvalid, address_problem
 from identity.errors import ConsentRefused
 from identity.models import ConsentChannel, Person
 from identity.services import ConsentInput
@@ -173,6 +173,8 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
     ):
         if not (request.installation_address or "").strip():
             errors["installation_address"] = ["The installation address is required."]
+        elif problem := address_problem(request.installation_address):
+            errors["installation_address"] = [str(problem)]
     if request.kind in OPENING_KINDS and request.number:
         try:
             request.number = numbers.to_e164(
