@@ -203,6 +203,7 @@ class IdentityCheck:
         return f"IdentityCheck(outcome={self.result.outcome!s})"
 
 
+@sensitive_variables()
 def identity_validate(
     *, operator: Operator, identity: IdentityData, require_address: bool = False
 ) -> IdentityData:
@@ -216,6 +217,7 @@ def identity_validate(
     )
 
 
+@sensitive_variables()
 def identity_check(
     *,
     operator: Operator,
@@ -253,6 +255,7 @@ def _find_locked(operator: Operator, doc_index: str) -> Person | None:
     return Person.objects.select_for_update().filter(operator=operator, doc_index=doc_index).first()
 
 
+@sensitive_variables()
 def person_register(
     *,
     operator: Operator,
@@ -330,6 +333,7 @@ def person_register(
     return person
 
 
+@sensitive_variables()
 def _person_update(
     person: Person,
     values: dict[str, str | None],
@@ -391,6 +395,7 @@ def can_reveal(user: AbstractBaseUser | None, person: Person) -> bool:
     return any(grant(user, person) for grant in _reveal_grants)
 
 
+@sensitive_variables()
 def person_reveal(
     *,
     person: Person,
@@ -445,6 +450,7 @@ def _store_of(user: AbstractBaseUser | None) -> Store | None:
     return staff.store if staff else None
 
 
+@sensitive_variables()
 def person_export(*, person: Person, actor: AbstractBaseUser, reason: str) -> dict[str, Any]:
     """Everything held about a person, for a subject-access answer. The
     personal fields come through person_reveal, so the export is logged."""
@@ -513,7 +519,7 @@ CORRECTABLE_FIELDS = ("name", "date_of_birth", "sex", "id_expiry", "nationality"
 
 
 @transaction.atomic
-@sensitive_variables("values", "current", "merged", "candidate", "normalised", "proposed")
+@sensitive_variables()
 def correction_request_create(
     *, person: Person, values: dict[str, str | None], actor: AbstractBaseUser | None
 ) -> CorrectionRequest:
@@ -567,7 +573,7 @@ def _date(value: str | None, *, field: str) -> dt.date | None:
 
 
 @transaction.atomic
-@sensitive_variables("values")
+@sensitive_variables()
 def correction_decide(
     *, correction: CorrectionRequest, approve: bool, actor: AbstractBaseUser, note: str = ""
 ) -> CorrectionRequest:
@@ -783,6 +789,7 @@ def authority_registry_load(rows: Iterable[CitizenRow], *, batch_size: int = 100
     return count
 
 
+@sensitive_variables()
 def value_reveal(
     *,
     person: Person,

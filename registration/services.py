@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from config.celery import enqueue
 from identity import services as identity_services
@@ -150,6 +151,7 @@ def _consenting_party(kind: str) -> str:
     return "new_holder" if kind in TRANSFER_KINDS else "applicant"
 
 
+@sensitive_variables()
 def _validate(operator: Operator, request: TransactionRequest) -> dict[str, IdentityData]:
     """Every identity block of the request, normalised; all errors at once."""
     errors: dict[str, list[str]] = {}
@@ -289,6 +291,7 @@ def _staff_store(actor: AbstractBaseUser) -> tuple[StaffMember, object]:
     return staff, staff.store
 
 
+@sensitive_variables()
 def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) -> Transaction:
     """Take one business transaction. Returns it completed or waiting for the
     authority; raises IdentityInvalid (bad input: nothing stored), a consent
@@ -338,6 +341,7 @@ def _record_refusal(operator, store, actor, request, refusal: RegistrationRefuse
     return tx
 
 
+@sensitive_variables()
 def _take(
     operator, store, actor, request, identities, consenting, results, notice=None
 ) -> Transaction:
@@ -499,6 +503,7 @@ def _alert_holder(tx: Transaction) -> None:
     transaction.on_commit(lambda: enqueue(send_holder_alert, tx.pk))
 
 
+@sensitive_variables()
 def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
     """Apply the transaction's effect. Runs inside the caller's atomic block."""
     now = timezone.now()

@@ -306,8 +306,10 @@ TELEREG_ANSWER_ADDRESS_LIMIT = env.int("TELEREG_ANSWER_ADDRESS_LIMIT", default=2
 # Messages per second per channel across all workers (shared through the cache:
 # Redis in production), 0 for no limit: e.g. TELEREG_CHANNEL_RATES=sms:50,email:10
 TELEREG_CHANNEL_RATES = env.dict("TELEREG_CHANNEL_RATES", cast={"value": float}, default={})
-# Django's error reports filter these from request data and local variables too.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "identity.logging.PersonalDataReporterFilter"
+# Django's error reports (the technical 500 page with DEBUG on, error e-mails) show no
+# request values and no frame variables but harmless scalars, DEBUG on or off.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PersonalDataReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "config.error_reports.PersonalDataExceptionReporter"
 
 # --- Logging ------------------------------------------------------------------------
 
