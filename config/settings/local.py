@@ -6,12 +6,17 @@ environment; without them it refuses to start (no fixed fallback key).
 DEBUG is off, as in production, so that `make run` shows the project's own
 error pages; DJANGO_DEBUG=1 opts in to Django's technical pages."""
 
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-_ENV_FILE = Path(__file__).resolve().parent.parent.parent / "var" / "local.env"
+# TELEREG_LOCAL_ENV_FILE: another file than var/local.env (the tests use it).
+_ENV_FILE = Path(
+    os.environ.get("TELEREG_LOCAL_ENV_FILE")
+    or Path(__file__).resolve().parent.parent.parent / "var" / "local.env"
+)
 if _ENV_FILE.exists():
     environ.Env.read_env(str(_ENV_FILE), overwrite=False)
 
