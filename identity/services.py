@@ -14,6 +14,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from operators.tenancy import can, is_platform_admin, staff_of
@@ -555,7 +556,7 @@ class CorrectionInvalid(NoticeIncomplete):
     message = "The correction is not valid."
 
 
-NOT_A_DATE = "not a date: write it as YYYY-MM-DD"
+NOT_A_DATE = _("not a date: write it as YYYY-MM-DD")
 
 
 def _date(value: str | None, *, field: str) -> dt.date | None:

@@ -108,7 +108,7 @@ def test_correction_with_a_malformed_date_is_400_naming_the_field_and_stores_not
     assert response.status_code == 400, response.content
     error = response.json()["error"]
     assert error["code"] == "invalid"
-    assert error["fields"] == {f"values.{field}": [services.NOT_A_DATE]}
+    assert error["fields"] == {f"values.{field}": [str(services.NOT_A_DATE)]}
     assert not CorrectionRequest.objects.exists()
 
 
