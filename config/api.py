@@ -10,12 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.paginator import Page as DjangoPage
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.parsers import RequestTooLarge
 
 
 class Pagination(PageNumberPagination):
@@ -92,6 +96,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, RequestDataTooBig):
+        exc = RequestTooLarge()
+    elif isinstance(exc, SuspiciousOperation):
+        # Django's own request-shape limits (too many fields, a bad multipart body...).
+        # Its message may quote the input: say only that the request was refused.
+        return Response(
+            error_body("bad_request", _("The request is malformed."), {"body": [_("Refused.")]}),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -103,6 +116,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = codes if isinstance(codes, str) else "error"
         if isinstance(exc, exceptions.Throttled):
             code = "throttled"
-        body = error_body(code, str(detail))
+        fields = None
+        if isinstance(exc, exceptions.ParseError | RequestTooLarge):
+            # A 400 names what was wrong: here the body as a whole.
+            fields = {"body": [str(detail)]}
+        body = error_body(code, str(detail), fields)
     response.data = body
     return response

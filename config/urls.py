@@ -43,3 +43,4 @@ if settings.TELEREG_BENCH_ENDPOINTS:  # config.settings.bench only (make bench)
 handler404 = "config.views.handler404"
 handler500 = "config.views.handler500"
 handler403 = "config.views.handler403"
+handler400 = "config.views.handler400"

@@ -70,7 +70,7 @@ class IdentityCheckView(APIView):
         summary="Validate an identity block and check it with the authority",
         description="Stores nothing but an access-log entry of the check.",
     )
-    @sensitive_variables("identity", "block")
+    @sensitive_variables()
     def post(self, request: Request) -> Response:
         block = IdentityBlockSerializer(data=request.data)
         block.is_valid(raise_exception=True)
@@ -158,6 +158,7 @@ class PersonRevealView(APIView):
         responses={200: {"type": "object", "additionalProperties": {"type": "string"}}},
         summary="Unmasked personal data, with a reason; written to the access log",
     )
+    @sensitive_variables()
     def post(self, request: Request, uid: str) -> Response:
         data = RevealInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -186,6 +187,7 @@ class PersonExportView(APIView):
         responses={200: {"type": "object"}},
         summary="Subject-access export: everything held about a person (logged)",
     )
+    @sensitive_variables()
     def post(self, request: Request, uid: str) -> Response:
         data = ExportInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -214,7 +216,7 @@ class PersonCorrectionView(APIView):
         responses={201: {"type": "object"}},
         summary="File a subject's correction request (compliance approves or refuses)",
     )
-    @sensitive_variables("data")
+    @sensitive_variables()
     def post(self, request: Request, uid: str) -> Response:
         data = CorrectionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -51,6 +51,7 @@ from types import MappingProxyType
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.views.decorators.debug import sensitive_variables
 
 __all__ = [
     "KEY_BYTES",
@@ -284,6 +285,7 @@ def _header(kid: str) -> bytes:
     return VERSION + bytes([len(raw)]) + raw
 
 
+@sensitive_variables()
 def _seal(key: bytes, plaintext: bytes, *, kid: str, context: bytes) -> bytes:
     return _seal_with(AESGCM(key), plaintext, header=_header(kid), context=context)
 
@@ -316,6 +318,7 @@ def _split(blob: bytes, *, what: str) -> tuple[bytes, str, bytes, bytes]:
     return blob[:kid_end], kid, nonce, blob[kid_end + NONCE_BYTES :]
 
 
+@sensitive_variables()
 def _open(key: bytes, blob: bytes, *, what: str, context: bytes) -> bytes:
     header, _kid, nonce, sealed = _split(blob, what=what)
     return _open_with(AESGCM(key), header, nonce, sealed, what=what, context=context)
@@ -369,6 +372,7 @@ def wrap_data_key(ring: KeyRing, dek: bytes, *, subject: str) -> bytes:
     return _seal(ring._kek(kid), _check_dek(dek), kid=kid, context=_dek_context(subject))
 
 
+@sensitive_variables()
 def unwrap_data_key(ring: KeyRing, wrapped: bytes, *, subject: str) -> bytes:
     """The DEK inside ``wrapped``, using whichever KEK it names.
 
@@ -430,6 +434,7 @@ def rewrap_data_keys(ring: KeyRing, items: Iterable[tuple[bytes, str]]) -> list[
 # --- Fields -----------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def encrypt_field(dek: bytes, value: str, *, subject: str, field: str) -> bytes:
     """AES-256-GCM of ``value`` (UTF-8) under ``dek``, bound to (subject, field):
     decrypting it as another subject's or another field's value fails."""
@@ -440,6 +445,7 @@ def encrypt_field(dek: bytes, value: str, *, subject: str, field: str) -> bytes:
     )
 
 
+@sensitive_variables()
 def decrypt_field(dek: bytes, blob: bytes, *, subject: str, field: str) -> str:
     """The value sealed by :func:`encrypt_field` for the same (dek, subject, field).
     Raises DecryptionError on tampering, another subject/field, an erased (empty) or
@@ -460,6 +466,7 @@ def decrypt_field(dek: bytes, blob: bytes, *, subject: str, field: str) -> str:
 # --- Blind index ------------------------------------------------------------------------
 
 
+@sensitive_variables()
 def blind_index(ring: KeyRing, *parts: str) -> str:
     """Hex HMAC-SHA256 under the ring's index key of the length-prefixed ``parts``.
 

@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 from stdnum.cn import ric
 
@@ -66,6 +67,17 @@ NATIONALITY_CHINESE = "a foreign document cannot be held by a Chinese national (
 NAME_REQUIRED = "name is required"
 NAME_TOO_LONG = f"name is longer than {NAME_MAX_LENGTH} characters"
 NAME_CONTROL = "name contains control characters"
+# Reasons added with issue 10 go through gettext_lazy (issue 12 adds the catalogues);
+# IdentityInvalid turns them into text when it is raised, in the request's language.
+NAME_HIDDEN = _(
+    "name contains invisible or direction-changing characters (zero-width, "
+    "bidirectional or other format controls): type the name as printed on the document"
+)
+ADDRESS_CONTROL = _("address contains control characters")
+ADDRESS_HIDDEN = _(
+    "address contains invisible or direction-changing characters (zero-width, "
+    "bidirectional or other format controls)"
+)
 BIRTH_REQUIRED = "date of birth is required"
 BIRTH_IN_FUTURE = "birth date is in the future"
 SEX_INVALID = "sex must be M or F"
@@ -89,7 +101,7 @@ class IdentityInvalid(Exception):  # noqa: N818 - named for what happened, like 
     def __init__(self, errors: Errors) -> None:
         order = {field: n for n, field in enumerate(FIELDS)}
         self.errors: Errors = {
-            field: list(reasons)
+            field: [str(reason) for reason in reasons]
             for field, reasons in sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))
             if reasons
         }
@@ -136,6 +148,32 @@ def collapse_whitespace(text: str | None) -> str:
     """Stripped, with every run of whitespace (including the ideographic space) made one
     ordinary space."""
     return " ".join((text or "").split())
+
+
+# Control characters (Cc: escapes, bells...), format characters (Cf: zero-width
+# spaces and joiners, bidirectional embeddings, overrides and isolates, the byte
+# order mark, the Arabic letter mark, tag characters) and lone surrogates (Cs).
+# Format characters change what a clerk, a receipt or a notice shows without
+# being seen: "\u202eAlice" prints reversed, "Ali\u200bce" is another person.
+_HIDDEN_CATEGORIES = frozenset({"Cf", "Cs"})
+
+
+def hidden_text_problem(text: str, *, control: str, hidden: str) -> str | None:
+    """``control`` when ``text`` holds a control character, ``hidden`` when it
+    holds an invisible format character (by Unicode category, not a hand list),
+    else None. Whitespace is not counted: callers collapse it first."""
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cc" and not ch.isspace():
+            return control
+        if category in _HIDDEN_CATEGORIES:
+            return hidden
+    return None
+
+
+def address_problem(address: str | None) -> str | None:
+    """The reason an address (of a person or an installation) is refused, if any."""
+    return hidden_text_problem(address or "", control=ADDRESS_CONTROL, hidden=ADDRESS_HIDDEN)
 
 
 # --- GB 11643 numbers (resident ID, HMT residence permit, new permanent residence card) --
@@ -540,8 +578,8 @@ def validate_identity(
         out.add("name", NAME_REQUIRED)
     elif len(norm.name) > NAME_MAX_LENGTH:
         out.add("name", NAME_TOO_LONG)
-    elif any(unicodedata.category(ch) == "Cc" for ch in norm.name):
-        out.add("name", NAME_CONTROL)
+    elif problem := hidden_text_problem(norm.name, control=NAME_CONTROL, hidden=NAME_HIDDEN):
+        out.add("name", problem)
 
     born = norm.date_of_birth
     if born is None:
@@ -576,6 +614,8 @@ def validate_identity(
             out.add("address", ADDRESS_REQUIRED)
     elif len(norm.address) > ADDRESS_MAX_LENGTH:
         out.add("address", ADDRESS_TOO_LONG)
+    elif problem := address_problem(norm.address):
+        out.add("address", problem)
 
     if out.errors:
         raise IdentityInvalid(out.errors)

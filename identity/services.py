@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from operators.tenancy import can, is_platform_admin, staff_of
 
@@ -218,6 +221,7 @@ class IdentityCheck:
         return f"IdentityCheck(outcome={self.result.outcome!s})"
 
 
+@sensitive_variables()
 def identity_validate(
     *, operator: Operator, identity: IdentityData, require_address: bool = False
 ) -> IdentityData:
@@ -231,6 +235,7 @@ def identity_validate(
     )
 
 
+@sensitive_variables()
 def identity_check(
     *,
     operator: Operator,
@@ -278,6 +283,7 @@ IDENTIFYING_FIELDS = ("name", "date_of_birth", "sex", "nationality")
 OPTIONAL_FIELDS = ("id_expiry", "nationality", "address")
 
 
+@sensitive_variables()
 def person_register(
     *,
     operator: Operator,
@@ -372,6 +378,7 @@ def person_register(
     return person
 
 
+@sensitive_variables()
 def person_identity_apply(
     *,
     person: Person,
@@ -413,6 +420,7 @@ def _changed_fields(values: dict[str, str | None], current: dict[str, str | None
 # --- An identity held by a waiting transaction --------------------------------------------
 
 
+@sensitive_variables()
 def pending_identity_seal(*, person: Person, context: str, identity: IdentityData) -> bytes:
     """The identity as given, for a record that waits for the authority (a
     transaction), sealed under ``person``'s data key and bound to ``context``:
@@ -421,6 +429,7 @@ def pending_identity_seal(*, person: Person, context: str, identity: IdentityDat
     return vault.seal_identity(person, context=context, values=vault.identity_values(identity))
 
 
+@sensitive_variables()
 def pending_identity_open(*, person: Person, context: str, blob: bytes) -> IdentityData:
     """What :func:`pending_identity_seal` sealed, for the authority check and
     the completion of the waiting record. Not a reveal: never shown to anyone."""
@@ -429,6 +438,7 @@ def pending_identity_open(*, person: Person, context: str, blob: bytes) -> Ident
     )
 
 
+@sensitive_variables()
 def _identity_from_values(id_type: str, values: dict[str, str | None]) -> IdentityData:
     return IdentityData(
         id_type=id_type,
@@ -442,6 +452,7 @@ def _identity_from_values(id_type: str, values: dict[str, str | None]) -> Identi
     )
 
 
+@sensitive_variables()
 def pending_identity_reveal(
     *,
     person: Person,
@@ -472,6 +483,7 @@ def pending_identity_reveal(
     return vault.open_identity(person, context=context, blob=blob)
 
 
+@sensitive_variables()
 def _person_update(
     person: Person,
     values: dict[str, str | None],
@@ -529,6 +541,7 @@ def can_reveal(user: AbstractBaseUser | None, person: Person) -> bool:
     return any(grant(user, person) for grant in _reveal_grants)
 
 
+@sensitive_variables()
 def person_reveal(
     *,
     person: Person,
@@ -583,6 +596,7 @@ def _store_of(user: AbstractBaseUser | None) -> Store | None:
     return staff.store if staff else None
 
 
+@sensitive_variables()
 def person_export(*, person: Person, actor: AbstractBaseUser, reason: str) -> dict[str, Any]:
     """Everything held about a person, for a subject-access answer. The
     personal fields come through person_reveal, so the export is logged."""
@@ -651,11 +665,15 @@ CORRECTABLE_FIELDS = ("name", "date_of_birth", "sex", "id_expiry", "nationality"
 
 
 @transaction.atomic
+@sensitive_variables()
 def correction_request_create(
     *, person: Person, values: dict[str, str | None], actor: AbstractBaseUser | None
 ) -> CorrectionRequest:
     """A proposed correction, validated against the whole identity so that a
-    fixed birth date still agrees with the document number."""
+    fixed birth date still agrees with the document number. Refuses before any
+    write: a field that cannot be corrected (CorrectionInvalid); a value that
+    breaks the identity rules, a malformed date included (documents.IdentityInvalid,
+    per field)."""
     unknown = set(values) - set(CORRECTABLE_FIELDS)
     if unknown:
         raise CorrectionInvalid(fields={f: ["This field cannot be corrected."] for f in unknown})
@@ -665,9 +683,9 @@ def correction_request_create(
         id_type=person.id_type,
         id_number=merged["id_number"] or "",
         name=merged["name"] or "",
-        date_of_birth=_date(merged["date_of_birth"]),
+        date_of_birth=_date(merged["date_of_birth"], field="date_of_birth"),
         sex=merged["sex"] or "",
-        id_expiry=_date(merged["id_expiry"]) if merged["id_expiry"] else None,
+        id_expiry=_date(merged["id_expiry"], field="id_expiry"),
         nationality=merged["nationality"],
         address=merged["address"],
     )
@@ -683,11 +701,25 @@ class CorrectionInvalid(NoticeIncomplete):
     message = "The correction is not valid."
 
 
-def _date(value: str | None) -> dt.date:
-    return dt.date.fromisoformat(value) if value else dt.date.min
+NOT_A_DATE = _("not a date: write it as YYYY-MM-DD")
+
+
+def _date(value: str | None, *, field: str) -> dt.date | None:
+    """An ISO date (YYYY-MM-DD) or None when blank; anything else is refused on
+    ``field`` (documents.IdentityInvalid), never a ValueError that ends as a 500."""
+    if not value:
+        return None
+    try:
+        parsed = parse_date(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but not a calendar day (2024-02-30)
+        parsed = None
+    if parsed is None:
+        raise documents.IdentityInvalid({field: [NOT_A_DATE]})
+    return parsed
 
 
 @transaction.atomic
+@sensitive_variables()
 def correction_decide(
     *, correction: CorrectionRequest, approve: bool, actor: AbstractBaseUser, note: str = ""
 ) -> CorrectionRequest:
@@ -908,6 +940,7 @@ def authority_registry_load(rows: Iterable[CitizenRow], *, batch_size: int = 100
     return count
 
 
+@sensitive_variables()
 def value_reveal(
     *,
     person: Person,

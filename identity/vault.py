@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from django.views.decorators.debug import sensitive_variables
+
 from . import crypto
 from .errors import PersonShredded
 from .models import ENCRYPTED_FIELDS
@@ -27,6 +29,7 @@ def ring() -> crypto.KeyRing:
     return crypto.KeyRing.from_settings()
 
 
+@sensitive_variables()
 def document_index(id_type: str, normalised_number: str) -> str:
     """The blind index of a document: equal documents give equal indexes,
     and the index reveals nothing without the index key."""
@@ -38,6 +41,7 @@ def digest(*parts: str) -> str:
     return crypto.blind_index(ring(), *parts)
 
 
+@sensitive_variables()
 def identity_values(identity: IdentityData) -> dict[str, str | None]:
     def text(value: object) -> str | None:
         if value is None or value == "":
@@ -55,6 +59,7 @@ def _data_key(person: Person) -> bytes:
     return crypto.unwrap_data_key(ring(), bytes(person.wrapped_key), subject=person.subject)
 
 
+@sensitive_variables()
 def seal_new(person: Person, values: dict[str, str | None]) -> None:
     """Give a new person a data key and encrypt all their fields (not saved)."""
     keys = ring()
@@ -65,11 +70,13 @@ def seal_new(person: Person, values: dict[str, str | None]) -> None:
     _seal(person, dek, values)
 
 
+@sensitive_variables()
 def seal(person: Person, values: dict[str, str | None]) -> None:
     """Encrypt the given fields of an existing person (not saved)."""
     _seal(person, _data_key(person), values)
 
 
+@sensitive_variables()
 def _seal(person: Person, dek: bytes, values: dict[str, str | None]) -> None:
     for name, value in values.items():
         if name not in ENCRYPTED_FIELDS:
@@ -84,6 +91,7 @@ def _seal(person: Person, dek: bytes, values: dict[str, str | None]) -> None:
         setattr(person, f"{name}_enc", blob)
 
 
+@sensitive_variables()
 def encrypt_values(person: Person, values: dict[str, str | None]) -> dict[str, str | None]:
     """Encrypt values under the person's key without setting them (for versions
     and correction proposals); returns field → base64 ciphertext."""
@@ -100,6 +108,7 @@ def encrypt_values(person: Person, values: dict[str, str | None]) -> dict[str, s
     }
 
 
+@sensitive_variables()
 def decrypt_values(person: Person, encoded: dict[str, str | None]) -> dict[str, str | None]:
     import base64
 
@@ -122,6 +131,7 @@ def current_ciphertexts(person: Person, fields: Iterable[str]) -> dict[str, str 
     return out
 
 
+@sensitive_variables()
 def open_fields(person: Person, fields: Iterable[str] = ENCRYPTED_FIELDS) -> dict[str, str | None]:
     """Decrypt fields of a person. Private to the identity app: the public doors
     are person_masked (masks) and person_reveal (logs)."""
@@ -188,6 +198,7 @@ def _subject(uid: uuid.UUID | str) -> str:
     return f"person:{uid}"
 
 
+@sensitive_variables()
 def seal_value(person: Person, *, context: str, field: str, value: str) -> bytes:
     """Encrypt a value that belongs to a person but lives on another row (a
     landline's installation address), bound to that row by ``context``."""
@@ -196,6 +207,7 @@ def seal_value(person: Person, *, context: str, field: str, value: str) -> bytes
     )
 
 
+@sensitive_variables()
 def open_value(person: Person, *, context: str, field: str, blob: bytes) -> str:
     """Private to the identity app, like open_fields."""
     return crypto.decrypt_field(

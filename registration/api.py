@@ -155,7 +155,7 @@ class TransactionListCreateView(APIView):
         summary="Take a business transaction (201 done, 202 waiting for the authority)",
     )
     @idempotent(required=True)
-    @sensitive_variables("data", "tx_request")
+    @sensitive_variables()
     def post(self, request: Request) -> Response:
         data = TransactionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -499,7 +499,7 @@ class InStoreReverifyView(APIView):
         summary="Re-verify a line's holder in store (completes the open request)",
     )
     @idempotent(required=False)
-    @sensitive_variables("data", "identity")
+    @sensitive_variables()
     def post(self, request: Request, number: str) -> Response:
         from .models import RequestState, ReverificationRequest
 

@@ -24,12 +24,13 @@ from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from config.celery import enqueue
 from identity import services as identity_services
 from identity import vault
 from identity.authority import AuthorityResult, Outcome
-from identity.documents import IdentityInvalid
+from identity.documents import IdentityInvalid, address_problem
 from identity.errors import ConsentRefused, IdentityMismatch, PersonShredded, RevealNotAllowed
 from identity.models import ConsentChannel, Person, VerificationStatus
 from identity.services import ConsentInput
@@ -153,6 +154,7 @@ def _consenting_party(kind: str) -> str:
     return "new_holder" if kind in TRANSFER_KINDS else "applicant"
 
 
+@sensitive_variables()
 def _validate(operator: Operator, request: TransactionRequest) -> dict[str, IdentityData]:
     """Every identity block of the request, normalised; all errors at once."""
     errors: dict[str, list[str]] = {}
@@ -176,6 +178,8 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
     ):
         if not (request.installation_address or "").strip():
             errors["installation_address"] = ["The installation address is required."]
+        elif problem := address_problem(request.installation_address):
+            errors["installation_address"] = [str(problem)]
     if request.kind in OPENING_KINDS and request.number:
         try:
             request.number = numbers.to_e164(
@@ -290,6 +294,7 @@ def _staff_store(actor: AbstractBaseUser) -> tuple[StaffMember, object]:
     return staff, staff.store
 
 
+@sensitive_variables()
 def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) -> Transaction:
     """Take one business transaction. Returns it completed or waiting for the
     authority; raises IdentityInvalid (bad input: nothing stored), a consent
@@ -339,6 +344,7 @@ def _record_refusal(operator, store, actor, request, refusal: RegistrationRefuse
     return tx
 
 
+@sensitive_variables()
 def _take(
     operator, store, actor, request, identities, consenting, results, notice=None
 ) -> Transaction:
@@ -547,6 +553,7 @@ def _alert_holder(tx: Transaction) -> None:
     transaction.on_commit(lambda: enqueue(send_holder_alert, tx.pk))
 
 
+@sensitive_variables()
 def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
     """Apply the transaction's effect. Runs inside the caller's atomic block."""
     now = timezone.now()

@@ -294,7 +294,7 @@ def _parties_summary(wizard: Wizard, errors: dict[str, list[str]] | None = None)
 
 
 @flow_step
-@sensitive_variables("identity", "forms_by_party", "checks", "wizard")
+@sensitive_variables()
 def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
     wizard = Wizard.load(request, kind)
     require_address = kind in services.OPENING_KINDS
@@ -485,7 +485,7 @@ def _detail_rows(
 
 
 @flow_step
-@sensitive_variables("wizard")
+@sensitive_variables()
 def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
     wizard = Wizard.load(request, kind)
     if wizard is None or wizard.next_step() != "confirm":

@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.request_id.RequestIdMiddleware",
+    # Before anything that reads a parameter, a header or the session cookie.
+    "config.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -211,7 +213,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["operators.permissions.IsActiveStaff"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded size and depth, no NUL or lone surrogates (config/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -369,8 +372,10 @@ TELEREG_MY_LINES_DOCUMENT_LIMIT = env.int("TELEREG_MY_LINES_DOCUMENT_LIMIT", def
 # Messages per second per channel across all workers (shared through the cache:
 # Redis in production), 0 for no limit: e.g. TELEREG_CHANNEL_RATES=sms:50,email:10
 TELEREG_CHANNEL_RATES = env.dict("TELEREG_CHANNEL_RATES", cast={"value": float}, default={})
-# Django's error reports filter these from request data and local variables too.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "identity.logging.PersonalDataReporterFilter"
+# Django's error reports (the technical 500 page with DEBUG on, error e-mails) show no
+# request values and no frame variables but harmless scalars, DEBUG on or off.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PersonalDataReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "config.error_reports.PersonalDataExceptionReporter"
 
 # --- Logging ------------------------------------------------------------------------
 

@@ -85,3 +85,39 @@ def test_correction_of_an_uncorrectable_field_is_400(
     )
     assert response.status_code == 400
     assert "id_number" in response.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("date_of_birth", "not-a-date"),
+        ("date_of_birth", "1990-02-30"),
+        ("id_expiry", "99999-01-01"),
+        ("id_expiry", "2030-13-01"),
+    ],
+)
+def test_correction_with_a_malformed_date_is_400_naming_the_field_and_stores_nothing(
+    register, make_identity, alpha_clerk, api_client_for, field, value
+):
+    from identity.models import CorrectionRequest
+
+    person = register(make_identity())
+    response = api_client_for(alpha_clerk).post(
+        f"/api/v1/persons/{person.uid}/corrections/", {"values": {field: value}}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["fields"] == {f"values.{field}": [str(services.NOT_A_DATE)]}
+    assert not CorrectionRequest.objects.exists()
+
+
+def test_correction_with_a_spoofed_name_is_refused(register, make_identity, alpha_clerk):
+    from identity.documents import NAME_HIDDEN, IdentityInvalid
+
+    person = register(make_identity())
+    with pytest.raises(IdentityInvalid) as caught:
+        services.correction_request_create(
+            person=person, values={"name": "\u202eecilA"}, actor=alpha_clerk.user
+        )
+    assert caught.value.errors == {"name": [str(NAME_HIDDEN)]}
