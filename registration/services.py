@@ -716,6 +716,7 @@ def transaction_cancel(*, tx: Transaction, actor: AbstractBaseUser) -> Transacti
     return tx
 
 
+@sensitive_variables()
 def _party_identity(tx: Transaction, party: str) -> IdentityData:
     """The identity to put to the authority for a party: the one given on
     the transaction (for a transfer's holder too: the holder's identity as
@@ -740,6 +741,7 @@ def _party_identity(tx: Transaction, party: str) -> IdentityData:
     )
 
 
+@sensitive_variables()
 def transaction_verify_pending(*, transaction_id: int) -> str:
     """Ask the authority again about a waiting transaction and complete or
     reject it. Idempotent: a transaction no longer waiting is left alone.
@@ -800,6 +802,7 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
         return tx.state
 
 
+@sensitive_variables()
 def _apply_matched_identity(tx: Transaction) -> None:
     """The consenting party's identity, as given and now matched by the
     authority, becomes their stored identity (versioned, the clerk who took
@@ -841,6 +844,7 @@ def pending_claim(*, transaction_id: int, now: dt.datetime | None = None) -> boo
     )
 
 
+@sensitive_variables()
 def transaction_identity_reveal(
     *, tx: Transaction, actor: AbstractBaseUser, reason: str, party: str | None = None
 ) -> dict[str, str | None]:
