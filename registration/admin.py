@@ -13,6 +13,9 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError
 from identity import selectors as identity_selectors
@@ -495,11 +498,26 @@ class CampaignAdmin(OperatorScopedAdmin):
 
     permission_prefix = "campaign"
     form = CampaignForm
-    list_display = ["name", "state", "deadline", "planned_count", "progress", "created_at"]
+    list_display = [
+        "name",
+        "state",
+        "deadline",
+        "planned_count",
+        "progress",
+        "cycle_status",
+        "created_at",
+    ]
     list_filter = ["state"]
     search_fields = ["name"]
     actions = ["launch", "pause", "resume", "close"]
-    readonly_fields = ["state", "planned_count", "matching_lines", "progress", "launched_at"]
+    readonly_fields = [
+        "state",
+        "planned_count",
+        "matching_lines",
+        "progress",
+        "launched_at",
+        "cycle_status",
+    ]
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "campaign.manage")
@@ -526,6 +544,17 @@ class CampaignAdmin(OperatorScopedAdmin):
         states = ", ".join(f"{k} {v}" for k, v in sorted(p["by_state"].items())) or "no requests"
         sent = p["deliveries"].get("sent", 0)
         return f"{states}; {sent} message(s) sent"
+
+    @admin.display(description=gettext_lazy("cycle"))
+    def cycle_status(self, obj: Campaign) -> str:
+        if not obj.cycle_error:
+            return gettext("ok")
+        return gettext("failed %(when)s (%(error)s)") % {
+            "when": date_format(timezone.localtime(obj.cycle_failed_at), "DATETIME_FORMAT")
+            if obj.cycle_failed_at
+            else "—",
+            "error": obj.cycle_error,
+        }
 
     def get_form(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any):
         form_class = super().get_form(request, obj, **kwargs)

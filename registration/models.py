@@ -340,6 +340,10 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     launched_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The last failure of this campaign's step in the re-verification cycle
+    # (the step and the error's type, never data); cleared by the next run.
+    cycle_error = models.CharField(max_length=200, blank=True, default="")
+    cycle_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
