@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from config import client_ip
 from config.api import DomainError
 from identity import selectors as identity_selectors
 from identity.documents import ID_TYPE_CHOICES, IdentityInvalid
@@ -101,7 +102,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _address_key(request: HttpRequest) -> str:
-    return f"answer-fail:{request.META.get('REMOTE_ADDR', '')}"
+    return f"answer-fail:{client_ip(request)}"
 
 
 def _address_blocked(request: HttpRequest) -> bool:
@@ -145,7 +146,7 @@ class CodeForm(forms.Form):
 def _throttled(request: HttpRequest) -> bool:
     from django.core.cache import cache
 
-    key = f"my-lines:{request.META.get('REMOTE_ADDR', '')}"
+    key = f"my-lines:{client_ip(request)}"
     count = cache.get_or_set(key, 0, timeout=3600)
     cache.incr(key)
     return count >= START_LIMIT_PER_HOUR

@@ -120,6 +120,8 @@ else:
 # --- Authentication -----------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    # Refuses every attempt from an address over its failure limit.
+    "operators.sign_in_limits.AddressLimitBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -133,21 +135,26 @@ LOGIN_URL = "operators:login"
 LOGIN_REDIRECT_URL = "operators:dashboard"
 LOGOUT_REDIRECT_URL = "operators:login"
 
-# django-axes: lock a username after 5 failed sign-ins (stores share one IP,
-# so locking by address would lock out a whole shop).
+# Load balancers in front of the application that append to X-Forwarded-For;
+# 0 (the default) ignores the header. config.client_ip, axes and DRF's
+# throttles all read the client's address through this one count.
+TELEREG_NUM_PROXIES = env.int("TELEREG_NUM_PROXIES", default=0)
+if TELEREG_NUM_PROXIES < 0:
+    raise ImproperlyConfigured("TELEREG_NUM_PROXIES must be 0 or more.")
+
+# django-axes: lock a username at one address after 5 failed sign-ins, so a
+# stranger elsewhere cannot lock a real user out by knowing the username;
+# operators.sign_in_limits also refuses an address after
+# TELEREG_SIGN_IN_ADDRESS_LIMIT failures (any usernames) within the cool-off.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "operators.views.lockout_response"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "id_number", "name", "address"]
-SILENCED_SYSTEM_CHECKS = [
-    # axes.W006 asks for ip_address among the lockout parameters. We lock by
-    # username on purpose: rotating user agents or cookies cannot get around a
-    # username lock, and locking by address would lock a whole store (one NAT).
-    "axes.W006",
-]
+TELEREG_SIGN_IN_ADDRESS_LIMIT = env.int("TELEREG_SIGN_IN_ADDRESS_LIMIT", default=20)
 
 # Messages live in the session, so none outlives a sign-out on a shared tablet.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -198,6 +205,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": TELEREG_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
