@@ -262,6 +262,7 @@ class Transaction(models.Model):
 
 class TransactionEvent(models.Model):
     TENANT_OPERATOR_PATH = "transaction__operator"
+    TENANT_STORE_PATH = "transaction__store"
 
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
     from_state = models.CharField(max_length=24, blank=True)
