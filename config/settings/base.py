@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "operators",
     "identity",
     "registration",
@@ -55,6 +56,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.cache_control.NoStoreMiddleware",
     "config.request_id.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -162,6 +165,30 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Content-Security-Policy (django-csp) and caching -----------------------------
+# Scripts and styles from this site's static files only: no inline script or
+# style anywhere (tests/operators/test_security_headers.py holds every template
+# to it; Django's admin has none while a ModelAdmin keeps actions_on_top). The
+# API docs page widens style-src for itself only (config/urls.py).
+_CSP_SELF, _CSP_NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": [_CSP_NONE],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": [_CSP_NONE],
+    }
+}
+# Responses under these paths may be cached (no personal data); every other
+# response is sent with Cache-Control: no-store (config.cache_control).
+TELEREG_CACHEABLE_PATHS = ["/api/schema/", "/api/docs/", "/static/", "/healthz", "/readyz"]
 
 # --- I18N -------------------------------------------------------------------------
 
