@@ -215,3 +215,14 @@ def test_extension_to_the_horizon_is_granted_and_one_day_past_it_refused(planned
     response = officer_api.post(url, {"deadline": deadline, "reason": "travel"}, format="json")
     assert response.status_code == 200, response.content
     assert response.json()["deadline"] == deadline
+
+
+def test_criteria_nested_too_deeply_to_decode_are_a_400_not_a_500(officer_api):
+    deep = "[" * 100_000 + "]" * 100_000
+    body = (
+        '{"name": "Deep", "deadline": "%s", "criteria": {"regions": %s}}' % (_far(30), deep)  # noqa: UP031
+    )
+    response = officer_api.post("/api/v1/campaigns/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "parse_error"
+    assert not Campaign.objects.exists()
