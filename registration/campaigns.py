@@ -829,7 +829,11 @@ def _cycle_failed(campaign_ids: list[int], *, step: str, exc: BaseException, now
     """Record a failed step on the campaigns it concerns: the step and the
     error's type only (an error's message may quote stored values)."""
     text = f"{step}: {type(exc).__name__}"[:200]
-    Campaign.objects.filter(pk__in=campaign_ids).update(cycle_error=text, cycle_failed_at=now)
+    try:
+        Campaign.objects.filter(pk__in=campaign_ids).update(cycle_error=text, cycle_failed_at=now)
+    except Exception:
+        # Recording must not stop the other campaigns either; the log has it.
+        logger.exception("cycle: could not record the failure of campaigns %s", campaign_ids)
 
 
 def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
@@ -854,10 +858,13 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     failed: set[int] = set()
     live = Campaign.objects.filter(state__in=[CampaignState.RUNNING, CampaignState.PAUSED])
     for campaign in live.order_by("pk"):
+        step = "reminders"
         try:
             with transaction.atomic():
                 campaign_batches = _reminder_batches(campaign, today)
+                step = "expiry"
                 done, bars = _campaign_expire(campaign, now=now, today=today)
+                step = "expiry notices"
                 if done and campaign.state == CampaignState.RUNNING:
                     # The holder is told the line is barred (incoming calls still reach it).
                     campaign_batches += dispatch.batches_create(
@@ -868,8 +875,8 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
                     )
         except Exception as exc:
             failed.add(campaign.pk)
-            logger.exception("cycle: campaign %s failed", campaign.pk)
-            _cycle_failed([campaign.pk], step="expiry", exc=exc, now=now)
+            logger.exception("cycle: campaign %s failed at %s", campaign.pk, step)
+            _cycle_failed([campaign.pk], step=step, exc=exc, now=now)
             continue
         batch_ids += campaign_batches
         expired += done

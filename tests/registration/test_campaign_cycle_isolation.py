@@ -86,7 +86,7 @@ def test_a_failing_campaign_does_not_stop_the_others_from_expiring_and_barring(
     assert broken.cycle_error == "expiry: OverflowError"
     assert broken.cycle_failed_at == after_deadline
     assert healthy.cycle_error == ""
-    assert any(f"campaign {broken.pk} failed" in r.getMessage() for r in caplog.records)
+    assert any(f"campaign {broken.pk} failed at expiry" in r.getMessage() for r in caplog.records)
 
 
 def test_a_failing_campaign_does_not_stop_the_others_reminders(two_campaigns, broken_expiry):
@@ -144,3 +144,24 @@ def test_the_failure_is_shown_in_the_api_and_the_console(
     assert "expiry: OverflowError" in listing
     page = client.get(reverse("console:registration_campaign_change", args=[broken.pk]))
     assert "expiry: OverflowError" in page.content.decode()
+
+
+def test_a_database_error_in_one_campaign_leaves_the_others_work_intact(two_campaigns, monkeypatch):
+    from django.db import connection
+
+    broken, healthy = two_campaigns
+    real = campaigns._campaign_expire
+
+    def expire(campaign, **kwargs):
+        if campaign.pk == broken.pk:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT * FROM telereg_no_such_table")
+        return real(campaign, **kwargs)
+
+    monkeypatch.setattr(campaigns, "_campaign_expire", expire)
+    result = campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
+    assert result.failed == (broken.pk,)
+    assert healthy.requests.get().state == RequestState.EXPIRED
+    broken.refresh_from_db()
+    assert broken.cycle_error.startswith("expiry: ")
+    assert broken.requests.get().state == RequestState.PENDING
