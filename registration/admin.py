@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -443,11 +444,34 @@ class ServiceAdmin(OperatorScopedAdmin):
         return ", ".join(str(labels.get(kind, kind)) for kind in obj.line_kinds)
 
 
+class BoundedJSONField(forms.JSONField):
+    """Django's JSON form field, refusing nesting too deep to decode (Python's
+    decoder raises RecursionError, which the form field would let through as
+    a 500)."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise forms.ValidationError(gettext("Nested too deeply."), code="invalid") from None
+
+    def bound_data(self, data, initial):
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)  # shown back as typed, like other bad JSON
+
+
 class CampaignForm(forms.ModelForm):
     """The campaign body of the API, as a form; rules are the service's."""
 
     class Meta:
         model = Campaign
+        field_classes = {
+            "criteria": BoundedJSONField,
+            "reminder_days": BoundedJSONField,
+            "channels": BoundedJSONField,
+        }
         fields = [
             "name",
             "criteria",

@@ -123,6 +123,23 @@ def test_console_campaign_form_refuses_an_unbounded_reminder_day(officer, web_cl
     assert not Campaign.objects.exists()
 
 
+def test_console_campaign_form_refuses_criteria_nested_too_deeply(officer, web_client_for):
+    client = web_client_for(officer)
+    response = client.post(
+        reverse("console:registration_campaign_add"),
+        {
+            "name": "Console",
+            "criteria": "[" * 100_000 + "]" * 100_000,
+            "deadline": _far(30),
+            "reminder_days": "[7]",
+            "channels": '["file"]',
+        },
+    )
+    assert response.status_code == 200
+    assert "criteria" in response.context["adminform"].form.errors
+    assert not Campaign.objects.exists()
+
+
 # --- Values stored before the bounds ---------------------------------------------------
 
 
