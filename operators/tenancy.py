@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 
-from .roles import STORE, role_can
+from .roles import Role, role_can
 from .sqlrows import ModelColumns, per_connection
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def scoped(
         return queryset.none()
     queryset = queryset.filter(**{operator_path: staff.operator_id})
     store_path = store_path or getattr(model, "TENANT_STORE_PATH", None)
-    if store_path and staff.role in STORE:
+    if store_path and staff.role in (Role.CLERK, Role.STORE_MANAGER):
         # Clerks and store managers work in one store and see only its rows;
         # head-office roles (no store) see the operator's.
         if staff.store_id is None:
