@@ -66,21 +66,32 @@ def test_sign_in_wizard_and_receipt_run_without_a_policy_violation(page, counter
     assert _violations(page, console) == []
 
 
-def test_console_pages_run_without_a_policy_violation(page, alpha, make_staff):
+def test_console_pages_run_without_a_policy_violation(
+    page, live_server, alpha, make_staff, web_client_for
+):
+    from django.conf import settings
+
     from operators.roles import Role
 
-    officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
+    # Signed in as the console's test client is (web_client_for), its session
+    # cookie handed to the browser: the console's own pages are under test here.
+    client = web_client_for(make_staff(alpha, Role.COMPLIANCE_OFFICER))
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+    )
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
     page.add_init_script(WATCH)
-    sign_in(page, officer)
     for url in (
         "/console/",
         "/console/registration/line/",
         "/console/registration/campaign/",
         "/console/registration/campaign/add/",
     ):
-        page.goto(url)
+        response = page.goto(url)
+        assert response.status == 200, url
+        assert page.url.endswith(url)  # not sent to the sign-in page
         page.wait_for_selector("#content")
         assert _violations(page, console) == [], url
 
