@@ -1,6 +1,7 @@
+from csp.decorators import csp_update
 from django.conf import settings
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
 from config import health
@@ -25,8 +26,13 @@ urlpatterns = [
     ),
     path(
         "api/docs/",
-        SpectacularSwaggerView.as_view(
-            url_name="schema", permission_classes=[AllowAny], authentication_classes=[]
+        # The split view serves its start-up script as a file (no inline
+        # script); Swagger UI's own inline styles need style-src widened,
+        # for this page alone.
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            SpectacularSwaggerSplitView.as_view(
+                url_name="schema", permission_classes=[AllowAny], authentication_classes=[]
+            )
         ),
         name="api-docs",
     ),

@@ -1,7 +1,7 @@
 """Carriers, their stores and their staff.
 
 Every row that belongs to a carrier names its tenancy path in
-``TENANT_OPERATOR_PATH`` (and, where clerks see only their own store,
+``TENANT_OPERATOR_PATH`` (and, where store staff see only their own store,
 ``TENANT_STORE_PATH``); :mod:`operators.tenancy` reads them, so every surface
 scopes the same way.
 """

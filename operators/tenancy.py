@@ -1,7 +1,7 @@
 """The one tenancy mechanism: every queryset a person sees passes through
-:func:`scoped`. Staff see only their operator's rows (and clerks only their
-store's, where a model names a store path); platform admins see everything;
-anyone else sees nothing."""
+:func:`scoped`. Staff see only their operator's rows (and clerks and store
+managers only their store's, where a model names a store path); platform
+admins see everything; anyone else sees nothing."""
 
 from __future__ import annotations
 
@@ -164,6 +164,10 @@ def scoped(
         return queryset.none()
     queryset = queryset.filter(**{operator_path: staff.operator_id})
     store_path = store_path or getattr(model, "TENANT_STORE_PATH", None)
-    if store_path and staff.role == Role.CLERK:
+    if store_path and staff.role in (Role.CLERK, Role.STORE_MANAGER):
+        # Clerks and store managers work in one store and see only its rows;
+        # head-office roles (no store) see the operator's.
+        if staff.store_id is None:
+            return queryset.none()
         queryset = queryset.filter(**{store_path: staff.store_id})
     return queryset

@@ -13,10 +13,13 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError
@@ -552,11 +555,34 @@ class ServiceAdmin(OperatorScopedAdmin):
         return ", ".join(str(labels.get(kind, kind)) for kind in obj.line_kinds)
 
 
+class BoundedJSONField(forms.JSONField):
+    """Django's JSON form field, refusing nesting too deep to decode (Python's
+    decoder raises RecursionError, which the form field would let through as
+    a 500)."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except RecursionError:
+            raise forms.ValidationError(gettext("Nested too deeply."), code="invalid") from None
+
+    def bound_data(self, data, initial):
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:
+            return InvalidJSONInput(data)  # shown back as typed, like other bad JSON
+
+
 class CampaignForm(forms.ModelForm):
     """The campaign body of the API, as a form; rules are the service's."""
 
     class Meta:
         model = Campaign
+        field_classes = {
+            "criteria": BoundedJSONField,
+            "reminder_days": BoundedJSONField,
+            "channels": BoundedJSONField,
+        }
         fields = [
             "name",
             "criteria",
@@ -607,11 +633,26 @@ class CampaignAdmin(OperatorScopedAdmin):
 
     permission_prefix = "campaign"
     form = CampaignForm
-    list_display = ["name", "state", "deadline", "planned_count", "progress", "created_at"]
+    list_display = [
+        "name",
+        "state",
+        "deadline",
+        "planned_count",
+        "progress",
+        "cycle_status",
+        "created_at",
+    ]
     list_filter = ["state"]
     search_fields = ["name"]
     actions = ["launch", "pause", "resume", "close"]
-    readonly_fields = ["state", "planned_count", "matching_lines", "progress", "launched_at"]
+    readonly_fields = [
+        "state",
+        "planned_count",
+        "matching_lines",
+        "progress",
+        "launched_at",
+        "cycle_status",
+    ]
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "campaign.manage")
@@ -638,6 +679,17 @@ class CampaignAdmin(OperatorScopedAdmin):
         states = ", ".join(f"{k} {v}" for k, v in sorted(p["by_state"].items())) or "no requests"
         sent = p["deliveries"].get("sent", 0)
         return f"{states}; {sent} message(s) sent"
+
+    @admin.display(description=gettext_lazy("cycle"))
+    def cycle_status(self, obj: Campaign) -> str:
+        if not obj.cycle_error:
+            return gettext("ok")
+        return gettext("failed %(when)s (%(error)s)") % {
+            "when": date_format(timezone.localtime(obj.cycle_failed_at), "DATETIME_FORMAT")
+            if obj.cycle_failed_at
+            else "—",
+            "error": obj.cycle_error,
+        }
 
     def get_form(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any):
         form_class = super().get_form(request, obj, **kwargs)

@@ -386,9 +386,15 @@ class CampaignInputSerializer(serializers.Serializer):
     criteria = serializers.DictField()
     deadline = serializers.DateField()
     reminder_days = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), default=[14, 7, 2]
+        child=serializers.IntegerField(min_value=1, max_value=campaigns.REMINDER_DAYS_MAX),
+        max_length=campaigns.REMINDER_DAYS_COUNT_MAX,
+        default=[14, 7, 2],
     )
-    channels = serializers.ListField(child=serializers.CharField(max_length=16), default=["file"])
+    channels = serializers.ListField(
+        child=serializers.CharField(max_length=16),
+        max_length=len(campaigns.CHANNELS),
+        default=["file"],
+    )
     notice_text_zh = serializers.CharField(required=False, allow_blank=True, default="")
     notice_text_en = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -403,6 +409,8 @@ class CampaignSerializer(serializers.Serializer):
     state = serializers.CharField()
     created_at = serializers.DateTimeField()
     launched_at = serializers.DateTimeField(allow_null=True)
+    cycle_error = serializers.CharField(help_text="The last failure in the cycle, or empty.")
+    cycle_failed_at = serializers.DateTimeField(allow_null=True)
     progress = serializers.SerializerMethodField()
 
     def get_progress(self, campaign) -> dict:

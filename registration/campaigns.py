@@ -34,6 +34,7 @@ from django.db.models import (
     Value,
 )
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import status
 
 from config.api import DomainError
@@ -86,41 +87,164 @@ class CampaignInput:
     notice_text_en: str = ""
 
 
-def criteria_validate(criteria: dict[str, Any], *, operator: Operator) -> dict[str, Any]:
-    """Normalised criteria, or CampaignInvalid naming each bad key."""
+# --- Bounds on campaign input -----------------------------------------------------------
+# Every number and date a person types is bounded here, so that nothing stored
+# can later overflow a date computation in the cycle, a preview or a page.
+
+REMINDER_DAYS_MAX = 365
+REMINDER_DAYS_COUNT_MAX = 10
+OLDER_THAN_DAYS_MAX = 36_500
+DEADLINE_HORIZON_DAYS = 730
+EARLIEST_REGISTERED_BEFORE = dt.date(1970, 1, 1)
+CRITERIA_LIST_MAX = 500
+CODE_MAX_LENGTH = 32
+CRITERIA_KEYS = ("line_kind", "holder_verification", "registered_before", "stores", "regions")
+
+
+def days_before(moment: dt.datetime, days: Any) -> dt.datetime:
+    """``moment`` less ``days`` days, clamped to the earliest representable
+    time: a count stored before input was bounded never raises OverflowError."""
+    earliest = dt.datetime.min.replace(tzinfo=dt.UTC) + dt.timedelta(days=1)
+    try:
+        return max(moment - dt.timedelta(days=int(days)), earliest)
+    except (OverflowError, TypeError, ValueError):
+        return earliest
+
+
+def _is_int(value: Any) -> bool:
+    """A whole number, and not a boolean (``True`` is an ``int`` in Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _has_nul(value: Any, *, depth: int = 0) -> bool:
+    """Whether a NUL character hides anywhere in a JSON value (PostgreSQL's
+    jsonb and text refuse it); values nested deeper than criteria ever are count
+    as bad too."""
+    if depth > 4:
+        return True
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(
+            _has_nul(k, depth=depth + 1) or _has_nul(v, depth=depth + 1) for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_nul(v, depth=depth + 1) for v in value)
+    return False
+
+
+def deadline_check(deadline: Any, *, today: dt.date | None = None) -> str | None:
+    """Why ``deadline`` cannot be a campaign's or a request's deadline, or None."""
+    today = today or timezone.localdate()
+    if not isinstance(deadline, dt.date) or isinstance(deadline, dt.datetime):
+        return gettext("A date, YYYY-MM-DD.")
+    if deadline <= today:
+        return gettext("The deadline must be in the future.")
+    if (deadline - today).days > DEADLINE_HORIZON_DAYS:
+        return gettext("The deadline must be within %(days)s days from today.") % {
+            "days": DEADLINE_HORIZON_DAYS
+        }
+    return None
+
+
+def reminder_days_check(days: Any) -> str | None:
+    """Why ``days`` is not a list of reminder days, or None."""
+    if (
+        not isinstance(days, list | tuple)
+        or not days
+        or len(days) > REMINDER_DAYS_COUNT_MAX
+        or not all(_is_int(d) and 1 <= d <= REMINDER_DAYS_MAX for d in days)
+        or len(set(days)) != len(days)
+    ):
+        return gettext(
+            "Up to %(count)s different whole days before the deadline, each from 1 to "
+            "%(max)s, e.g. [14, 7, 2]."
+        ) % {"count": REMINDER_DAYS_COUNT_MAX, "max": REMINDER_DAYS_MAX}
+    return None
+
+
+def _criterion_field(key: Any) -> str:
+    """The error field for a criteria key: named when it is a short clean word,
+    else just ``criteria`` (a hostile key is never echoed back)."""
+    if isinstance(key, str) and key.isidentifier() and len(key) <= 40:
+        return f"criteria.{key}"
+    return "criteria"
+
+
+def _codes_check(value: Any) -> str | None:
+    if (
+        not isinstance(value, list)
+        or len(value) > CRITERIA_LIST_MAX
+        or not all(isinstance(v, str) and 0 < len(v) <= CODE_MAX_LENGTH for v in value)
+        or _has_nul(value)
+    ):
+        return gettext("A list of up to %(count)s codes.") % {"count": CRITERIA_LIST_MAX}
+    return None
+
+
+def criteria_validate(criteria: Any, *, operator: Operator) -> dict[str, Any]:
+    """Normalised criteria, or CampaignInvalid naming each bad key.
+
+    Every value is bounded (days, dates, list lengths) and free of NUL
+    characters, so that what is stored can be planned, previewed and cycled
+    without an overflow or a database error."""
+    if not isinstance(criteria, dict):
+        raise CampaignInvalid(fields={"criteria": [gettext("An object of criteria.")]})
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
-    allowed = {"line_kind", "holder_verification", "registered_before", "stores", "regions"}
-    for key in set(criteria) - allowed:
-        errors[f"criteria.{key}"] = ["Unknown criterion."]
+    for key in criteria:
+        if key not in CRITERIA_KEYS:
+            errors.setdefault(_criterion_field(key), []).append(gettext("Unknown criterion."))
     kind = criteria.get("line_kind", "any")
-    if kind not in (*LineKind.values, "any"):
-        errors["criteria.line_kind"] = ["mobile, landline or any."]
+    if not isinstance(kind, str) or kind not in (*LineKind.values, "any"):
+        errors["criteria.line_kind"] = [gettext("mobile, landline or any.")]
     out["line_kind"] = kind
     verification = criteria.get("holder_verification", "any")
     if isinstance(verification, dict):
         days = verification.get("older_than_days")
-        if set(verification) != {"older_than_days"} or not isinstance(days, int) or days < 1:
-            errors["criteria.holder_verification"] = ['{"older_than_days": N} with N ≥ 1.']
-    elif verification not in ("never", "failed", "any"):
-        errors["criteria.holder_verification"] = ['never, failed, any or {"older_than_days": N}.']
+        if (
+            set(verification) != {"older_than_days"}
+            or not _is_int(days)
+            or not 1 <= days <= OLDER_THAN_DAYS_MAX
+        ):
+            errors["criteria.holder_verification"] = [
+                gettext('{"older_than_days": N} with N a whole number from 1 to %(max)s.')
+                % {"max": OLDER_THAN_DAYS_MAX}
+            ]
+    elif not isinstance(verification, str) or verification not in ("never", "failed", "any"):
+        errors["criteria.holder_verification"] = [
+            gettext('never, failed, any or {"older_than_days": N}.')
+        ]
     out["holder_verification"] = verification
     if "registered_before" in criteria:
+        value = criteria["registered_before"]
+        latest = timezone.localdate() + dt.timedelta(days=DEADLINE_HORIZON_DAYS)
         try:
-            out["registered_before"] = dt.date.fromisoformat(str(criteria["registered_before"]))
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
-            errors["criteria.registered_before"] = ["A date, YYYY-MM-DD."]
+            errors["criteria.registered_before"] = [gettext("A date, YYYY-MM-DD.")]
+        else:
+            if not EARLIEST_REGISTERED_BEFORE <= day <= latest:
+                errors["criteria.registered_before"] = [
+                    gettext("A date from %(first)s to %(last)s.")
+                    % {"first": EARLIEST_REGISTERED_BEFORE.isoformat(), "last": latest.isoformat()}
+                ]
+            else:
+                out["registered_before"] = day
     for key in ("stores", "regions"):
         if key in criteria:
-            value = criteria[key]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                errors[f"criteria.{key}"] = ["A list of codes."]
+            if reason := _codes_check(criteria[key]):
+                errors[f"criteria.{key}"] = [reason]
             else:
-                out[key] = sorted(set(value))
-    if "stores" in out:
+                out[key] = sorted(set(criteria[key]))
+    if "stores" in out and "criteria.stores" not in errors:
         known = set(operator.stores.filter(code__in=out["stores"]).values_list("code", flat=True))
         if unknown := sorted(set(out["stores"]) - known):
-            errors["criteria.stores"] = [f"Unknown store(s): {', '.join(unknown)}."]
+            errors["criteria.stores"] = [
+                gettext("Unknown store(s): %(codes)s.") % {"codes": ", ".join(unknown)}
+            ]
     if errors:
         raise CampaignInvalid(fields=errors)
     if "registered_before" in out:
@@ -161,7 +285,7 @@ def matching_lines(
     elif verification == "failed":
         qs = qs.filter(holder__verification_status=VerificationStatus.FAILED)
     elif isinstance(verification, dict):
-        cutoff = (now or timezone.now()) - dt.timedelta(days=verification["older_than_days"])
+        cutoff = days_before(now or timezone.now(), verification["older_than_days"])
         qs = qs.filter(Q(holder__verified_at__isnull=True) | Q(holder__verified_at__lt=cutoff))
     if c.get("registered_before"):
         before = dt.datetime.combine(
@@ -179,16 +303,27 @@ def campaign_input_check(*, operator: Operator, data: CampaignInput) -> dict[str
     """The normalised criteria of a campaign definition, or CampaignInvalid
     naming every bad field (the API and the console both use this)."""
     errors: dict[str, list[str]] = {}
-    if not data.name.strip():
-        errors["name"] = ["A name is required."]
-    if data.deadline <= timezone.localdate():
-        errors["deadline"] = ["The deadline must be in the future."]
-    if not data.reminder_days or any(
-        not isinstance(d, int) or isinstance(d, bool) or d < 1 for d in data.reminder_days
+    if not isinstance(data.name, str) or not data.name.strip() or "\x00" in data.name:
+        errors["name"] = [gettext("A name is required.")]
+    elif len(data.name.strip()) > 120:
+        errors["name"] = [gettext("At most 120 characters.")]
+    if reason := deadline_check(data.deadline):
+        errors["deadline"] = [reason]
+    if reason := reminder_days_check(data.reminder_days):
+        errors["reminder_days"] = [reason]
+    if (
+        not isinstance(data.channels, list | tuple)
+        or not data.channels
+        or len(data.channels) > len(CHANNELS)
+        or any(not isinstance(ch, str) or ch not in CHANNELS for ch in data.channels)
     ):
-        errors["reminder_days"] = ["Whole days before the deadline, e.g. [14, 7, 2]."]
-    if not data.channels or any(ch not in CHANNELS for ch in data.channels):
-        errors["channels"] = [f"In order of preference, from: {', '.join(CHANNELS)}."]
+        errors["channels"] = [
+            gettext("In order of preference, from: %(channels)s.")
+            % {"channels": ", ".join(CHANNELS)}
+        ]
+    for name in ("notice_text_zh", "notice_text_en"):
+        if _has_nul(getattr(data, name)):
+            errors[name] = [gettext("Text without NUL characters.")]
     try:
         criteria = criteria_validate(data.criteria, operator=operator)
     except CampaignInvalid as exc:
@@ -498,7 +633,9 @@ class RequestClosed(DomainError):
 def link_expired(request: ReverificationRequest, *, now: dt.datetime | None = None) -> bool:
     """A link works until TELEREG_LINK_GRACE_DAYS after the request's deadline."""
     today = timezone.localtime(now or timezone.now()).date()
-    return today > request.deadline + dt.timedelta(days=settings.TELEREG_LINK_GRACE_DAYS)
+    # Days between, not date + grace: a deadline stored near date.max (from
+    # before deadlines were bounded) must not overflow.
+    return (today - request.deadline).days > settings.TELEREG_LINK_GRACE_DAYS
 
 
 def _count_failure(request_id: int, now: dt.datetime) -> None:
@@ -598,10 +735,14 @@ def request_extend(
     if req.state not in (RequestState.PENDING, RequestState.EXPIRED):
         raise RequestClosed()
     errors = {}
-    if deadline <= max(req.deadline, timezone.localdate()):
-        errors["deadline"] = ["The new deadline must be later than the current one and today."]
-    if len((reason or "").strip()) < 3:
-        errors["reason"] = ["Say why the extension is granted."]
+    if reason_text := deadline_check(deadline):
+        errors["deadline"] = [reason_text]
+    elif deadline <= req.deadline:
+        errors["deadline"] = [
+            gettext("The new deadline must be later than the current one and today.")
+        ]
+    if not isinstance(reason, str) or len(reason.strip()) < 3 or "\x00" in reason:
+        errors["reason"] = [gettext("Say why the extension is granted.")]
     if errors:
         raise CampaignInvalid(fields=errors)
     was_expired = req.state == RequestState.EXPIRED
@@ -631,6 +772,7 @@ class CycleResult:
     barred: int
     suspended: int
     batches: tuple[int, ...] = ()
+    failed: tuple[int, ...] = ()  # campaigns whose step failed (see Campaign.cycle_error)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CycleResult):
@@ -647,87 +789,164 @@ class CycleResult:
 EXPIRY_BARRED, EXPIRY_SUSPENDED = 1, 2
 
 
-def _notice_batches(now: dt.datetime) -> list[int]:
-    """Batches for the reminders due today (only the latest due stage, so a
-    cycle that missed days does not send two reminders at once)."""
+def _reminder_batches(campaign: Campaign, today: dt.date) -> list[int]:
+    """Batches for the campaign's reminder due today (only the latest due
+    stage, so a cycle that missed days does not send two reminders at once)."""
     from . import dispatch
     from .models import NoticeKind
 
-    today = timezone.localtime(now).date()
-    batch_ids: list[int] = []
-    for campaign in Campaign.objects.filter(state=CampaignState.RUNNING):
-        due = [
-            d for d in campaign.reminder_days if campaign.deadline - dt.timedelta(days=d) <= today
-        ]
-        if due and today <= campaign.deadline:
-            batch_ids += dispatch.batches_create(
-                campaign=campaign, kind=NoticeKind.REMINDER, stage=min(due)
-            )
-    return batch_ids
+    if campaign.state != CampaignState.RUNNING:
+        return []
+    left = (campaign.deadline - today).days
+    # Days left against each stage, not deadline - stage: no stored value can
+    # overflow a date.
+    # A stage outside the bounds can only be a value stored before they
+    # existed; it is skipped rather than allowed to fail the campaign's step.
+    due = [
+        d
+        for d in campaign.reminder_days
+        if _is_int(d) and 1 <= d <= REMINDER_DAYS_MAX and left <= d
+    ]
+    if not due or left < 0:
+        return []
+    return dispatch.batches_create(campaign=campaign, kind=NoticeKind.REMINDER, stage=min(due))
+
+
+def _campaign_expire(campaign: Campaign, *, now: dt.datetime, today: dt.date) -> tuple[int, int]:
+    """Expire the campaign's requests past their deadline and bar their lines;
+    (expired, barred)."""
+    due = ReverificationRequest.objects.filter(
+        campaign_id=campaign.pk, state=RequestState.PENDING, deadline__lt=today
+    )
+    line_ids = list(due.values_list("line_id", flat=True))
+    if not line_ids:
+        return 0, 0
+    expired = due.update(state=RequestState.EXPIRED, expired_at=now)
+    barred = Line.objects.filter(pk__in=line_ids, status=LineStatus.ACTIVE).update(
+        status=LineStatus.BARRED_OUTGOING,
+        status_reason="reverification_expired",
+        status_changed_at=now,
+    )
+    return expired, barred
+
+
+def _cycle_failed(campaign_ids: list[int], *, step: str, exc: BaseException, now: dt.datetime):
+    """Record a failed step on the campaigns it concerns: the step and the
+    error's type only (an error's message may quote stored values)."""
+    text = f"{step}: {type(exc).__name__}"[:200]
+    try:
+        Campaign.objects.filter(pk__in=campaign_ids).update(cycle_error=text, cycle_failed_at=now)
+    except Exception:
+        # Recording must not stop the other campaigns either; the log has it.
+        logger.exception("cycle: could not record the failure of campaigns %s", campaign_ids)
 
 
 def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
-    """Requests past their deadline expire and their lines are barred from
-    outgoing service; lines barred longer than the operator's grace period are
-    suspended. Idempotent: running it twice at the same time changes nothing."""
+    """Reminders due today are queued; requests past their deadline expire and
+    their lines are barred from outgoing service; lines barred longer than the
+    operator's grace period are suspended. Idempotent: running it twice at the
+    same time changes nothing.
+
+    Each campaign, then each operator's suspensions, is its own transaction:
+    one that fails is rolled back alone, its error recorded on the campaign
+    rows (``cycle_error``, ``cycle_failed_at``, cleared by the next run that
+    succeeds) and logged, and the others go on."""
     from operators.models import Operator
 
-    now = now or timezone.now()
-    today = timezone.localtime(now).date()
     from . import dispatch
     from .models import NoticeKind
 
-    batch_ids = _notice_batches(now)
-    with transaction.atomic():
-        due = ReverificationRequest.objects.filter(
-            state=RequestState.PENDING,
-            deadline__lt=today,
-            campaign__state__in=[CampaignState.RUNNING, CampaignState.PAUSED],
-        )
-        line_ids = list(due.values_list("line_id", flat=True))
-        campaign_ids = set(due.values_list("campaign_id", flat=True))
-        expired = due.update(state=RequestState.EXPIRED, expired_at=now)
-        barred = Line.objects.filter(pk__in=line_ids, status=LineStatus.ACTIVE).update(
-            status=LineStatus.BARRED_OUTGOING,
-            status_reason="reverification_expired",
-            status_changed_at=now,
-        )
-    for campaign in Campaign.objects.filter(pk__in=campaign_ids, state=CampaignState.RUNNING):
-        # The holder is told the line is barred (incoming calls still reach it).
-        batch_ids += dispatch.batches_create(
-            campaign=campaign,
-            kind=NoticeKind.EXPIRY,
-            stage=EXPIRY_BARRED,
-            request_state=RequestState.EXPIRED,
-        )
-    suspended = 0
-    for operator in Operator.objects.all():
-        cutoff = now - dt.timedelta(days=operator.reverification_suspend_after_days)
-        suspended += Line.objects.filter(
-            operator=operator,
-            status=LineStatus.BARRED_OUTGOING,
-            status_reason="reverification_expired",
-            status_changed_at__lte=cutoff,
-        ).update(
-            status=LineStatus.SUSPENDED,
-            status_reason="reverification_expired",
-            status_changed_at=now,
-        )
-    if suspended:
-        # The holder is told the line is now suspended (second stage).
-        for campaign in Campaign.objects.filter(
+    now = now or timezone.now()
+    today = timezone.localtime(now).date()
+    batch_ids: list[int] = []
+    expired = barred = suspended = 0
+    failed: set[int] = set()
+    live = Campaign.objects.filter(state__in=[CampaignState.RUNNING, CampaignState.PAUSED])
+    for campaign in live.order_by("pk"):
+        step = "reminders"
+        try:
+            with transaction.atomic():
+                campaign_batches = _reminder_batches(campaign, today)
+                step = "expiry"
+                done, bars = _campaign_expire(campaign, now=now, today=today)
+                step = "expiry notices"
+                if done and campaign.state == CampaignState.RUNNING:
+                    # The holder is told the line is barred (incoming calls still reach it).
+                    campaign_batches += dispatch.batches_create(
+                        campaign=campaign,
+                        kind=NoticeKind.EXPIRY,
+                        stage=EXPIRY_BARRED,
+                        request_state=RequestState.EXPIRED,
+                    )
+        except Exception as exc:
+            failed.add(campaign.pk)
+            logger.exception("cycle: campaign %s failed at %s", campaign.pk, step)
+            _cycle_failed([campaign.pk], step=step, exc=exc, now=now)
+            continue
+        batch_ids += campaign_batches
+        expired += done
+        barred += bars
+    suspended_operators: list[int] = []
+    for operator in Operator.objects.order_by("pk"):
+        try:
+            with transaction.atomic():
+                cutoff = days_before(now, operator.reverification_suspend_after_days)
+                count = Line.objects.filter(
+                    operator=operator,
+                    status=LineStatus.BARRED_OUTGOING,
+                    status_reason="reverification_expired",
+                    status_changed_at__lte=cutoff,
+                ).update(
+                    status=LineStatus.SUSPENDED,
+                    status_reason="reverification_expired",
+                    status_changed_at=now,
+                )
+        except Exception as exc:
+            logger.exception("cycle: suspensions of operator %s failed", operator.pk)
+            ids = list(live.filter(operator=operator).values_list("pk", flat=True))
+            failed.update(ids)
+            _cycle_failed(ids, step="suspension", exc=exc, now=now)
+            continue
+        suspended += count
+        if count:
+            suspended_operators.append(operator.pk)
+    # The holder is told the line is now suspended (second stage).
+    for campaign in (
+        Campaign.objects.filter(
+            operator_id__in=suspended_operators,
             state=CampaignState.RUNNING,
             requests__state=RequestState.EXPIRED,
             requests__line__status=LineStatus.SUSPENDED,
-        ).distinct():
-            batch_ids += dispatch.batches_create(
-                campaign=campaign,
-                kind=NoticeKind.EXPIRY,
-                stage=EXPIRY_SUSPENDED,
-                request_state=RequestState.EXPIRED,
-            )
-    if expired or suspended:
-        logger.info("cycle: %s expired, %s barred, %s suspended", expired, barred, suspended)
+        )
+        .exclude(pk__in=failed)
+        .distinct()
+    ):
+        try:
+            with transaction.atomic():
+                batch_ids += dispatch.batches_create(
+                    campaign=campaign,
+                    kind=NoticeKind.EXPIRY,
+                    stage=EXPIRY_SUSPENDED,
+                    request_state=RequestState.EXPIRED,
+                )
+        except Exception as exc:
+            failed.add(campaign.pk)
+            logger.exception("cycle: suspension notices of campaign %s failed", campaign.pk)
+            _cycle_failed([campaign.pk], step="suspension notices", exc=exc, now=now)
+    # A campaign that went through this run clears the error of an earlier one.
+    live.exclude(pk__in=failed).exclude(cycle_error="").update(cycle_error="", cycle_failed_at=None)
+    if expired or suspended or failed:
+        logger.info(
+            "cycle: %s expired, %s barred, %s suspended, %s campaign(s) failed",
+            expired,
+            barred,
+            suspended,
+            len(failed),
+        )
     return CycleResult(
-        expired=expired, barred=barred, suspended=suspended, batches=tuple(batch_ids)
+        expired=expired,
+        barred=barred,
+        suspended=suspended,
+        batches=tuple(batch_ids),
+        failed=tuple(sorted(failed)),
     )

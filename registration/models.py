@@ -273,6 +273,7 @@ class Transaction(models.Model):
 
 class TransactionEvent(models.Model):
     TENANT_OPERATOR_PATH = "transaction__operator"
+    TENANT_STORE_PATH = "transaction__store"
 
     transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
     from_state = models.CharField(max_length=24, blank=True)
@@ -359,6 +360,10 @@ class Campaign(models.Model):
     # sweep re-publishes it) and the lease of the worker planning it.
     plan_enqueued_at = models.DateTimeField(null=True, blank=True)
     plan_lease_until = models.DateTimeField(null=True, blank=True)
+    # The last failure of this campaign's step in the re-verification cycle
+    # (the step and the error's type, never data); cleared by the next run.
+    cycle_error = models.CharField(max_length=200, blank=True, default="")
+    cycle_failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
+from config import client_ip
 from config.api import DomainError
 from identity import selectors as identity_selectors
 from identity.documents import ID_TYPE_CHOICES, IdentityInvalid
@@ -101,7 +102,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
 
 
 def _address_key(request: HttpRequest) -> str:
-    return f"answer-fail:{request.META.get('REMOTE_ADDR', '')}"
+    return f"answer-fail:{client_ip(request)}"
 
 
 def _address_blocked(request: HttpRequest) -> bool:
@@ -167,7 +168,7 @@ def my_lines(request: HttpRequest) -> HttpResponse:
                 id_type=start_form.cleaned_data["id_type"],
                 id_number=start_form.cleaned_data["id_number"],
                 name=start_form.cleaned_data["name"],
-                address=request.META.get("REMOTE_ADDR", ""),
+                address=client_ip(request),
             )
         except IdentityInvalid as exc:
             for field, reasons in exc.errors.items():

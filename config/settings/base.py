@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "config.cache_control.NoStoreMiddleware",
     "config.request_id.RequestIdMiddleware",
     # Before anything that reads a parameter, a header or the session cookie.
     "config.middleware.RejectNulMiddleware",
@@ -138,6 +141,8 @@ else:
 # --- Authentication -----------------------------------------------------------
 
 AUTHENTICATION_BACKENDS = [
+    # Refuses every attempt from an address over its failure limit.
+    "operators.sign_in_limits.AddressLimitBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -151,20 +156,28 @@ LOGIN_URL = "operators:login"
 LOGIN_REDIRECT_URL = "operators:dashboard"
 LOGOUT_REDIRECT_URL = "operators:login"
 
-# django-axes: lock a username after 5 failed sign-ins (stores share one IP,
-# so locking by address would lock out a whole shop).
+# Load balancers in front of the application that append to X-Forwarded-For;
+# 0 (the default) ignores the header. config.client_ip, axes and DRF's
+# throttles all read the client's address through this one count.
+TELEREG_NUM_PROXIES = env.int("TELEREG_NUM_PROXIES", default=0)
+if TELEREG_NUM_PROXIES < 0:
+    raise ImproperlyConfigured("TELEREG_NUM_PROXIES must be 0 or more.")
+
+# django-axes: lock a username at one address after 5 failed sign-ins, so a
+# stranger elsewhere cannot lock a real user out by knowing the username;
+# operators.sign_in_limits also refuses an address after
+# TELEREG_SIGN_IN_ADDRESS_LIMIT failures (any usernames) within the cool-off.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "config.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "operators.views.lockout_response"
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password", "id_number", "name", "address"]
-SILENCED_SYSTEM_CHECKS = [
-    # axes.W006 asks for ip_address among the lockout parameters. We lock by
-    # username on purpose: rotating user agents or cookies cannot get around a
-    # username lock, and locking by address would lock a whole store (one NAT).
-    "axes.W006",
+TELEREG_SIGN_IN_ADDRESS_LIMIT = env.int("TELEREG_SIGN_IN_ADDRESS_LIMIT", default=20)
+SILENCED_SYSTEM_CHECKS: list[str] = [
+    # None: axes.W006 (ip_address among the lockout parameters) now holds.
 ]
 
 # Second factor (TOTP, django-otp) for compliance officers, operator admins and
@@ -185,6 +198,30 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Content-Security-Policy (django-csp) and caching -----------------------------
+# Scripts and styles from this site's static files only: no inline script or
+# style anywhere (tests/operators/test_security_headers.py holds every template
+# to it; Django's admin has none while a ModelAdmin keeps actions_on_top). The
+# API docs page widens style-src for itself only (config/urls.py).
+_CSP_SELF, _CSP_NONE = "'self'", "'none'"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [_CSP_SELF],
+        "script-src": [_CSP_SELF],
+        "style-src": [_CSP_SELF],
+        "img-src": [_CSP_SELF, "data:"],
+        "font-src": [_CSP_SELF],
+        "connect-src": [_CSP_SELF],
+        "object-src": [_CSP_NONE],
+        "base-uri": [_CSP_SELF],
+        "form-action": [_CSP_SELF],
+        "frame-ancestors": [_CSP_NONE],
+    }
+}
+# Responses under these paths may be cached (no personal data); every other
+# response is sent with Cache-Control: no-store (config.cache_control).
+TELEREG_CACHEABLE_PATHS = ["/api/schema/", "/api/docs/", "/static/", "/healthz", "/readyz"]
 
 # --- I18N -------------------------------------------------------------------------
 
@@ -229,6 +266,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "NUM_PROXIES": TELEREG_NUM_PROXIES,
 }
 
 SPECTACULAR_SETTINGS = {
