@@ -63,11 +63,6 @@ def nesting_depth(text: str, limit: int) -> int:
     return deepest
 
 
-def _safe_name(key: str) -> str:
-    """A key fit to name a field in the error (it may itself be the culprit)."""
-    return _SURROGATES.sub("\ufffd", key.replace("\x00", "\ufffd"))
-
-
 def text_problems(data: Any) -> dict[str, list[str]]:
     """Every string (value or key) holding NUL or a lone surrogate, by field path."""
     problems: dict[str, list[str]] = {}
@@ -86,10 +81,13 @@ def text_problems(data: Any) -> dict[str, list[str]]:
                 report(path, value)
         elif isinstance(value, dict):
             for key, item in value.items():
-                name = f"{path}.{_safe_name(key)}" if path else _safe_name(key)
                 if "\x00" in key or _SURROGATES.search(key):
-                    report(name, key)
-                stack.append((name, item))
+                    # A bad key is named by the object holding it (or the body):
+                    # what was typed is never echoed back.
+                    report(path or "body", key)
+                    stack.append((path, item))
+                    continue
+                stack.append((f"{path}.{key}" if path else key, item))
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 stack.append((f"{path}.{index}" if path else str(index), item))

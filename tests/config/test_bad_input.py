@@ -142,7 +142,7 @@ def test_lone_surrogate_in_a_json_key_is_400_and_renderable(alpha_clerk, api_cli
     )
     body = response.json()
     assert response.status_code == 400
-    assert list(body["error"]["fields"]) == ["\ufffd"]
+    assert list(body["error"]["fields"]) == ["body"]
 
 
 @pytest.mark.parametrize("number", ["1e999", "-1e999"])
@@ -219,6 +219,6 @@ def test_text_problems_walks_every_string_by_field_path():
     data = {"applicant": {"name": "a\x00", "ok": "fine"}, "list": ["x", "\ud800"], "k\x00": 1}
     assert text_problems(data) == {
         "applicant.name": [str(NUL_REASON)],
-        "k\ufffd": [str(NUL_REASON)],
+        "body": [str(NUL_REASON)],
         "list.1": [str(SURROGATE_REASON)],
     }
