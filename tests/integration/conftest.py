@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,10 +33,14 @@ def wait_for(condition: Callable[[], bool], *, timeout: float = 30.0, every: flo
 
 
 def test_database_url() -> str:
+    """The test database, as the worker connects to it: as the runtime role where
+    one is configured (CI: telereg_app, which may only SELECT and INSERT the access
+    log), so the real worker proves it needs no more than that."""
     s = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{s['NAME']}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    runtime = settings.TELEREG_DB_RUNTIME_ROLE
+    auth = runtime or (s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else ""))
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
