@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import connection
+import threading
+
+from django.db import connection, connections
 
 
 def all_text_in_database() -> str:
@@ -34,3 +36,26 @@ def identity_form_fields(identity, prefix: str = "") -> dict[str, str]:
         "address": identity.address or "",
     }
     return {f"{prefix}{name}": value for name, value in values.items()}
+
+
+def race(worker, count: int) -> list[object]:
+    """Run ``worker(i)`` in ``count`` threads released together, each on its own
+    database connection; collect each thread's result or exception."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = worker(i)
+        except Exception as exc:  # the outcome under test, recorded per thread
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results

@@ -29,26 +29,6 @@ from tests.factories import StoreFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_a(alpha, make_staff):
-    return make_staff(alpha, Role.OPERATOR_ADMIN)
-
-
-@pytest.fixture
-def admin_b(alpha, make_staff):
-    return make_staff(alpha, Role.OPERATOR_ADMIN)
-
-
-@pytest.fixture
-def manager(alpha, make_staff):
-    return make_staff(alpha, Role.STORE_MANAGER)
-
-
-@pytest.fixture
-def platform_admin(django_user_model):
-    return django_user_model.objects.create_superuser("platform-root", password="x-synthetic-9")
-
-
 def role_entries(**detail):
     entries = AccessLogEntry.objects.filter(purpose=AccessPurpose.ROLE_CHANGE).order_by("id")
     return [e for e in entries if all(e.detail.get(k) == v for k, v in detail.items())]

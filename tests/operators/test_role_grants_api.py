@@ -14,21 +14,6 @@ from tests.factories import StoreFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def admin_a(alpha, make_staff):
-    return make_staff(alpha, Role.OPERATOR_ADMIN)
-
-
-@pytest.fixture
-def admin_b(alpha, make_staff):
-    return make_staff(alpha, Role.OPERATOR_ADMIN)
-
-
-@pytest.fixture
-def manager(alpha, make_staff):
-    return make_staff(alpha, Role.STORE_MANAGER)
-
-
 def test_api_refuses_self_promotion_on_every_endpoint(admin_a, api_client_for):
     client = api_client_for(admin_a)
     response = client.post(

@@ -4,17 +4,16 @@ click at the same moment."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connections
 
 from identity import access_log
 from identity.models import AccessLogEntry, AccessPurpose
 from operators import services
 from operators.models import RoleGrant, RoleGrantState, StaffMember
 from operators.roles import Role
+from tests import helpers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,25 +21,7 @@ THREADS = 8
 
 
 def race(worker, count: int = THREADS) -> list[object]:
-    """Run ``worker(i)`` in ``count`` threads released together; collect results."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = worker(i)
-        except Exception as exc:  # the outcome under test, recorded per thread
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    return helpers.race(worker, count)
 
 
 def outcome(result: object) -> str:

@@ -12,31 +12,9 @@ from identity.models import AccessLogEntry, AccessPurpose
 from operators import services
 from operators.models import RoleGrant, RoleGrantState, StaffMember
 from operators.roles import Role
-from tests.factories import OperatorFactory, StoreFactory, ensure_undertaking
+from tests.factories import OperatorFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_a(alpha, make_staff):
-    return make_staff(alpha, Role.OPERATOR_ADMIN)
-
-
-@pytest.fixture
-def admin_b(alpha, make_staff):
-    return make_staff(alpha, Role.OPERATOR_ADMIN)
-
-
-@pytest.fixture
-def manager(alpha, make_staff):
-    return make_staff(alpha, Role.STORE_MANAGER)
-
-
-@pytest.fixture
-def platform_admin(django_user_model):
-    user = django_user_model.objects.create_superuser("platform-root", password="x-synthetic-9")
-    services.undertaking_accept(user=user, undertaking=ensure_undertaking())
-    return user
 
 
 def staff_form(staff, **overrides):

@@ -3,15 +3,14 @@ CI): a number is never given twice and the cap is never exceeded."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connections
 
 from registration import services
 from registration.errors import CapReached, NumberTaken
 from registration.models import Line, NumberStatus, PhoneNumber, Transaction, TransactionState
+from tests import helpers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,25 +18,7 @@ THREADS = 20
 
 
 def race(worker, count: int = THREADS) -> list[object]:
-    """Run ``worker(i)`` in ``count`` threads released together; collect results."""
-    barrier = threading.Barrier(count)
-    results: list[object] = [None] * count
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = worker(i)
-        except Exception as exc:  # the outcome under test, recorded per thread
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results
+    return helpers.race(worker, count)
 
 
 def outcome(result: object) -> str:
