@@ -64,7 +64,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# The channels a campaign may name: every one registered in notices.channels.
+# The channels a campaign may name: every one registered in notices.channels
+# (read again by each check; this tuple bounds the API's list).
 CHANNELS = channels.names()
 PLAN_CAMPAIGN = "registration.tasks.plan_campaign"
 LIVE_STATES = (CampaignState.PLANNING, CampaignState.RUNNING, CampaignState.PAUSED)
@@ -318,15 +319,16 @@ def campaign_input_check(*, operator: Operator, data: CampaignInput) -> dict[str
         errors["deadline"] = [reason]
     if reason := reminder_days_check(data.reminder_days):
         errors["reminder_days"] = [reason]
+    known = channels.names()
     if (
         not isinstance(data.channels, list | tuple)
         or not data.channels
-        or len(data.channels) > len(CHANNELS)
-        or any(not isinstance(ch, str) or ch not in CHANNELS for ch in data.channels)
+        or len(data.channels) > len(known)
+        or any(not isinstance(ch, str) or ch not in known for ch in data.channels)
     ):
         errors["channels"] = [
             gettext("In order of preference, from: %(channels)s.")
-            % {"channels": ", ".join(CHANNELS)}
+            % {"channels": ", ".join(known)}
         ]
     for name in ("notice_text_zh", "notice_text_en"):
         if _has_nul(getattr(data, name)):
