@@ -99,7 +99,7 @@ class CampaignForm(forms.ModelForm):
 @admin.register(Campaign, site=console)
 class CampaignAdmin(OperatorScopedAdmin):
     """Compliance officers define, preview, launch, pause, resume and close
-    campaigns here; every change goes through registration.campaigns."""
+    campaigns here; every change goes through reverification.campaigns."""
 
     permission_prefix = "campaign"
     form = CampaignForm
