@@ -327,8 +327,7 @@ def campaign_input_check(*, operator: Operator, data: CampaignInput) -> dict[str
         or any(not isinstance(ch, str) or ch not in known for ch in data.channels)
     ):
         errors["channels"] = [
-            gettext("In order of preference, from: %(channels)s.")
-            % {"channels": ", ".join(known)}
+            gettext("In order of preference, from: %(channels)s.") % {"channels": ", ".join(known)}
         ]
     for name in ("notice_text_zh", "notice_text_en"):
         if _has_nul(getattr(data, name)):

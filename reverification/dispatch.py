@@ -374,7 +374,7 @@ def _send_each(names: list[str], messages: list[channels.Message]) -> None:
         for name in names:
             rate_wait(name, 1)
             try:
-                channels.get_channel(name).send_many([dataclasses.replace(message, channel=name)])
+                channels.get_channel(name).send(dataclasses.replace(message, channel=name))
             except channels.ChannelError as exc:
                 if not exc.permanent:
                     raise
