@@ -9,6 +9,9 @@ import ast
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+
+from config.celery import app
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("operators", "identity", "registration", "reverification", "notices")
@@ -81,3 +84,27 @@ def test_registration_services_publish_their_tasks_without_importing_them():
         if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
     }
     assert "tasks" not in relative
+
+
+OLD_TASK_NAMES = (
+    "registration.tasks.plan_campaign",
+    "registration.tasks.send_batch",
+    "registration.tasks.requeue_expired_batches",
+    "registration.tasks.requeue_overdue_messages",
+    "registration.tasks.reverification_cycle",
+)
+
+
+def test_reverification_tasks_keep_the_names_beat_and_queued_messages_use():
+    """Messages already in the broker, and the beat schedule, name the tasks as
+    they were registered in registration.tasks: a worker still consumes them."""
+    app.loader.import_default_modules()
+    for name in OLD_TASK_NAMES:
+        assert app.tasks[name].__module__ == "reverification.tasks"
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "registration.tasks.reverification_cycle",
+        "registration.tasks.requeue_expired_batches",
+        "registration.tasks.requeue_overdue_messages",
+    } <= scheduled
+    assert all(name in app.tasks for name in scheduled)
