@@ -174,8 +174,8 @@ def bench_planning(operator) -> tuple[dict, object]:
     from django.db import connection
     from django.utils import timezone
 
-    from registration import campaigns
-    from registration.models import Campaign
+    from reverification import campaigns
+    from reverification.models import Campaign
 
     campaign = campaigns.campaign_create(
         operator=operator,
@@ -318,8 +318,8 @@ def bench_dispatch(env: dict, workdir: Path, campaign) -> dict:
 
     from config.celery import app
     from operators.tasks import noop
-    from registration import dispatch
-    from registration.models import Campaign, Delivery
+    from reverification import dispatch
+    from reverification.models import Campaign, Delivery
 
     client = redis.Redis.from_url(REDIS)
     client.flushdb()

@@ -22,6 +22,13 @@ def _make_broker_folders(sender: Celery, **_: object) -> None:
             Path(options[key]).mkdir(parents=True, exist_ok=True)
 
 
+def task_named(name: str):
+    """The registered task of this name: services publish the tasks that call
+    them by name, so that a service module never imports its tasks module
+    (which imports the services)."""
+    return app.tasks[name]
+
+
 def enqueue(task, *args, **options) -> bool:
     """Publish a task after a commit without letting a broker outage turn a
     committed request into an error: the database keeps the truth, and the

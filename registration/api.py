@@ -18,12 +18,12 @@ from identity.documents import IdentityInvalid
 from identity.models import ConsentChannel
 from identity.services import ConsentInput
 from identity.types import IdentityData
-from operators.tenancy import scoped, staff_of
+from operators.tenancy import staff_of
 
-from . import campaigns, selectors, services
+from . import selectors, services
 from .errors import RegistrationRefused
 from .idempotency import idempotent
-from .models import Campaign, LineKind, Transaction, TransactionKind, TransactionState
+from .models import LineKind, Transaction, TransactionKind, TransactionState
 
 
 class ConsentSerializer(serializers.Serializer):
@@ -244,7 +244,6 @@ class LineListView(generics.ListAPIView):
 
 
 def _e164_or_400(request: Request, number: str) -> str:
-    from operators.tenancy import staff_of
 
     from .numbers import InvalidNumber, to_e164
 
@@ -379,196 +378,3 @@ class ServiceListView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.service_list(user=self.request.user).order_by("code")
-
-
-class CampaignInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=120)
-    criteria = serializers.DictField()
-    deadline = serializers.DateField()
-    reminder_days = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=campaigns.REMINDER_DAYS_MAX),
-        max_length=campaigns.REMINDER_DAYS_COUNT_MAX,
-        default=[14, 7, 2],
-    )
-    channels = serializers.ListField(
-        child=serializers.CharField(max_length=16),
-        max_length=len(campaigns.CHANNELS),
-        default=["file"],
-    )
-    notice_text_zh = serializers.CharField(required=False, allow_blank=True, default="")
-    notice_text_en = serializers.CharField(required=False, allow_blank=True, default="")
-
-
-class CampaignSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    criteria = serializers.DictField()
-    deadline = serializers.DateField()
-    reminder_days = serializers.ListField(child=serializers.IntegerField())
-    channels = serializers.ListField(child=serializers.CharField())
-    state = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    launched_at = serializers.DateTimeField(allow_null=True)
-    cycle_error = serializers.CharField(help_text="The last failure in the cycle, or empty.")
-    cycle_failed_at = serializers.DateTimeField(allow_null=True)
-    progress = serializers.SerializerMethodField()
-
-    def get_progress(self, campaign) -> dict:
-        return campaigns.campaign_progress(campaign)
-
-
-class CampaignListCreateView(APIView):
-    required_permission = "campaign.manage"
-    pagination_class = Pagination
-
-    @extend_schema(responses=CampaignSerializer(many=True), summary="Campaigns of the operator")
-    def get(self, request: Request) -> Response:
-        qs = scoped(Campaign.objects.all(), request.user)
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(CampaignSerializer(page, many=True).data)
-
-    @extend_schema(
-        request=CampaignInputSerializer,
-        responses={201: CampaignSerializer},
-        summary="Define a re-verification campaign (a draft)",
-    )
-    @idempotent(required=False)
-    def post(self, request: Request) -> Response:
-        data = CampaignInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        staff = staff_of(request.user)
-        if staff is None:
-            raise ValidationError({"operator": ["Campaigns belong to an operator's staff."]})
-        campaign = campaigns.campaign_create(
-            operator=staff.operator,
-            data=campaigns.CampaignInput(**data.validated_data),
-            actor=request.user,
-        )
-        return Response(CampaignSerializer(campaign).data, status=201)
-
-
-class CampaignDetailView(APIView):
-    required_permission = "campaign.manage"
-
-    @extend_schema(responses=CampaignSerializer, summary="A campaign with its progress")
-    def get(self, request: Request, pk: int) -> Response:
-        campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
-        return Response(CampaignSerializer(campaign).data)
-
-
-class CampaignPreviewView(APIView):
-    required_permission = "campaign.manage"
-
-    @extend_schema(
-        responses={200: {"type": "object", "properties": {"lines": {"type": "integer"}}}},
-        summary="How many lines the campaign would ask, before launching",
-    )
-    def get(self, request: Request, pk: int) -> Response:
-        campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
-        return Response({"lines": campaigns.campaign_preview(campaign=campaign)})
-
-
-def _campaign_action(action):
-    class View(APIView):
-        required_permission = "campaign.manage"
-
-        @extend_schema(request=None, responses=CampaignSerializer, summary=f"{action.__name__}")
-        @idempotent(required=False)
-        def post(self, request: Request, pk: int) -> Response:
-            campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
-            campaign = action(campaign=campaign, actor=request.user)
-            return Response(CampaignSerializer(campaign).data)
-
-    View.__name__ = f"Campaign{action.__name__.split('_')[-1].title()}View"
-    return View
-
-
-CampaignLaunchView = _campaign_action(campaigns.campaign_launch)
-CampaignPauseView = _campaign_action(campaigns.campaign_pause)
-CampaignResumeView = _campaign_action(campaigns.campaign_resume)
-CampaignCloseView = _campaign_action(campaigns.campaign_close)
-
-
-class InStoreReverifyInputSerializer(serializers.Serializer):
-    holder = IdentityBlockSerializer()
-    consent = ConsentSerializer()
-
-
-class InStoreReverifyView(APIView):
-    """A clerk completes a line's open re-verification request after checking
-    the holder's identity in person."""
-
-    required_permission = "transaction.create"
-
-    @extend_schema(
-        request=InStoreReverifyInputSerializer,
-        responses={200: {"type": "object"}},
-        summary="Re-verify a line's holder in store (completes the open request)",
-    )
-    @idempotent(required=False)
-    @sensitive_variables()
-    def post(self, request: Request, number: str) -> Response:
-        from .models import RequestState, ReverificationRequest
-
-        data = InStoreReverifyInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        line = get_object_or_404(
-            selectors.line_list(user=request.user).exclude(status="closed"),
-            number=_e164_or_400(request, number),
-        )
-        open_request = (
-            ReverificationRequest.objects.filter(
-                line=line, state__in=[RequestState.PENDING, RequestState.EXPIRED]
-            )
-            .order_by("-created_at")
-            .first()
-        )
-        if open_request is None:
-            raise ValidationError({"line": ["This line has no open re-verification request."]})
-        block = IdentityBlockSerializer(data=request.data["holder"])
-        block.is_valid(raise_exception=True)
-        identity = block.to_identity()
-        staff = staff_of(request.user)
-        try:
-            done = campaigns.request_answer(
-                request=open_request,
-                identity=identity,
-                consent=ConsentInput(data.validated_data["consent"]["notice"], True),
-                channel="store",
-                actor=request.user,
-                store=staff.store if staff else None,
-            )
-        except IdentityInvalid as exc:
-            raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
-        line.refresh_from_db()
-        return Response({"request": done.pk, "state": done.state, "line_status": line.status})
-
-
-class ExtendInputSerializer(serializers.Serializer):
-    deadline = serializers.DateField()
-    reason = serializers.CharField(max_length=200)
-
-
-class RequestExtendView(APIView):
-    required_permission = "campaign.manage"
-
-    @extend_schema(
-        request=ExtendInputSerializer,
-        responses={200: {"type": "object"}},
-        summary="Grant a re-verification request more time (moves its deadline)",
-    )
-    @idempotent(required=False)
-    def post(self, request: Request, pk: int) -> Response:
-        from .models import ReverificationRequest
-
-        data = ExtendInputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        req = get_object_or_404(scoped(ReverificationRequest.objects.all(), request.user), pk=pk)
-        req = campaigns.request_extend(
-            request=req,
-            deadline=data.validated_data["deadline"],
-            reason=data.validated_data["reason"],
-            actor=request.user,
-        )
-        return Response({"id": req.pk, "state": req.state, "deadline": req.deadline.isoformat()})

@@ -7,4 +7,5 @@ class RegistrationConfig(AppConfig):
 
     def ready(self) -> None:
         # Imports the services at start-up, so that their errors show then.
-        from . import services  # noqa: F401
+        # The tasks too: services publish them by name.
+        from . import services, tasks  # noqa: F401

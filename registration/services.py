@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from config.celery import enqueue
+from config.celery import enqueue, task_named
 from identity import services as identity_services
 from identity import vault
 from identity.authority import AuthorityResult, Outcome
@@ -37,7 +37,7 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import numbers
+from . import hooks, numbers
 from .errors import (
     CapReached,
     HolderMismatch,
@@ -62,7 +62,6 @@ from .models import (
     LineKind,
     LineService,
     LineStatus,
-    ReverificationRequest,
     Service,
     Transaction,
     TransactionEvent,
@@ -76,6 +75,9 @@ if TYPE_CHECKING:
     from operators.models import Operator, StaffMember
 
 logger = logging.getLogger(__name__)
+# The tasks that call these services, published by name (see config.celery.task_named).
+VERIFY_PENDING = "registration.tasks.verify_pending"
+SEND_HOLDER_ALERT = "registration.tasks.send_holder_alert"
 
 KIND_OF_LINE = {
     TransactionKind.MOBILE_OPEN: LineKind.MOBILE,
@@ -446,10 +448,8 @@ def _take(
         _hold_identities(tx, identities)
         tx.next_verification_at = timezone.now() + dt.timedelta(seconds=VERIFY_BACKOFF_SECONDS[0])
         tx.save()
-        from .tasks import verify_pending
-
         transaction.on_commit(
-            lambda: enqueue(verify_pending, tx.pk, countdown=VERIFY_BACKOFF_SECONDS[0])
+            lambda: enqueue(task_named(VERIFY_PENDING), tx.pk, countdown=VERIFY_BACKOFF_SECONDS[0])
         )
     return tx
 
@@ -544,13 +544,11 @@ def _open_line(tx: Transaction, now: dt.datetime) -> Line:
 def _alert_holder(tx: Transaction) -> None:
     """The alert's row is written with the transaction, its message published
     after the commit: a lost message leaves the row for the sweep."""
-    from .tasks import send_holder_alert
-
     now = timezone.now()
     HolderAlert.objects.bulk_create(
         [HolderAlert(transaction=tx, created_at=now, enqueued_at=now)], ignore_conflicts=True
     )
-    transaction.on_commit(lambda: enqueue(send_holder_alert, tx.pk))
+    transaction.on_commit(lambda: enqueue(task_named(SEND_HOLDER_ALERT), tx.pk))
 
 
 @sensitive_variables()
@@ -678,7 +676,7 @@ def _forget_unverified_party(tx: Transaction, actor: AbstractBaseUser | None) ->
         others.exists()
         or Line.objects.filter(holder_id=person_id).exists()
         or LineHolding.objects.filter(holder_id=person_id).exists()
-        or ReverificationRequest.objects.filter(person_id=person_id).exists()
+        or hooks.person_referenced(person_id)
     ):
         return
     identity_services.person_shred(

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.celery import enqueue
 
-from . import idempotency, numbers, services
+from . import hooks, idempotency, numbers, services
 from .models import Transaction, TransactionState
 
 logger = logging.getLogger(__name__)
@@ -75,94 +75,7 @@ def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
 
 
-@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, time_limit=3600)
-def plan_campaign(campaign_id: int) -> int:
-    """Create a launched campaign's requests (set-wise; safe to run twice),
-    then cut them into batches and queue one message per batch. Claimed with
-    a lease on the campaign: a duplicate message does nothing while a worker
-    plans; a lost one (or a killed worker's) is published again by
-    ``requeue_overdue_messages``."""
-    from . import campaigns, dispatch
-    from .models import Campaign
-
-    if not dispatch.plan_claim(campaign_id=campaign_id):
-        return 0
-    campaign = Campaign.objects.get(pk=campaign_id)
-    count = campaigns.campaign_plan(
-        campaign=campaign, progress=lambda _done: dispatch.plan_renew(campaign_id=campaign_id)
-    )
-    dispatch.batches_enqueue(dispatch.batches_create(campaign=campaign))
-    dispatch.plan_release(campaign_id=campaign_id)
-    return count
-
-
-@shared_task(
-    bind=True,
-    ignore_result=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    time_limit=1800,
-    soft_time_limit=1740,  # a paced 2,000-message batch outlives the global 240 s
-    max_retries=5,
-)
-def send_batch(self, batch_id: int) -> int:
-    """Send one batch of notices (claimed with a lease; nothing twice)."""
-    from . import channels, dispatch
-
-    try:
-        return dispatch.batch_send(batch_id=batch_id, worker=self.request.hostname or "")
-    except (OSError, channels.ChannelError) as exc:  # transient: retry the range later
-        raise self.retry(exc=exc, countdown=2 ** (self.request.retries + 2)) from None
-
-
-@shared_task(ignore_result=True)
-def requeue_expired_batches() -> int:
-    """Beat: batches whose worker died go back to the queue within minutes."""
-    from . import dispatch
-
-    expired = dispatch.batches_requeue_expired()
-    dispatch.batches_enqueue(expired)
-    return len(expired)
-
-
-@shared_task(ignore_result=True)
-def requeue_overdue_messages(now: dt.datetime | None = None) -> int:
-    """Beat, every minute: every row still waiting on a message older than its
-    overdue time (a broker restart without persistence loses them all) gets
-    its message again — queued batches, campaigns planning, holder alerts.
-    Duplicates are harmless: each task claims its row first."""
-    from . import dispatch
-
-    batches = dispatch.batches_requeue_overdue(now=now)
-    dispatch.batches_enqueue(batches, now=now)
-    plans = dispatch.plans_requeue_overdue(now=now)
-    for pk in plans:
-        enqueue(plan_campaign, pk, queue="campaigns")
-    alerts = dispatch.alerts_requeue_overdue(now=now)
-    for pk in alerts:
-        enqueue(send_holder_alert, pk)
-    if batches or plans or alerts:
-        logger.warning(
-            "re-published overdue messages: %s batch(es), %s plan(s), %s alert(s)",
-            len(batches),
-            len(plans),
-            len(alerts),
-        )
-    return len(batches) + len(plans) + len(alerts)
-
-
-@shared_task(ignore_result=True)
-def reverification_cycle() -> None:
-    """Beat: expire overdue requests, bar then suspend their lines."""
-    from . import campaigns, dispatch
-
-    result = campaigns.reverification_cycle()
-    dispatch.batches_enqueue(list(result.batches))
-
-
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def send_holder_alert(transaction_id: int) -> int:
     """Alert the holder's other lines about a new line or service (each once)."""
-    from . import dispatch
-
-    return dispatch.holder_alert_send(transaction_id=transaction_id)
+    return hooks.holder_alert_send(transaction_id=transaction_id)

@@ -17,5 +17,4 @@ urlpatterns = [
     path("transactions/<uuid:uid>/", views.receipt, name="receipt"),
     path("transactions/<uuid:uid>/cancel/", views.cancel, name="cancel"),
     path("lines/", views.lines, name="lines"),
-    path("lines/<uuid:line_uid>/reverify/", views.reverify_in_store, name="reverify"),
 ]

@@ -43,8 +43,8 @@ from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
+from . import hooks, selectors, services
 from . import lookups as line_lookups
-from . import selectors, services
 from .errors import NotCancellable, RegistrationRefused
 from .forms import (
     ConsentForm,
@@ -684,7 +684,7 @@ def lines(request: HttpRequest) -> HttpResponse:
             found.append(
                 {
                     "line": line,
-                    "open_request": _open_request(line),
+                    "open_request": hooks.line_open_request(line),
                     "holder": selectors.line_masked_holder(line),
                     "address": selectors.line_masked_address(line)
                     if line.kind == LineKind.LANDLINE
@@ -695,76 +695,5 @@ def lines(request: HttpRequest) -> HttpResponse:
         request,
         "registration/lines.html",
         {"form": form, "found": found, "searched": form.is_bound and status == 200},
-        status=status,
-    )
-
-
-def _open_request(line):
-    from .models import RequestState, ReverificationRequest
-
-    return (
-        ReverificationRequest.objects.filter(
-            line=line, state__in=[RequestState.PENDING, RequestState.EXPIRED]
-        )
-        .order_by("-created_at")
-        .first()
-    )
-
-
-@login_required
-@never_cache
-@sensitive_post_parameters()
-@require_http_methods(["GET", "POST"])
-def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse:
-    """A clerk re-verifies a line's holder in person: the same rules as the
-    subscriber's own answer (holder, authority, consent), through the store."""
-    from . import campaigns
-    from .subscriber import AnswerForm
-
-    _require(request, "transaction.create")
-    line = get_object_or_404(selectors.line_list(user=request.user), uid=line_uid)
-    open_request = _open_request(line)
-    if open_request is None:
-        raise Http404
-    staff = staff_of(request.user)
-    notices = identity_services.current_notices(line.operator)
-    form = AnswerForm(
-        request.POST or None, initial={"notice": notices[0].content_hash if notices else ""}
-    )
-    done, status = False, 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                campaigns.request_answer(
-                    request=open_request,
-                    identity=form.identity(),
-                    consent=ConsentInput(form.cleaned_data["notice"], True),
-                    channel=ConsentChannel.STORE,
-                    actor=request.user,
-                    store=staff.store if staff else None,
-                )
-            except IdentityInvalid as exc:
-                for name, reasons in exc.errors.items():
-                    form.add_error(name if name in form.fields else None, reasons)
-                status = 400
-            except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
-            else:
-                done = True
-                line.refresh_from_db()
-        else:
-            status = 400
-    return render(
-        request,
-        "registration/reverify.html",
-        {
-            "line": line,
-            "holder": selectors.line_masked_holder(line),
-            "form": form,
-            "done": done,
-            "notices": notices,
-            "open_request": open_request,
-        },
         status=status,
     )

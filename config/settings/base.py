@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "operators",
     "identity",
     "registration",
+    "reverification",
+    "notices",
 ]
 
 MIDDLEWARE = [
@@ -410,6 +412,10 @@ TELEREG_MY_LINES_DOCUMENT_LIMIT = env.int("TELEREG_MY_LINES_DOCUMENT_LIMIT", def
 # Messages per second per channel across all workers (shared through the cache:
 # Redis in production), 0 for no limit: e.g. TELEREG_CHANNEL_RATES=sms:50,email:10
 TELEREG_CHANNEL_RATES = env.dict("TELEREG_CHANNEL_RATES", cast={"value": float}, default={})
+# The channels holder alerts and "lines under my ID" codes go out through (any
+# channel registered in notices.channels; checked at start).
+TELEREG_ALERT_CHANNEL = env.str("TELEREG_ALERT_CHANNEL", default="file")
+TELEREG_CODE_CHANNEL = env.str("TELEREG_CODE_CHANNEL", default="file")
 # Django's error reports (the technical 500 page with DEBUG on, error e-mails) show no
 # request values and no frame variables but harmless scalars, DEBUG on or off.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PersonalDataReporterFilter"

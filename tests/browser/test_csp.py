@@ -86,8 +86,8 @@ def test_console_pages_run_without_a_policy_violation(
     for url in (
         "/console/",
         "/console/registration/line/",
-        "/console/registration/campaign/",
-        "/console/registration/campaign/add/",
+        "/console/reverification/campaign/",
+        "/console/reverification/campaign/add/",
     ):
         response = page.goto(url)
         assert response.status == 200, url

@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 
 from operators.roles import Role
-from registration import campaigns, dispatch
-from registration.models import RequestState, ReverificationRequest
+from reverification import campaigns, dispatch
+from reverification.models import RequestState, ReverificationRequest
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

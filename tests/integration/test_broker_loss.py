@@ -17,13 +17,8 @@ from config.celery import app
 from identity import services as identity_services
 from identity.authority import AuthorityResult, Outcome, utc_now
 from operators.roles import Role
-from registration import campaigns, dispatch, services, tasks
+from registration import services, tasks
 from registration.models import (
-    BatchState,
-    CampaignState,
-    Delivery,
-    DeliveryState,
-    DispatchBatch,
     HolderAlert,
     Line,
     LineKind,
@@ -31,6 +26,9 @@ from registration.models import (
     Transaction,
     TransactionState,
 )
+from reverification import campaigns, dispatch
+from reverification import tasks as reverification_tasks
+from reverification.models import BatchState, CampaignState, Delivery, DeliveryState, DispatchBatch
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.integration]
@@ -121,7 +119,7 @@ def test_batches_lost_with_the_broker_are_sent_exactly_once_after_the_sweep(
     assert DispatchBatch.objects.filter(state=BatchState.QUEUED).count() == 7
 
     published_at = timezone.now()
-    assert tasks.requeue_overdue_messages(now=overdue_now(published_at)) == 7
+    assert reverification_tasks.requeue_overdue_messages(now=overdue_now(published_at)) == 7
     # Duplicates (a second sweep, a late copy of a lost message) change nothing.
     dispatch.batches_enqueue(batch_ids)
     assert wait_for(lambda: sent() == LINES, timeout=120)
@@ -142,8 +140,10 @@ def test_a_planning_message_lost_with_the_broker_is_planned_and_sent_after_the_s
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.PLANNING
 
-    assert tasks.requeue_overdue_messages(now=overdue_now(campaign.launched_at)) == 1
-    tasks.requeue_overdue_messages(now=overdue_now(overdue_now(campaign.launched_at)))
+    assert reverification_tasks.requeue_overdue_messages(now=overdue_now(campaign.launched_at)) == 1
+    reverification_tasks.requeue_overdue_messages(
+        now=overdue_now(overdue_now(campaign.launched_at))
+    )
     assert wait_for(lambda: sent() == LINES, timeout=120)
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.RUNNING
@@ -204,7 +204,7 @@ def test_holder_alerts_lost_with_the_broker_are_sent_once_after_the_sweep(
     flush_broker()
     celery_workers(TELEREG_OUTBOX_DIR=str(tmp_path / "outbox"))
     later = timezone.now() + dt.timedelta(seconds=settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS + 1)
-    assert tasks.requeue_overdue_messages(now=later) == 2
+    assert reverification_tasks.requeue_overdue_messages(now=later) == 2
     tasks.send_holder_alert.apply_async(args=[tx.pk])  # a duplicate changes nothing
     assert wait_for(
         lambda: not HolderAlert.objects.filter(done_at__isnull=True).exists(), timeout=60

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from identity import services as identity_services
 from operators.roles import Role
-from registration import campaigns, dispatch
-from registration.models import Delivery, DeliveryState, Line, LineKind
+from registration.models import Line, LineKind
+from reverification import campaigns, dispatch
+from reverification.models import Delivery, DeliveryState
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.integration]

@@ -20,9 +20,10 @@ from identity.errors import RevealNotAllowed
 from identity.models import ENCRYPTED_FIELDS, Person, PersonVersion, VerificationStatus
 from identity.services import CitizenRow
 from operators.roles import Role
-from registration import campaigns, services
+from registration import services
 from registration.errors import IdentityMismatchRefused
 from registration.models import Line, LineService, Transaction, TransactionState
+from reverification import campaigns, tokens
 from tests.registration.conftest import api_block
 
 pytestmark = pytest.mark.django_db
@@ -473,7 +474,7 @@ def test_wrong_answer_on_the_link_with_the_holders_number_leaves_the_holder_alon
     request, person, identity = running
     before = _snapshot(person)
     response = client.post(
-        f"/r/{campaigns.request_token(request.pk)}",
+        f"/r/{tokens.request_token(request.pk)}",
         {
             **identity_form_fields(_impostor(identity)),
             "consent": "on",

@@ -1,0 +1,52 @@
+"""What registration tells the apps above it, without importing them.
+
+Registration sits below re-verification (``reverification`` → ``registration``
+→ ``identity`` → ``operators``): where registration's work needs an answer or
+an action from above, the app above registers a function here in its
+``AppConfig.ready()`` (as ``identity.services.reveal_grant_register`` does)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+_holder_alert_sender: Callable[..., int] | None = None
+_person_references: list[Callable[[int], bool]] = []
+_line_open_request: Callable[[Any], Any] | None = None
+
+
+def holder_alert_sender_register(sender: Callable[..., int]) -> None:
+    """The function that sends a transaction's holder alerts
+    (``sender(transaction_id=...)``, returns how many were sent)."""
+    global _holder_alert_sender  # noqa: PLW0603 - a registry set once at start-up
+    _holder_alert_sender = sender
+
+
+def holder_alert_send(*, transaction_id: int) -> int:
+    if _holder_alert_sender is None:
+        raise ImproperlyConfigured("no holder alert sender is registered")
+    return _holder_alert_sender(transaction_id=transaction_id)
+
+
+def person_reference_register(check: Callable[[int], bool]) -> None:
+    """A check that tells whether an app above still refers to a person (who
+    must then not be shredded when a transaction ends unverified)."""
+    if check not in _person_references:
+        _person_references.append(check)
+
+
+def person_referenced(person_id: int) -> bool:
+    return any(check(person_id) for check in _person_references)
+
+
+def line_open_request_register(finder: Callable[[Any], Any]) -> None:
+    """The function that finds a line's open re-verification request (shown
+    on the store's line look-up)."""
+    global _line_open_request  # noqa: PLW0603 - a registry set once at start-up
+    _line_open_request = finder
+
+
+def line_open_request(line: Any) -> Any:
+    return _line_open_request(line) if _line_open_request is not None else None

@@ -1,0 +1,218 @@
+"""The re-verification API: campaigns, in-store re-verification of a line's
+holder, extensions of a request."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.views.decorators.debug import sensitive_variables
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api import Pagination
+from identity.api import IdentityBlockSerializer
+from identity.documents import IdentityInvalid
+from identity.services import ConsentInput
+from operators.tenancy import scoped, staff_of
+from registration import selectors as registration_selectors
+from registration.api import ConsentSerializer
+from registration.idempotency import idempotent
+from registration.numbers import InvalidNumber, to_e164
+
+from . import campaigns, selectors
+from .models import Campaign, ReverificationRequest
+
+
+def _e164_or_400(request: Request, number: str) -> str:
+    staff = staff_of(request.user)
+    country = staff.operator.country if staff else "CN"
+    try:
+        return to_e164(number, country=country)
+    except InvalidNumber as exc:
+        raise ValidationError({"number": [str(exc)]}) from None
+
+
+class CampaignInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    criteria = serializers.DictField()
+    deadline = serializers.DateField()
+    reminder_days = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=campaigns.REMINDER_DAYS_MAX),
+        max_length=campaigns.REMINDER_DAYS_COUNT_MAX,
+        default=[14, 7, 2],
+    )
+    channels = serializers.ListField(
+        child=serializers.CharField(max_length=16),
+        max_length=len(campaigns.CHANNELS),
+        default=["file"],
+    )
+    notice_text_zh = serializers.CharField(required=False, allow_blank=True, default="")
+    notice_text_en = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CampaignSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    criteria = serializers.DictField()
+    deadline = serializers.DateField()
+    reminder_days = serializers.ListField(child=serializers.IntegerField())
+    channels = serializers.ListField(child=serializers.CharField())
+    state = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    launched_at = serializers.DateTimeField(allow_null=True)
+    cycle_error = serializers.CharField(help_text="The last failure in the cycle, or empty.")
+    cycle_failed_at = serializers.DateTimeField(allow_null=True)
+    progress = serializers.SerializerMethodField()
+
+    def get_progress(self, campaign) -> dict:
+        return campaigns.campaign_progress(campaign)
+
+
+class CampaignListCreateView(APIView):
+    required_permission = "campaign.manage"
+    pagination_class = Pagination
+
+    @extend_schema(responses=CampaignSerializer(many=True), summary="Campaigns of the operator")
+    def get(self, request: Request) -> Response:
+        qs = scoped(Campaign.objects.all(), request.user)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(CampaignSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=CampaignInputSerializer,
+        responses={201: CampaignSerializer},
+        summary="Define a re-verification campaign (a draft)",
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        data = CampaignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        staff = staff_of(request.user)
+        if staff is None:
+            raise ValidationError({"operator": ["Campaigns belong to an operator's staff."]})
+        campaign = campaigns.campaign_create(
+            operator=staff.operator,
+            data=campaigns.CampaignInput(**data.validated_data),
+            actor=request.user,
+        )
+        return Response(CampaignSerializer(campaign).data, status=201)
+
+
+class CampaignDetailView(APIView):
+    required_permission = "campaign.manage"
+
+    @extend_schema(responses=CampaignSerializer, summary="A campaign with its progress")
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
+        return Response(CampaignSerializer(campaign).data)
+
+
+class CampaignPreviewView(APIView):
+    required_permission = "campaign.manage"
+
+    @extend_schema(
+        responses={200: {"type": "object", "properties": {"lines": {"type": "integer"}}}},
+        summary="How many lines the campaign would ask, before launching",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
+        return Response({"lines": campaigns.campaign_preview(campaign=campaign)})
+
+
+def _campaign_action(action):
+    class View(APIView):
+        required_permission = "campaign.manage"
+
+        @extend_schema(request=None, responses=CampaignSerializer, summary=f"{action.__name__}")
+        @idempotent(required=False)
+        def post(self, request: Request, pk: int) -> Response:
+            campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
+            campaign = action(campaign=campaign, actor=request.user)
+            return Response(CampaignSerializer(campaign).data)
+
+    View.__name__ = f"Campaign{action.__name__.split('_')[-1].title()}View"
+    return View
+
+
+CampaignLaunchView = _campaign_action(campaigns.campaign_launch)
+CampaignPauseView = _campaign_action(campaigns.campaign_pause)
+CampaignResumeView = _campaign_action(campaigns.campaign_resume)
+CampaignCloseView = _campaign_action(campaigns.campaign_close)
+
+
+class InStoreReverifyInputSerializer(serializers.Serializer):
+    holder = IdentityBlockSerializer()
+    consent = ConsentSerializer()
+
+
+class InStoreReverifyView(APIView):
+    """A clerk completes a line's open re-verification request after checking
+    the holder's identity in person."""
+
+    required_permission = "transaction.create"
+
+    @extend_schema(
+        request=InStoreReverifyInputSerializer,
+        responses={200: {"type": "object"}},
+        summary="Re-verify a line's holder in store (completes the open request)",
+    )
+    @idempotent(required=False)
+    @sensitive_variables()
+    def post(self, request: Request, number: str) -> Response:
+        data = InStoreReverifyInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        line = get_object_or_404(
+            registration_selectors.line_list(user=request.user).exclude(status="closed"),
+            number=_e164_or_400(request, number),
+        )
+        open_request = selectors.line_open_request(line)
+        if open_request is None:
+            raise ValidationError({"line": ["This line has no open re-verification request."]})
+        block = IdentityBlockSerializer(data=request.data["holder"])
+        block.is_valid(raise_exception=True)
+        identity = block.to_identity()
+        staff = staff_of(request.user)
+        try:
+            done = campaigns.request_answer(
+                request=open_request,
+                identity=identity,
+                consent=ConsentInput(data.validated_data["consent"]["notice"], True),
+                channel="store",
+                actor=request.user,
+                store=staff.store if staff else None,
+            )
+        except IdentityInvalid as exc:
+            raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
+        line.refresh_from_db()
+        return Response({"request": done.pk, "state": done.state, "line_status": line.status})
+
+
+class ExtendInputSerializer(serializers.Serializer):
+    deadline = serializers.DateField()
+    reason = serializers.CharField(max_length=200)
+
+
+class RequestExtendView(APIView):
+    required_permission = "campaign.manage"
+
+    @extend_schema(
+        request=ExtendInputSerializer,
+        responses={200: {"type": "object"}},
+        summary="Grant a re-verification request more time (moves its deadline)",
+    )
+    @idempotent(required=False)
+    def post(self, request: Request, pk: int) -> Response:
+        data = ExtendInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        req = get_object_or_404(scoped(ReverificationRequest.objects.all(), request.user), pk=pk)
+        req = campaigns.request_extend(
+            request=req,
+            deadline=data.validated_data["deadline"],
+            reason=data.validated_data["reason"],
+            actor=request.user,
+        )
+        return Response({"id": req.pk, "state": req.state, "deadline": req.deadline.isoformat()})

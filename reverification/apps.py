@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class ReverificationConfig(AppConfig):
+    name = "reverification"
+    label = "reverification"
+    verbose_name = "Re-verification"
+
+    def ready(self) -> None:
+        # Registration tells re-verification what it must know through its
+        # hooks (registration never imports this app).
+        from registration import hooks
+
+        from . import dispatch, selectors, tasks  # noqa: F401 - tasks: published by name
+
+        hooks.holder_alert_sender_register(dispatch.holder_alert_send)
+        hooks.person_reference_register(selectors.person_has_requests)
+        hooks.line_open_request_register(selectors.line_open_request)

@@ -1,0 +1,270 @@
+"""Re-verification: campaigns, their requests, the deliveries of their notices,
+dispatch batches, the "lines under my ID" challenges and disputes.
+
+The tables keep the names they had in ``registration`` (``db_table``): the
+models moved app in state only (migration 0001 of this app)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from identity.models import Person
+from operators.models import Operator
+from registration.models import Line
+
+
+class CampaignState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PLANNING = "planning", "Planning"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    FINISHED = "finished", "Finished"
+
+
+def default_campaign_reminders() -> list[int]:
+    return [14, 7, 2]
+
+
+def default_campaign_channels() -> list[str]:
+    return ["file"]
+
+
+class Campaign(models.Model):
+    """A re-verification campaign: which lines, by when, how to tell them."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(max_length=120)
+    criteria = models.JSONField(default=dict)
+    deadline = models.DateField()
+    reminder_days = models.JSONField(default=default_campaign_reminders)
+    channels = models.JSONField(default=default_campaign_channels)
+    notice_text_zh = models.TextField(blank=True)
+    notice_text_en = models.TextField(blank=True)
+    state = models.CharField(
+        max_length=16, choices=CampaignState.choices, default=CampaignState.DRAFT
+    )
+    planned_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The planning message: when it was last published (launch time until the
+    # sweep re-publishes it) and the lease of the worker planning it.
+    plan_enqueued_at = models.DateTimeField(null=True, blank=True)
+    plan_lease_until = models.DateTimeField(null=True, blank=True)
+    # The last failure of this campaign's step in the re-verification cycle
+    # (the step and the error's type, never data); cleared by the next run.
+    cycle_error = models.CharField(max_length=200, blank=True, default="")
+    cycle_failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "registration_campaign"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RequestState(models.TextChoices):
+    PENDING = "pending", "Waiting for the subscriber"
+    VERIFIED = "verified", "Verified"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ReverificationRequest(models.Model):
+    """One line asked to re-verify in one campaign. Its link token is an HMAC
+    of its id under a server key: unguessable, repeatable for reminders, and
+    never stored."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="requests")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="reverifications")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(
+        max_length=16, choices=RequestState.choices, default=RequestState.PENDING
+    )
+    deadline = models.DateField()
+    created_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    # db_default: planning inserts rows with raw INSERT … SELECT.
+    failed_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    extension_reason = models.CharField(max_length=200, blank=True, db_default="")
+    extended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        db_table = "registration_reverificationrequest"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "line"], name="one_request_per_campaign_line"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "state"]),
+            models.Index(fields=["line", "state"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"request #{self.pk}"
+
+
+class NoticeKind(models.TextChoices):
+    NOTICE = "notice", "Notice"
+    REMINDER = "reminder", "Reminder"
+    EXPIRY = "expiry", "Barred or suspended"
+    ALERT = "alert", "Holder alert"
+
+
+class DeliveryState(models.TextChoices):
+    INTENT = "intent", "About to send"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One message to one request, at most once per (request, kind, stage): the
+    intent is recorded before the channel is called, so a worker killed
+    mid-batch leaves a trace to reconcile instead of a duplicate."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    request = models.ForeignKey(
+        ReverificationRequest, null=True, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    stage = models.PositiveSmallIntegerField(default=0, db_default=0)
+    channel = models.CharField(max_length=16)
+    state = models.CharField(
+        max_length=16,
+        choices=DeliveryState.choices,
+        default=DeliveryState.INTENT,
+        db_default=DeliveryState.INTENT,
+    )
+    error = models.CharField(max_length=200, blank=True, db_default="")
+    # Holder alerts have no request: this key makes each one unique instead.
+    alert_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "registration_delivery"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["request", "kind", "stage"], name="one_delivery_per_request_kind_stage"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"delivery #{self.pk}"
+
+
+class BatchState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    CLAIMED = "claimed", "Being sent"
+    DONE = "done", "Done"
+
+
+class DispatchBatch(models.Model):
+    """A range of a campaign's request ids to send one kind of message to. A
+    worker claims it with a lease; beat re-queues it when the lease expires."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="batches")
+    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
+    stage = models.PositiveSmallIntegerField(default=0)
+    first_request_id = models.BigIntegerField()
+    last_request_id = models.BigIntegerField()
+    state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.QUEUED)
+    claimed_by = models.CharField(max_length=120, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claims = models.PositiveIntegerField(default=0)
+    sent = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When its message was last published: a queued batch whose message is
+    # overdue (lost with the broker's data) is published again by the sweep.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "registration_dispatchbatch"
+        indexes = [models.Index(fields=["state", "lease_until"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "kind", "stage", "first_request_id"], name="one_batch_per_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"batch #{self.pk} ({self.kind})"
+
+
+class MyLinesChallenge(models.Model):
+    """A "lines under my ID" look-up waiting for its one-time code. Holds only
+    the blind index of the document and a keyed hash of the code."""
+
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
+    code_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "registration_mylineschallenge"
+
+    def __str__(self) -> str:
+        return f"challenge {self.uid}"
+
+
+class DisputeState(models.TextChoices):
+    OPEN = "open", "Open"
+    DISMISSED = "dismissed", "Dismissed"
+    SUSPENDED = "suspended", "Line suspended, re-verification opened"
+
+
+class Dispute(models.Model):
+    """A person reported a line registered under their document as not theirs."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="disputes")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="disputes")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=DisputeState.choices, default=DisputeState.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        db_table = "registration_dispute"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "person"],
+                condition=Q(state="open"),
+                name="one_open_dispute_per_line_and_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"dispute #{self.pk}"
