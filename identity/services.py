@@ -19,7 +19,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from operators.tenancy import can, is_platform_admin, staff_of
 
-from . import access_log, authority, documents, vault
+from . import access_log, authority, crypto, documents, vault
 from .errors import (
     ConsentRefused,
     ConsentRequired,
@@ -584,7 +584,6 @@ def person_reveal(
 
 class RevealReasonRequired(RevealNotAllowed):
     code = "reason_required"
-    status_code = 400
     message = "State why you need to see the unmasked data (at least 5 characters)."
 
     def __init__(self, message: str | None = None, *, fields=None) -> None:
@@ -970,3 +969,55 @@ def value_reveal(
             store=_store_of(actor),
         )
     return vault.open_value(person, context=context, field=field, blob=blob)
+
+
+# --- Values of a person kept on another app's rows (public surface) ---------------------
+
+
+@sensitive_variables()
+def value_seal(*, person: Person, context: str, field: str, value: str) -> bytes:
+    """Seal a value that belongs to a person but lives on another app's row (a
+    landline's installation address), bound to that row by ``context``."""
+    return vault.seal_value(person, context=context, field=field, value=value)
+
+
+@sensitive_variables()
+def value_open(*, person: Person, context: str, field: str, blob: bytes) -> str:
+    """Open a value sealed with :func:`value_seal`, for a service that moves or
+    applies it (never to show it: surfaces use selectors.value_masked)."""
+    return vault.open_value(person, context=context, field=field, blob=bytes(blob))
+
+
+@sensitive_variables()
+def person_identity_values(*, person: Person) -> IdentityData:
+    """A person's stored identity, opened for a service that puts it to the
+    authority (never to show it)."""
+    return _identity_from_values(person.id_type, vault.open_fields(person))
+
+
+# --- Values that belong to no person yet (public surface) -------------------------------
+
+
+@sensitive_variables()
+def transient_seal(*, subject: str, field: str, value: str) -> tuple[bytes, bytes]:
+    """Seal what belongs to no stored person yet (what a clerk typed while the
+    store wizard runs) under a fresh data key wrapped by the key ring, bound to
+    ``subject``: returns (wrapped key, sealed value)."""
+    ring = crypto.KeyRing.from_settings()
+    dek = crypto.new_data_key()
+    return (
+        crypto.wrap_data_key(ring, dek, subject=subject),
+        crypto.encrypt_field(dek, value, subject=subject, field=field),
+    )
+
+
+@sensitive_variables()
+def transient_open(*, subject: str, field: str, wrapped_key: bytes, blob: bytes) -> str | None:
+    """A value sealed with :func:`transient_seal`, or None when it cannot be
+    opened (a key rotated away, damaged data)."""
+    try:
+        ring = crypto.KeyRing.from_settings()
+        dek = crypto.unwrap_data_key(ring, wrapped_key, subject=subject)
+        return crypto.decrypt_field(dek, blob, subject=subject, field=field)
+    except (crypto.DecryptionError, ValueError):
+        return None

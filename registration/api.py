@@ -14,13 +14,13 @@ from rest_framework.views import APIView
 from config.api import Pagination
 from identity import lookups
 from identity.api import IdentityBlockSerializer
-from identity.documents import IdentityInvalid
+from identity.errors import IdentityInvalid
 from identity.models import ConsentChannel
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import scoped, staff_of
 
-from . import campaigns, selectors, services
+from . import campaigns, kinds, selectors, services
 from .errors import RegistrationRefused
 from .idempotency import idempotent
 from .models import Campaign, LineKind, Transaction, TransactionKind, TransactionState
@@ -32,7 +32,8 @@ class ConsentSerializer(serializers.Serializer):
 
 
 class TransactionInputSerializer(serializers.Serializer):
-    """Shape only; which fields each kind needs is checked by the service."""
+    """Shape only; which fields each kind needs is checked by the service
+    (the kinds are registration.kinds's: read when the serializer is made)."""
 
     kind = serializers.ChoiceField(choices=TransactionKind.choices)
     consent = ConsentSerializer()
@@ -43,6 +44,10 @@ class TransactionInputSerializer(serializers.Serializer):
     line = serializers.CharField(max_length=24, required=False)
     installation_address = serializers.CharField(max_length=300, required=False)
     service = serializers.CharField(max_length=40, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds.choices()
 
     def to_request(self) -> services.TransactionRequest:
         data = self.validated_data

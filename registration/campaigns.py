@@ -40,6 +40,7 @@ from rest_framework import status
 from config.api import DomainError
 from config.celery import enqueue
 from identity.models import VerificationStatus
+from registration.selectors import line_holder_is
 
 from .models import (
     Campaign,
@@ -669,8 +670,6 @@ def request_answer(
     (IdentityMismatch) and changes nothing either."""
     from identity import authority
     from identity import services as identity_services
-    from identity.documents import normalise_document
-    from identity.vault import document_index
 
     now = now or timezone.now()
     request = ReverificationRequest.objects.select_related("person", "line", "operator").get(
@@ -684,12 +683,7 @@ def request_answer(
     if recent and request.failed_attempts >= MAX_FAILED_ATTEMPTS:
         raise TooManyAttempts()
     normalised = identity_services.identity_validate(operator=request.operator, identity=identity)
-    number = normalise_document(normalised.id_type, normalised.id_number)
-    holder = request.line.holder
-    if (
-        normalised.id_type != holder.id_type
-        or document_index(normalised.id_type, number) != holder.doc_index
-    ):
+    if not line_holder_is(line=request.line, identity=normalised):
         _count_failure(request.pk, now)
         raise AnswerRefused()
     result = authority.get_backend().verify(normalised)

@@ -34,6 +34,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from config.celery import enqueue
+from registration.selectors import alerted_person_id
 
 from . import campaigns, channels
 from .models import (
@@ -50,7 +51,6 @@ from .models import (
     RequestState,
     ReverificationRequest,
     Transaction,
-    TransactionKind,
 )
 
 logger = logging.getLogger(__name__)
@@ -614,11 +614,9 @@ def _alert_send(transaction_id: int) -> int:
     tx = Transaction.objects.select_related("operator", "store", "line").get(pk=transaction_id)
     if tx.state != "completed" or tx.line is None:
         return 0
-    person_id = (
-        tx.new_holder_id
-        if tx.kind in (TransactionKind.MOBILE_TRANSFER, TransactionKind.LANDLINE_TRANSFER)
-        else tx.applicant_id
-    )
+    person_id = alerted_person_id(tx)
+    if person_id is None:
+        return 0
     others = (
         Line.objects.filter(holder_id=person_id)
         .exclude(pk=tx.line_id)

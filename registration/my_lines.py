@@ -16,8 +16,8 @@ from django.utils import timezone
 from rest_framework import status
 
 from config.api import DomainError
-from identity import documents, lookups
-from identity import vault as identity_vault
+from identity import lookups
+from identity import selectors as identity_selectors
 from identity.models import AccessPurpose, Person
 from operators.models import Operator
 
@@ -71,8 +71,7 @@ def challenge_start(
     Counted per address and per document (identity.lookups; LookupLimitReached
     past either), whether the document is known or not, and written to the
     access log (the person, when the document is known) before answering."""
-    number = documents.normalise_document(id_type, id_number)
-    doc_index = identity_vault.document_index(id_type, number)
+    doc_index = identity_selectors.document_index(id_type=id_type, id_number=id_number)
     lookups.public_lookup_allow(address=address, doc_index=doc_index, per_address=per_address)
     person = Person.objects.filter(
         operator=operator,
@@ -82,8 +81,7 @@ def challenge_start(
     ).first()
     name_matched = False
     if person is not None:
-        stored = identity_vault.open_fields(person, ["name"])["name"] or ""
-        name_matched = " ".join(stored.split()).casefold() == " ".join(name.split()).casefold()
+        name_matched = identity_selectors.person_name_matches(person=person, name=name)
     lookups.lookup_record(
         operator=operator,
         actor=None,

@@ -9,10 +9,12 @@ from django.db.models import QuerySet
 
 from identity import selectors as identity_selectors
 from identity.models import Person
+from identity.types import IdentityData
 from operators.models import Store
 from operators.sqlrows import ModelColumns, per_connection
 from operators.tenancy import is_platform_admin, scoped, staff_of
 
+from . import kinds
 from .models import Line, LineStatus, NumberStatus, PhoneNumber, Service, Transaction
 
 if TYPE_CHECKING:
@@ -225,3 +227,30 @@ def person_lines(*, user: AnyUser, id_type: str, id_number: str):
         # Platform admins see every operator's lines; staff their operator's.
         line_operator_id=None if is_platform_admin(user) else staff.operator_id,
     )
+
+
+def line_holder_is(*, line: Line, identity: IdentityData) -> bool:
+    """Whether the identity given (its document) is the registered holder of
+    the line: the one test every business kind, the re-verification answer
+    (link and in store), /my-lines/ and the console use."""
+    holder = line.holder
+    return identity_selectors.document_matches(
+        id_type=holder.id_type,
+        doc_index=holder.doc_index,
+        identity_type=identity.id_type,
+        identity_number=identity.id_number,
+    )
+
+
+def kinds_that_alert() -> list[str]:
+    """The business kinds whose completion tells the holder on their other lines."""
+    return kinds.kinds_that_alert()
+
+
+def alerted_person_id(tx: Transaction) -> int | None:
+    """Whom a completed transaction's holder alert is for: its consenting
+    party (the new holder of a transfer, the applicant otherwise), or None for
+    a kind that alerts nobody."""
+    if tx.kind not in kinds_that_alert():
+        return None
+    return tx.new_holder_id if kinds.get(tx.kind).consenting == "new_holder" else tx.applicant_id
