@@ -306,8 +306,6 @@ class PrivacyNoticeAdmin(OperatorScopedAdmin):
             return
         operator = obj.operator if obj.operator_id else None
         if operator is None:
-            from operators.tenancy import staff_of
-
             operator = staff_of(request.user).operator
         created = services.notice_draft_create(
             operator=operator, language=form.cleaned_data["language"], parts=parts

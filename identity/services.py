@@ -17,6 +17,7 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
 from . import access_log, authority, crypto, documents, vault
@@ -782,8 +783,6 @@ def retention_due(*, now: dt.datetime | None = None):
     """Persons whose retention term has elapsed: no line held, and the last
     line closed (or, never holding one, the record made) longer ago than the
     operator's term."""
-    from operators.models import Operator
-
     now = now or timezone.now()
     due = Person.objects.none()
     for operator in Operator.objects.all():
@@ -1021,3 +1020,41 @@ def transient_open(*, subject: str, field: str, wrapped_key: bytes, blob: bytes)
         return crypto.decrypt_field(dek, blob, subject=subject, field=field)
     except (crypto.DecryptionError, ValueError):
         return None
+
+
+# --- The authority, for other apps (public surface) -------------------------------------
+
+
+@sensitive_variables()
+def authority_verify(
+    *,
+    operator: Operator,
+    identity: IdentityData,
+    actor: AbstractBaseUser | None,
+    store: Store | None,
+    party: str,
+) -> authority.AuthorityResult:
+    """Ask the authority about one party's identity; the check is written to
+    the access log (the party, document type, outcome and the authority's
+    reference: no personal data)."""
+    result = authority.get_backend().verify(identity)
+    access_log.append(
+        operator=operator,
+        actor=actor,
+        store=store,
+        purpose=AccessPurpose.AUTHORITY_CHECK,
+        detail={
+            "party": party,
+            "id_type": identity.id_type,
+            "outcome": str(result.outcome),
+            "reference": result.reference,
+        },
+    )
+    return result
+
+
+@sensitive_variables()
+def authority_recheck(*, identity: IdentityData) -> authority.AuthorityResult:
+    """Ask the authority again about an identity a waiting transaction holds
+    (the first check is in the access log already)."""
+    return authority.get_backend().verify(identity)

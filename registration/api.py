@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from config.api import Pagination
 from identity import lookups
+from identity import selectors as identity_selectors
 from identity.api import IdentityBlockSerializer
 from identity.errors import IdentityInvalid
 from identity.models import ConsentChannel
@@ -249,8 +250,6 @@ class LineListView(generics.ListAPIView):
 
 
 def _e164_or_400(request: Request, number: str) -> str:
-    from operators.tenancy import staff_of
-
     from .numbers import InvalidNumber, to_e164
 
     staff = staff_of(request.user)
@@ -320,8 +319,6 @@ class PersonLookupView(APIView):
         )
         if person is None:
             raise NotFound("No person is registered with this document.")
-        from identity import selectors as identity_selectors
-
         response = Response(
             {
                 "person": identity_selectors.person_masked(person),

@@ -26,7 +26,6 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from config.celery import enqueue
-from identity import access_log, authority
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.authority import AuthorityResult, Outcome
@@ -37,7 +36,7 @@ from identity.errors import (
     PersonShredded,
     RevealNotAllowed,
 )
-from identity.models import AccessPurpose, ConsentChannel, Person, VerificationStatus
+from identity.models import ConsentChannel, Person, VerificationStatus
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
@@ -194,25 +193,12 @@ def _verify(
     operator: Operator, identities: dict[str, IdentityData], actor, store
 ) -> dict[str, AuthorityResult]:
     """Ask the authority about each party (each check is in the access log)."""
-
-    results = {}
-    backend = authority.get_backend()
-    for party, identity in identities.items():
-        result = backend.verify(identity)
-        access_log.append(
-            operator=operator,
-            actor=actor,
-            store=store,
-            purpose=AccessPurpose.AUTHORITY_CHECK,
-            detail={
-                "party": party,
-                "id_type": identity.id_type,
-                "outcome": str(result.outcome),
-                "reference": result.reference,
-            },
+    return {
+        party: identity_services.authority_verify(
+            operator=operator, identity=identity, actor=actor, store=store, party=party
         )
-        results[party] = result
-    return results
+        for party, identity in identities.items()
+    }
 
 
 def _refuse_on_authority(results: dict[str, AuthorityResult]) -> None:
@@ -600,13 +586,13 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
     )
     if tx.state != TransactionState.PENDING_VERIFICATION:
         return tx.state
-    backend = authority.get_backend()
     outcomes = dict(tx.verification)
     try:
         for party, outcome in tx.verification.items():
             if outcome == Outcome.MATCH:
                 continue
-            outcomes[party] = str(backend.verify(_party_identity(tx, party)).outcome)
+            result = identity_services.authority_recheck(identity=_party_identity(tx, party))
+            outcomes[party] = str(result.outcome)
     except PersonShredded as erased:
         # Erased while waiting (retention): nothing is left to verify or apply,
         # and retrying would fail for ever.
