@@ -30,6 +30,7 @@ PARTIES_TRANSFER = ("holder", "new_holder")
 # The detail fields a request may carry, in the order the wizard asks them.
 DETAIL_FIELD_ORDER = ("number", "line", "installation_address", "service")
 WIZARD_STEPS = ("identity", "notice", "details", "confirm")
+KIND_MAX_LENGTH = 24  # Transaction.kind's column
 
 
 class LineEffect(enum.StrEnum):
@@ -100,9 +101,29 @@ class KindSpec:
 _REGISTRY: dict[str, KindSpec] = {}
 
 
+def _check(spec: KindSpec) -> None:
+    """A spec the services can walk, or ValueError (at start, not mid-request)."""
+    if len(spec.kind) > KIND_MAX_LENGTH:
+        raise ValueError(f"business kind {spec.kind!r} is longer than {KIND_MAX_LENGTH}")
+    if spec.consenting not in spec.parties:
+        raise ValueError(f"{spec.kind}: the consenting party is not one of its parties")
+    if spec.opens_line:
+        if spec.holder_party is not None or spec.line_kind is None:
+            raise ValueError(f"{spec.kind}: an opening has no holder and one kind of line")
+    elif spec.holder_party not in spec.parties or "line" not in spec.required:
+        raise ValueError(f"{spec.kind}: a kind on an open line names it and its holder")
+    unknown = (spec.fields | spec.required) - set(DETAIL_FIELD_ORDER)
+    if unknown or not spec.required <= spec.fields:
+        raise ValueError(f"{spec.kind}: unknown or unrequested fields {sorted(unknown)}")
+    if not set(spec.steps) <= set(WIZARD_STEPS):
+        raise ValueError(f"{spec.kind}: unknown wizard steps")
+
+
 def register(spec: KindSpec) -> KindSpec:
+    """Add a kind (ValueError if its name is taken or its spec is inconsistent)."""
     if spec.kind in _REGISTRY:
         raise ValueError(f"business kind {spec.kind!r} is registered already")
+    _check(spec)
     _REGISTRY[spec.kind] = spec
     return spec
 

@@ -146,6 +146,8 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
     """Every identity block of the request, normalised; all errors at once."""
     errors: dict[str, list[str]] = {}
     identities: dict[str, IdentityData] = {}
+    if not kinds.known(request.kind):
+        raise IdentityInvalid({"kind": ["No such business kind."]})
     spec = kinds.get(request.kind)
     for party in spec.parties:
         identity = getattr(request, party)

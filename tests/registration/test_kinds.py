@@ -229,3 +229,30 @@ def test_holder_selector_answers_by_document_for_every_surface(landline, citizen
     assert not line_holder_is(line=line, identity=citizen())
     # A document number that cannot even be normalised is nobody's.
     assert not line_holder_is(line=line, identity=dataclasses.replace(holder, id_number="x"))
+
+
+def test_the_service_refuses_an_unknown_kind_as_bad_input(submit, citizen):
+    from identity.errors import IdentityInvalid
+
+    with pytest.raises(IdentityInvalid) as info:
+        submit("landline_note", applicant=citizen(), line="+861062345600")
+    assert info.value.errors == {"kind": ["No such business kind."]}
+    assert not Transaction.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"kind": "x" * 25},
+        {"consenting": "new_holder"},
+        {"fields": frozenset(), "required": frozenset()},
+        {"holder_party": "holder"},
+        {"fields": frozenset({"line", "colour"}), "required": frozenset({"line"})},
+        {"steps": ("identity", "payment")},
+    ],
+)
+def test_an_inconsistent_spec_is_refused_at_registration(broken):
+    spec = dataclasses.replace(LANDLINE_NOTE, **{"kind": "broken_kind", **broken})
+    with pytest.raises(ValueError, match=r"."):
+        kinds.register(spec)
+    assert not kinds.known(spec.kind)
