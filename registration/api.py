@@ -25,6 +25,7 @@ from . import campaigns, kinds, selectors, services
 from .errors import RegistrationRefused
 from .idempotency import idempotent
 from .models import Campaign, LineKind, Transaction, TransactionKind, TransactionState
+from .numbers import InvalidNumber, to_e164
 
 
 class ConsentSerializer(serializers.Serializer):
@@ -250,8 +251,6 @@ class LineListView(generics.ListAPIView):
 
 
 def _e164_or_400(request: Request, number: str) -> str:
-    from .numbers import InvalidNumber, to_e164
-
     staff = staff_of(request.user)
     country = staff.operator.country if staff else "CN"
     try:
