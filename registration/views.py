@@ -404,7 +404,9 @@ def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResp
                 "language": notice.language,
             }
             wizard.save(request)
-            return redirect(_step_url(kind, "details"))
+            # The step after consent: details, for a kind whose wizard has them.
+            after = "details" if "details" in kinds.get(kind).steps else "confirm"
+            return redirect(_step_url(kind, after))
         status = 400
     elif request.method == "POST":
         status = 409  # no published notice: consent cannot be taken
@@ -416,7 +418,7 @@ def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResp
 @flow_step
 def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
     wizard = Wizard.load(request, kind)
-    if wizard is None or not wizard.consent:
+    if wizard is None or not wizard.consent or "details" not in kinds.get(kind).steps:
         return _redirect_to(wizard, kind)
     fields = detail_fields(kind)
     line_kind = kinds.get(kind).line_kind

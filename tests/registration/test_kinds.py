@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registration import kinds
+from registration import kind_rules, kinds
 from registration.errors import HolderMismatch, RegistrationRefused
 from registration.models import (
     HolderAlert,
@@ -26,6 +26,15 @@ from registration.models import (
 )
 from registration.selectors import alerted_person_id, kinds_that_alert, line_holder_is
 from tests.registration.conftest import api_block
+from tests.registration.test_pages import (  # noqa: F401 - notices, stock: the pages' fixtures
+    block,
+    completed,
+    install_landline,
+    notices,
+    stock,
+    take,
+    url,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -256,3 +265,64 @@ def test_an_inconsistent_spec_is_refused_at_registration(broken):
     with pytest.raises(ValueError, match=r"."):
         kinds.register(spec)
     assert not kinds.known(spec.kind)
+
+
+# --- The store wizard, walked page by page -------------------------------------------------
+
+QUICK_OPEN = kinds.KindSpec(
+    kind="mobile_quick_open",
+    label=_("Mobile opening, any number"),
+    holder_party=None,
+    fields=frozenset(),
+    required=frozenset(),
+    line_effect=kinds.LineEffect.OPENS,
+    line_kind=LineKind.MOBILE,
+    cap_applies=True,
+    identity_address_required=True,
+    apply=kind_rules.apply_open,
+    steps=("identity", "notice", "confirm"),
+)
+
+
+@pytest.fixture
+def quick_open_kind():
+    kinds.register(QUICK_OPEN)
+    yield QUICK_OPEN
+    kinds.unregister(QUICK_OPEN.kind)
+
+
+@pytest.fixture
+def counter(alpha_clerk, web_client_for, notices, stock):  # noqa: F811 - the pages' fixtures
+    """The store pages, signed in as alpha's clerk, with a notice and numbers."""
+    return web_client_for(alpha_clerk)
+
+
+def test_the_wizard_takes_a_registered_kind_through_its_pages(note_kind, counter, citizen):
+    holder = citizen()
+    line = install_landline(counter, holder).line
+    before = _line_state(line)
+    tx = completed(take(counter, "landline_note", {"line": line.number}, applicant=holder))
+    assert tx.kind == "landline_note"
+    assert tx.state == TransactionState.COMPLETED
+    assert _line_state(line) == before
+
+
+def test_the_wizard_shows_only_the_steps_a_kind_names(quick_open_kind, counter, citizen):
+    kind = "mobile_quick_open"
+    response = counter.post(url("identity", kind), block("applicant", citizen()))
+    assert response.status_code == 302
+    notice_hash = counter.get(url("notice", kind)).context["notices"][0].content_hash
+    response = counter.post(
+        url("notice", kind), {"notice": notice_hash, "consent": "on", "action": "consent"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == url("confirm", kind)
+    # No details step: its page sends the clerk on, and the steps shown skip it.
+    assert counter.get(url("details", kind))["Location"] == url("confirm", kind)
+    confirm = counter.get(url("confirm", kind))
+    assert [step["name"] for step in confirm.context["steps"]] == ["identity", "notice", "confirm"]
+    tx = completed(counter.post(url("confirm", kind)))
+    assert tx.kind == kind
+    assert tx.state == TransactionState.COMPLETED
+    assert tx.line.kind == LineKind.MOBILE
+    assert tx.line.holder_id == tx.applicant_id
