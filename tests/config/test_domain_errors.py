@@ -18,7 +18,12 @@ from registration.errors import CapReached, LineNotFound, StoreInactive
 APPS = ("config", "operators", "identity", "registration")
 # Errors of the modules another engineer moves out of registration in this
 # issue still carry their own status until they are listed under the new path.
-MOVING = {"registration.campaigns", "registration.my_lines"}
+MOVING = {
+    "registration.campaigns",
+    "registration.my_lines",
+    "reverification.campaigns",
+    "reverification.my_lines",
+}
 
 
 def _domain_errors() -> list[type[DomainError]]:
@@ -47,7 +52,7 @@ def test_no_domain_error_outside_the_moving_modules_carries_a_status_of_its_own(
     carrying = [
         f"{cls.__module__}.{cls.__qualname__}"
         for cls in _domain_errors()
-        if "status_code" in vars(cls) and cls.__module__ not in MOVING
+        if isinstance(vars(cls).get("status_code"), int) and cls.__module__ not in MOVING
     ]
     assert carrying == []
 
@@ -67,6 +72,10 @@ def test_no_domain_error_outside_the_moving_modules_carries_a_status_of_its_own(
 )
 def test_each_error_takes_its_class_status_or_its_nearest_listed_base(error, expected):
     assert status_for(error) == expected
+
+
+def test_an_error_read_the_old_way_answers_from_the_table():
+    assert StoreInactive().status_code == status_for(StoreInactive()) == 403
 
 
 def test_identity_invalid_is_a_domain_error_with_the_invalid_shape():
