@@ -49,11 +49,10 @@ class Pagination(PageNumberPagination):
 class DomainError(Exception):
     """An error a person can act on, raised by services and mapped once here.
 
-    Subclasses set ``code``, ``status_code`` and a message that never carries
-    personal data."""
+    Subclasses set ``code`` and a message that never carries personal data;
+    they know nothing of HTTP: :data:`STATUS_BY_ERROR` gives each its status."""
 
     code = "conflict"
-    status_code = status.HTTP_409_CONFLICT
     message = "The request conflicts with the current state."
 
     def __init__(
@@ -62,6 +61,62 @@ class DomainError(Exception):
         self.message = message or self.message
         self.fields = fields or {}
         super().__init__(self.message)
+
+
+class InvalidInput(DomainError):
+    """Bad input: ``fields`` name what is wrong (copied onto forms field by field)."""
+
+    code = "invalid"
+    message = "Some fields are not valid."
+
+
+# Each domain error class and the HTTP status it leaves the API with, by the
+# class's dotted path (the apps import this module, so it cannot import them).
+# A class not listed takes its nearest listed base's status.
+STATUS_BY_ERROR: dict[str, int] = {
+    "config.api.DomainError": status.HTTP_409_CONFLICT,
+    "config.api.InvalidInput": status.HTTP_400_BAD_REQUEST,
+    # identity
+    "identity.errors.NoticeIncomplete": status.HTTP_400_BAD_REQUEST,
+    "identity.errors.ConsentRequired": status.HTTP_400_BAD_REQUEST,
+    "identity.errors.PersonShredded": status.HTTP_410_GONE,
+    "identity.errors.RevealNotAllowed": status.HTTP_403_FORBIDDEN,
+    "identity.services.RevealReasonRequired": status.HTTP_400_BAD_REQUEST,
+    "identity.lookups.LookupLimitReached": status.HTTP_429_TOO_MANY_REQUESTS,
+    "identity.lookups.LookupPurposeInvalid": status.HTTP_400_BAD_REQUEST,
+    # operators
+    "operators.errors.SelfRoleChange": status.HTTP_403_FORBIDDEN,
+    "operators.errors.RoleChangeNotAllowed": status.HTTP_403_FORBIDDEN,
+    "operators.errors.FourEyes": status.HTTP_403_FORBIDDEN,
+    "operators.errors.StaffChangeInvalid": status.HTTP_400_BAD_REQUEST,
+    "operators.two_factor.SecondFactorRequired": status.HTTP_401_UNAUTHORIZED,
+    "operators.two_factor.SecondFactorInvalid": status.HTTP_401_UNAUTHORIZED,
+    "operators.two_factor.SecondFactorLocked": status.HTTP_429_TOO_MANY_REQUESTS,
+    "operators.api.InvalidCredentials": status.HTTP_400_BAD_REQUEST,
+    "operators.api.AccountLocked": status.HTTP_429_TOO_MANY_REQUESTS,
+    # registration
+    "registration.errors.StoreInactive": status.HTTP_403_FORBIDDEN,
+    "registration.errors.LineNotFound": status.HTTP_404_NOT_FOUND,
+    "registration.errors.ServiceNotFound": status.HTTP_400_BAD_REQUEST,
+    "registration.inventory.InventoryLoadRefused": status.HTTP_400_BAD_REQUEST,
+    # reverification
+    "reverification.campaigns.CampaignInvalid": status.HTTP_400_BAD_REQUEST,
+    "reverification.campaigns.AnswerRefused": status.HTTP_400_BAD_REQUEST,
+    "reverification.campaigns.TooManyAttempts": status.HTTP_429_TOO_MANY_REQUESTS,
+    "reverification.campaigns.AuthorityUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+    "reverification.campaigns.RequestClosed": status.HTTP_410_GONE,
+    "reverification.my_lines.CodeRefused": status.HTTP_400_BAD_REQUEST,
+}
+
+
+def status_for(exc: DomainError) -> int:
+    """The HTTP status of a domain error: its class's in STATUS_BY_ERROR, or
+    its nearest listed base's."""
+    for cls in type(exc).__mro__:
+        found = STATUS_BY_ERROR.get(f"{cls.__module__}.{cls.__qualname__}")
+        if found is not None:
+            return found
+    return status.HTTP_409_CONFLICT
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
@@ -91,7 +146,7 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        return Response(error_body(exc.code, exc.message, exc.fields), status=status_for(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

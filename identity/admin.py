@@ -17,13 +17,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, gettext_lazy
 
-from config.api import DomainError
+from config.api import DomainError, status_for
+from config.forms import form_errors_add
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.tenancy import can, staff_of
 
 from . import lookups, selectors, services
 from .console_urls import UidSearchOnlyMixin
-from .documents import IdentityInvalid
+from .errors import IdentityInvalid
 from .forms import PersonFindForm, RevealForm
 from .models import (
     ENCRYPTED_FIELDS,
@@ -168,11 +169,9 @@ class PersonAdmin(UidSearchOnlyMixin, ReadOnlyMixin, ScopedAdmin):
                     surface="console.person.find",
                 )
             except IdentityInvalid as exc:
-                for field, reasons in exc.errors.items():
-                    form.add_error(field if field in form.fields else None, reasons)
-                status = 400
+                status = form_errors_add(form, exc)
             except DomainError as exc:
-                not_found, status = exc.message, exc.status_code
+                not_found, status = exc.message, status_for(exc)
             else:
                 if person is not None and self.get_queryset(request).filter(pk=person.pk).exists():
                     return redirect(reverse("console:identity_person_change", args=[person.pk]))
@@ -307,8 +306,6 @@ class PrivacyNoticeAdmin(OperatorScopedAdmin):
             return
         operator = obj.operator if obj.operator_id else None
         if operator is None:
-            from operators.tenancy import staff_of
-
             operator = staff_of(request.user).operator
         created = services.notice_draft_create(
             operator=operator, language=form.cleaned_data["language"], parts=parts

@@ -25,21 +25,11 @@ from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 from stdnum.cn import ric
 
+from .errors import IDENTITY_FIELDS, Errors, IdentityInvalid
 from .types import IdentityData
 
-Errors = dict[str, list[str]]
-
 #: The fields of the identity block, in the order errors are reported.
-FIELDS = (
-    "id_type",
-    "id_number",
-    "name",
-    "date_of_birth",
-    "sex",
-    "id_expiry",
-    "nationality",
-    "address",
-)
+FIELDS = IDENTITY_FIELDS
 
 NAME_MAX_LENGTH = 100
 ADDRESS_MAX_LENGTH = 300
@@ -88,31 +78,6 @@ ADDRESS_TOO_LONG = f"address is longer than {ADDRESS_MAX_LENGTH} characters"
 def under_min_age(min_age: int) -> str:
     """The reason for a holder younger than the operator's minimum age."""
     return f"holder is under the minimum age of {int(min_age)}"
-
-
-class IdentityInvalid(Exception):  # noqa: N818 - named for what happened, like the other domain errors
-    """The identity block breaks one or more rules.
-
-    ``errors`` maps identity-block field names to reasons (plain English, for a clerk).
-    ``str`` and ``repr`` list only field names and those fixed reasons: never the
-    personal data that was checked.
-    """
-
-    def __init__(self, errors: Errors) -> None:
-        order = {field: n for n, field in enumerate(FIELDS)}
-        self.errors: Errors = {
-            field: [str(reason) for reason in reasons]
-            for field, reasons in sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))
-            if reasons
-        }
-        super().__init__(self.errors)
-
-    def __str__(self) -> str:
-        parts = (f"{field}: {'; '.join(reasons)}" for field, reasons in self.errors.items())
-        return "invalid identity: " + " | ".join(parts)
-
-    def __repr__(self) -> str:
-        return f"IdentityInvalid(fields={sorted(self.errors)!r})"
 
 
 class _Collector:

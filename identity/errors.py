@@ -4,14 +4,55 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
-from config.api import DomainError
+from config.api import DomainError, InvalidInput
+
+Errors = dict[str, list[str]]
+
+#: The fields of the identity block, in the order errors are reported.
+IDENTITY_FIELDS = (
+    "id_type",
+    "id_number",
+    "name",
+    "date_of_birth",
+    "sex",
+    "id_expiry",
+    "nationality",
+    "address",
+)
+
+
+class IdentityInvalid(InvalidInput):  # noqa: N818 - named for what happened, like the other domain errors
+    """The identity block breaks one or more rules (identity.documents).
+
+    ``errors`` (also ``fields``) maps identity-block field names to reasons
+    (plain English, for a clerk). ``str`` and ``repr`` list only field names
+    and those fixed reasons: never the personal data that was checked.
+    """
+
+    code = "invalid"
+    message = _("Some fields are not valid.")
+
+    def __init__(self, errors: Errors) -> None:
+        order = {field: n for n, field in enumerate(IDENTITY_FIELDS)}
+        self.errors: Errors = {
+            field: [str(reason) for reason in reasons]
+            for field, reasons in sorted(errors.items(), key=lambda kv: order.get(kv[0], 99))
+            if reasons
+        }
+        super().__init__(fields=self.errors)
+        self.args = (self.errors,)
+
+    def __str__(self) -> str:
+        parts = (f"{field}: {'; '.join(reasons)}" for field, reasons in self.errors.items())
+        return "invalid identity: " + " | ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"IdentityInvalid(fields={sorted(self.errors)!r})"
 
 
 class NoticeIncomplete(DomainError):
     code = "notice_incomplete"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = "A privacy notice must state all six parts before it is published."
 
 
@@ -27,7 +68,6 @@ class NoCurrentNotice(DomainError):
 
 class ConsentRequired(DomainError):
     code = "consent_required"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = "The person must consent to the operator's current privacy notice."
 
 
@@ -38,13 +78,11 @@ class ConsentRefused(DomainError):
 
 class PersonShredded(DomainError):
     code = "person_erased"
-    status_code = status.HTTP_410_GONE
     message = "This person's data was erased under the retention policy."
 
 
 class RevealNotAllowed(DomainError):
     code = "reveal_not_allowed"
-    status_code = status.HTTP_403_FORBIDDEN
     message = "Your role does not allow revealing personal data."
 
 

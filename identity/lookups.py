@@ -29,7 +29,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
-from rest_framework import status
 
 from config.api import DomainError
 from operators.tenancy import staff_of
@@ -65,7 +64,6 @@ DEFAULT_PURPOSE = AccessPurpose.CUSTOMER_REQUEST
 
 class LookupLimitReached(DomainError):
     code = "lookup_limit"
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     message = gettext_lazy(
         "Too many look-ups in the last hour. Try again later; compliance has been told."
     )
@@ -73,7 +71,6 @@ class LookupLimitReached(DomainError):
 
 class LookupPurposeInvalid(DomainError):
     code = "invalid"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = gettext_lazy("State why you look this person up.")
 
     def __init__(self) -> None:

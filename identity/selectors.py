@@ -7,11 +7,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.views.decorators.debug import sensitive_variables
 
 from operators.tenancy import scoped
 
 from . import documents, masking, vault
 from .models import AccessLogEntry, Person, PrivacyNotice
+from .types import IdentityData
 
 if TYPE_CHECKING:
     from operators.models import Operator
@@ -102,3 +104,48 @@ def value_masked(person: Person, *, context: str, field: str, blob: bytes | None
     if blob is None or person.is_shredded:
         return None
     return masking.mask_address(vault.open_value(person, context=context, field=field, blob=blob))
+
+
+def document_matches(
+    *, id_type: str, doc_index: str, identity_type: str, identity_number: str
+) -> bool:
+    """Whether a document as written (``identity_type``, ``identity_number``) is
+    the one a person's blind index names: the one test of "is this the same
+    document?" (the number normalised first; an unnormalisable one is not)."""
+    if id_type != identity_type:
+        return False
+    try:
+        number = documents.normalise_document(identity_type, identity_number)
+    except documents.IdentityInvalid:
+        return False
+    return vault.document_index(identity_type, number) == doc_index
+
+
+@sensitive_variables()
+def person_name_matches(*, person: Person, name: str) -> bool:
+    """Whether a name as typed is the person's stored name (spaces collapsed,
+    case ignored); the name itself never leaves the identity app."""
+    stored = vault.open_fields(person, ["name"])["name"] or ""
+    return " ".join(stored.split()).casefold() == " ".join(name.split()).casefold()
+
+
+def document_type_choices() -> list[tuple[str, str]]:
+    """(code, label) pairs of the registered document types, for form choices."""
+    return list(documents.ID_TYPE_CHOICES)
+
+
+def address_problem(address: str | None) -> str | None:
+    """The reason an address (of a person or an installation) is refused, if any."""
+    return documents.address_problem(address)
+
+
+def identity_masked(identity: IdentityData) -> dict[str, str]:
+    """An identity as typed (not stored), as surfaces show it: masked."""
+    return {
+        "name": masking.mask_name(identity.name),
+        "id_number": masking.mask_id_number(identity.id_number),
+    }
+
+
+def address_masked(address: str | None) -> str:
+    return masking.mask_address(address)

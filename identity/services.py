@@ -17,9 +17,10 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
-from . import access_log, authority, documents, vault
+from . import access_log, authority, crypto, documents, vault
 from .errors import (
     ConsentRefused,
     ConsentRequired,
@@ -584,7 +585,6 @@ def person_reveal(
 
 class RevealReasonRequired(RevealNotAllowed):
     code = "reason_required"
-    status_code = 400
     message = "State why you need to see the unmasked data (at least 5 characters)."
 
     def __init__(self, message: str | None = None, *, fields=None) -> None:
@@ -783,8 +783,6 @@ def retention_due(*, now: dt.datetime | None = None):
     """Persons whose retention term has elapsed: no line held, and the last
     line closed (or, never holding one, the record made) longer ago than the
     operator's term."""
-    from operators.models import Operator
-
     now = now or timezone.now()
     due = Person.objects.none()
     for operator in Operator.objects.all():
@@ -970,3 +968,93 @@ def value_reveal(
             store=_store_of(actor),
         )
     return vault.open_value(person, context=context, field=field, blob=blob)
+
+
+# --- Values of a person kept on another app's rows (public surface) ---------------------
+
+
+@sensitive_variables()
+def value_seal(*, person: Person, context: str, field: str, value: str) -> bytes:
+    """Seal a value that belongs to a person but lives on another app's row (a
+    landline's installation address), bound to that row by ``context``."""
+    return vault.seal_value(person, context=context, field=field, value=value)
+
+
+@sensitive_variables()
+def value_open(*, person: Person, context: str, field: str, blob: bytes) -> str:
+    """Open a value sealed with :func:`value_seal`, for a service that moves or
+    applies it (never to show it: surfaces use selectors.value_masked)."""
+    return vault.open_value(person, context=context, field=field, blob=bytes(blob))
+
+
+@sensitive_variables()
+def person_identity_values(*, person: Person) -> IdentityData:
+    """A person's stored identity, opened for a service that puts it to the
+    authority (never to show it)."""
+    return _identity_from_values(person.id_type, vault.open_fields(person))
+
+
+# --- Values that belong to no person yet (public surface) -------------------------------
+
+
+@sensitive_variables()
+def transient_seal(*, subject: str, field: str, value: str) -> tuple[bytes, bytes]:
+    """Seal what belongs to no stored person yet (what a clerk typed while the
+    store wizard runs) under a fresh data key wrapped by the key ring, bound to
+    ``subject``: returns (wrapped key, sealed value)."""
+    ring = crypto.KeyRing.from_settings()
+    dek = crypto.new_data_key()
+    return (
+        crypto.wrap_data_key(ring, dek, subject=subject),
+        crypto.encrypt_field(dek, value, subject=subject, field=field),
+    )
+
+
+@sensitive_variables()
+def transient_open(*, subject: str, field: str, wrapped_key: bytes, blob: bytes) -> str | None:
+    """A value sealed with :func:`transient_seal`, or None when it cannot be
+    opened (a key rotated away, damaged data)."""
+    try:
+        ring = crypto.KeyRing.from_settings()
+        dek = crypto.unwrap_data_key(ring, wrapped_key, subject=subject)
+        return crypto.decrypt_field(dek, blob, subject=subject, field=field)
+    except (crypto.DecryptionError, ValueError):
+        return None
+
+
+# --- The authority, for other apps (public surface) -------------------------------------
+
+
+@sensitive_variables()
+def authority_verify(
+    *,
+    operator: Operator,
+    identity: IdentityData,
+    actor: AbstractBaseUser | None,
+    store: Store | None,
+    party: str,
+) -> authority.AuthorityResult:
+    """Ask the authority about one party's identity; the check is written to
+    the access log (the party, document type, outcome and the authority's
+    reference: no personal data)."""
+    result = authority.get_backend().verify(identity)
+    access_log.append(
+        operator=operator,
+        actor=actor,
+        store=store,
+        purpose=AccessPurpose.AUTHORITY_CHECK,
+        detail={
+            "party": party,
+            "id_type": identity.id_type,
+            "outcome": str(result.outcome),
+            "reference": result.reference,
+        },
+    )
+    return result
+
+
+@sensitive_variables()
+def authority_recheck(*, identity: IdentityData) -> authority.AuthorityResult:
+    """Ask the authority again about an identity a waiting transaction holds
+    (the first check is in the access log already)."""
+    return authority.get_backend().verify(identity)

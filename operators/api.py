@@ -24,13 +24,11 @@ from .tenancy import second_factor_required, staff_of
 
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = "The username or password is not correct."
 
 
 class AccountLocked(DomainError):
     code = "account_locked"
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     message = (
         "This account is locked after too many failed sign-ins. "
         "Try again later or ask your operator admin to unlock it."

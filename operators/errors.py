@@ -5,14 +5,12 @@ personal data."""
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from rest_framework import status
 
 from config.api import DomainError
 
 
 class SelfRoleChange(DomainError):
     code = "self_role_change"
-    status_code = status.HTTP_403_FORBIDDEN
     message = _(
         "Nobody changes their own role, store or access: ask another operator admin "
         "or a platform admin."
@@ -21,13 +19,11 @@ class SelfRoleChange(DomainError):
 
 class RoleChangeNotAllowed(DomainError):
     code = "role_not_allowed"
-    status_code = status.HTTP_403_FORBIDDEN
     message = _("Your role does not allow changing this staff member.")
 
 
 class FourEyes(DomainError):
     code = "four_eyes"
-    status_code = status.HTTP_403_FORBIDDEN
     message = _(
         "A role grant is decided by a second person: not by the person who requested it, "
         "nor by the person who would receive it."
@@ -54,5 +50,4 @@ class GrantStale(DomainError):
 
 class StaffChangeInvalid(DomainError):
     code = "invalid"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = _("The staff change is not valid.")

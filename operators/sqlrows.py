@@ -11,12 +11,15 @@ makes them: the backend's and the fields' converters, then ``Model.from_db``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from weakref import WeakKeyDictionary
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 from django.db.models.expressions import Col
+
+if TYPE_CHECKING:
+    from .tenancy import Scope
 
 M = TypeVar("M", bound=Model)
 S = TypeVar("S")
@@ -51,6 +54,16 @@ class ModelColumns(Generic[M]):
         """``alias."column"`` of a field, by field name."""
         field = self.model._meta.get_field(name)
         return f"{self.alias}.{self.connection.ops.quote_name(field.column)}"
+
+    def scope_sql(self, scope: Scope) -> tuple[str, list]:
+        """A tenancy scope (operators.tenancy.scope_for) on this model's
+        columns, as ``(" AND ...", params)`` to append to a WHERE or ON."""
+        if scope.everything or scope.nothing:
+            return scope.sql(operator_column="")
+        return scope.sql(
+            operator_column=self.column(scope.operator_path),
+            store_column=self.column(scope.store_path) if scope.store_path else None,
+        )
 
     def build(self, row: Sequence[Any], start: int) -> M | None:
         """The instance in ``row[start:start + width]``; None when its primary

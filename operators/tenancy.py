@@ -5,6 +5,7 @@ admins see everything; anyone else sees nothing."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -143,6 +144,82 @@ def can(user: AnyUser | None, permission: str) -> bool:
     return staff.role not in SECOND_FACTOR or not session_unverified(user)
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see of one model: every row (``everything``), no row
+    (``nothing``), or the rows of one operator and, where the model names a
+    store path and the role works in one store, of one store. The one
+    definition both :func:`scoped` (querysets) and hand-written SQL
+    (:meth:`sql`) apply."""
+
+    everything: bool = False
+    nothing: bool = False
+    operator_id: int | None = None
+    store_id: int | None = None
+    operator_path: str | None = None
+    store_path: str | None = None
+
+    def apply(self, queryset: QuerySet[M]) -> QuerySet[M]:
+        if self.everything:
+            return queryset
+        if self.nothing:
+            return queryset.none()
+        queryset = queryset.filter(**{self.operator_path: self.operator_id})
+        if self.store_id is not None:
+            queryset = queryset.filter(**{self.store_path: self.store_id})
+        return queryset
+
+    def sql(self, *, operator_column: str, store_column: str | None = None) -> tuple[str, list]:
+        """The scope as a condition to AND onto a hand-written WHERE (or ON):
+        ``(" AND <column> = %s ...", params)``; ``("", [])`` for everything.
+        The columns are the ones the model's tenancy paths name."""
+        if self.everything:
+            return "", []
+        if self.nothing:
+            return " AND 1 = 0", []
+        clause, params = f" AND {operator_column} = %s", [self.operator_id]
+        if self.store_id is not None:
+            if store_column is None:
+                # A store-bound scope the statement cannot express: nothing.
+                return " AND 1 = 0", []
+            clause += f" AND {store_column} = %s"
+            params.append(self.store_id)
+        return clause, params
+
+
+def scope_for(
+    user: AnyUser | None,
+    model: type[Model],
+    *,
+    operator_path: str | None = None,
+    store_path: str | None = None,
+) -> Scope:
+    """What ``user`` may see of ``model``, by the model's tenancy paths (or the
+    given ones, for models we do not own such as ``auth.User``). Fails closed."""
+    if is_platform_admin(user):
+        return Scope(everything=True)
+    staff = staff_of(user)
+    if staff is None or (staff.role in SECOND_FACTOR and session_unverified(user)):
+        return Scope(nothing=True)
+    operator_path = operator_path or getattr(model, "TENANT_OPERATOR_PATH", None)
+    if operator_path is None:
+        # A model that does not say how it is scoped is never shown to tenants.
+        return Scope(nothing=True)
+    store_path = store_path or getattr(model, "TENANT_STORE_PATH", None)
+    if store_path and staff.role in (Role.CLERK, Role.STORE_MANAGER):
+        # Clerks and store managers work in one store and see only its rows;
+        # head-office roles (no store) see the operator's.
+        if staff.store_id is None:
+            return Scope(nothing=True)
+        return Scope(
+            operator_id=staff.operator_id,
+            store_id=staff.store_id,
+            operator_path=operator_path,
+            store_path=store_path,
+        )
+    return Scope(operator_id=staff.operator_id, operator_path=operator_path)
+
+
 def scoped(
     queryset: QuerySet[M],
     user: AnyUser | None,
@@ -150,24 +227,7 @@ def scoped(
     operator_path: str | None = None,
     store_path: str | None = None,
 ) -> QuerySet[M]:
-    """Restrict a queryset to what ``user`` may see, using the model's tenancy
-    paths (or the given ones, for models we do not own such as ``auth.User``)."""
-    if is_platform_admin(user):
-        return queryset
-    staff = staff_of(user)
-    if staff is None or (staff.role in SECOND_FACTOR and session_unverified(user)):
-        return queryset.none()
-    model = queryset.model
-    operator_path = operator_path or getattr(model, "TENANT_OPERATOR_PATH", None)
-    if operator_path is None:
-        # A model that does not say how it is scoped is never shown to tenants.
-        return queryset.none()
-    queryset = queryset.filter(**{operator_path: staff.operator_id})
-    store_path = store_path or getattr(model, "TENANT_STORE_PATH", None)
-    if store_path and staff.role in (Role.CLERK, Role.STORE_MANAGER):
-        # Clerks and store managers work in one store and see only its rows;
-        # head-office roles (no store) see the operator's.
-        if staff.store_id is None:
-            return queryset.none()
-        queryset = queryset.filter(**{store_path: staff.store_id})
-    return queryset
+    """Restrict a queryset to what ``user`` may see (:func:`scope_for`)."""
+    return scope_for(
+        user, queryset.model, operator_path=operator_path, store_path=store_path
+    ).apply(queryset)

@@ -32,7 +32,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework import status
 
 from config.api import DomainError
 
@@ -49,7 +48,6 @@ CODE_RE = re.compile(r"[0-9]{6,8}", re.ASCII)
 
 class SecondFactorRequired(DomainError):
     code = "otp_required"
-    status_code = status.HTTP_401_UNAUTHORIZED
     message = _("This account signs in with a code from its authenticator app: send it as otp.")
 
 
@@ -62,13 +60,11 @@ class SecondFactorNotSetUp(SecondFactorRequired):
 
 class SecondFactorInvalid(DomainError):
     code = "otp_invalid"
-    status_code = status.HTTP_401_UNAUTHORIZED
     message = _("The code is not correct. After 5 wrong codes the sign-in is locked.")
 
 
 class SecondFactorLocked(DomainError):
     code = "account_locked"
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     message = _(
         "This account is locked after too many wrong codes. "
         "Try again later or ask your operator admin to unlock it."

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext, gettext_lazy
 
-from config.api import DomainError
+from config.api import DomainError, status_for
 from identity import lookups
 from identity import selectors as identity_selectors
 from identity.console_urls import UidSearchOnlyMixin
@@ -289,7 +289,7 @@ class FindByNumberMixin:
                 try:
                     rows = self.find_rows(request, number, form.cleaned_data["purpose"])
                 except DomainError as exc:
-                    not_found, status = exc.message, exc.status_code
+                    not_found, status = exc.message, status_for(exc)
                     form = NumberFindForm(initial={"purpose": form.cleaned_data["purpose"]})
                 else:
                     visible = set(

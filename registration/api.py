@@ -13,17 +13,19 @@ from rest_framework.views import APIView
 
 from config.api import Pagination
 from identity import lookups
+from identity import selectors as identity_selectors
 from identity.api import IdentityBlockSerializer
-from identity.documents import IdentityInvalid
+from identity.errors import IdentityInvalid
 from identity.models import ConsentChannel
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import selectors, services
+from . import kinds, selectors, services
 from .errors import RegistrationRefused
 from .idempotency import idempotent
 from .models import LineKind, Transaction, TransactionKind, TransactionState
+from .numbers import InvalidNumber, to_e164
 
 
 class ConsentSerializer(serializers.Serializer):
@@ -32,7 +34,8 @@ class ConsentSerializer(serializers.Serializer):
 
 
 class TransactionInputSerializer(serializers.Serializer):
-    """Shape only; which fields each kind needs is checked by the service."""
+    """Shape only; which fields each kind needs is checked by the service
+    (the kinds are registration.kinds's: read when the serializer is made)."""
 
     kind = serializers.ChoiceField(choices=TransactionKind.choices)
     consent = ConsentSerializer()
@@ -43,6 +46,10 @@ class TransactionInputSerializer(serializers.Serializer):
     line = serializers.CharField(max_length=24, required=False)
     installation_address = serializers.CharField(max_length=300, required=False)
     service = serializers.CharField(max_length=40, required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = kinds.choices()
 
     def to_request(self) -> services.TransactionRequest:
         data = self.validated_data
@@ -244,9 +251,6 @@ class LineListView(generics.ListAPIView):
 
 
 def _e164_or_400(request: Request, number: str) -> str:
-
-    from .numbers import InvalidNumber, to_e164
-
     staff = staff_of(request.user)
     country = staff.operator.country if staff else "CN"
     try:
@@ -314,8 +318,6 @@ class PersonLookupView(APIView):
         )
         if person is None:
             raise NotFound("No person is registered with this document.")
-        from identity import selectors as identity_selectors
-
         response = Response(
             {
                 "person": identity_selectors.person_masked(person),

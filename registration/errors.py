@@ -3,8 +3,6 @@ its own code, never carrying personal data. Mapped once in config.api."""
 
 from __future__ import annotations
 
-from rest_framework import status
-
 from config.api import DomainError
 from identity.errors import IdentityMismatch
 
@@ -90,7 +88,6 @@ class IdentityNotVerified(RegistrationRefused):
 
 class StoreInactive(DomainError):
     code = "store_inactive"
-    status_code = status.HTTP_403_FORBIDDEN
     message = "Your store is not active: it cannot take transactions."
 
 
@@ -101,13 +98,11 @@ class NotCancellable(DomainError):
 
 class LineNotFound(DomainError):
     code = "line_not_found"
-    status_code = status.HTTP_404_NOT_FOUND
     message = "No line with that number at this operator."
 
 
 class ServiceNotFound(DomainError):
     code = "service_not_found"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = "No such service in the operator's catalog."
 
     def __init__(self) -> None:

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
 
 from identity import lookups
-from identity.documents import ID_TYPE_CHOICES
+from identity import selectors as identity_selectors
 from identity.models import PrivacyNotice
 from identity.types import IdentityData
 
@@ -26,7 +26,9 @@ class IdentityForm(forms.Form):
     """One identity block, with the field names of the API contract (the form
     is prefixed with the party: ``applicant``, ``holder`` or ``new_holder``)."""
 
-    id_type = forms.ChoiceField(choices=ID_TYPE_CHOICES, label="Document type")
+    id_type = forms.ChoiceField(
+        choices=identity_selectors.document_type_choices, label="Document type"
+    )
     id_number = forms.CharField(max_length=40, label="Document number")
     name = forms.CharField(max_length=100, label="Name as on the document")
     date_of_birth = forms.DateField(label="Date of birth", widget=DATE_INPUT)

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework import status
 
 from config.api import DomainError
 from operators.models import Operator
@@ -31,7 +30,6 @@ class InventoryLoadRefused(DomainError):
     """A load refused as a whole: nothing was written."""
 
     code = "inventory_load_refused"
-    status_code = status.HTTP_400_BAD_REQUEST
     reason = ""
 
     def __init__(self, message: str, *, position: int | None = None, entry: str = "") -> None:

@@ -9,10 +9,12 @@ from django.db.models import QuerySet
 
 from identity import selectors as identity_selectors
 from identity.models import Person
+from identity.types import IdentityData
 from operators.models import Store
 from operators.sqlrows import ModelColumns, per_connection
-from operators.tenancy import is_platform_admin, scoped, staff_of
+from operators.tenancy import Scope, scope_for, scoped, staff_of
 
+from . import kinds
 from .models import Line, LineStatus, NumberStatus, PhoneNumber, Service, Transaction
 
 if TYPE_CHECKING:
@@ -43,19 +45,19 @@ class _LinesByNumber:
             f" INNER JOIN {store.table} ON {line.column('store')} = {store.column('id')}"
             f" WHERE {line.column('number')} = %s"
         )
-        order = f" ORDER BY {line.column('number')}"
-        self.sql_any_operator = select + order
-        self.sql_one_operator = select + f" AND {line.column('operator')} = %s" + order
+        self.select, self.order = select, f" ORDER BY {line.column('number')}"
+        self.statements: dict[str, str] = {}
         self.holder_field = Line._meta.get_field("holder")
         self.store_field = Line._meta.get_field("store")
         self.operator_field = Line._meta.get_field("operator")
 
-    def fetch(self, number: str, operator=None) -> list[Line]:
+    def fetch(self, number: str, scope: Scope, operator=None) -> list[Line]:
+        condition, params = self.line.scope_sql(scope)
+        sql = self.statements.get(condition)
+        if sql is None:
+            sql = self.statements[condition] = self.select + condition + self.order
         with self.connection.cursor() as cursor:
-            if operator is None:
-                cursor.execute(self.sql_any_operator, [number])
-            else:
-                cursor.execute(self.sql_one_operator, [number, operator.pk])
+            cursor.execute(sql, [number, *params])
             rows = cursor.fetchall()
         lines = []
         for row in rows:
@@ -77,12 +79,11 @@ def lines_by_number(*, user: AnyUser, number: str) -> list[Line]:
     with holder and store: what ``line_list(user=user).filter(number=number)``
     returns, in one precompiled statement."""
     query = _lines_by_number(connections[DEFAULT_DB_ALIAS])
-    if is_platform_admin(user):
-        return query.fetch(number)
-    staff = staff_of(user)
-    if staff is None:
+    scope = scope_for(user, Line)
+    if scope.nothing:
         return []
-    return query.fetch(number, staff.operator)
+    operator = None if scope.everything else staff_of(user).operator
+    return query.fetch(number, scope, operator)
 
 
 def line_masked_holder(line: Line) -> dict[str, str | None]:
@@ -151,6 +152,8 @@ class _PersonLines:
         self.connection = connection
 
         def statement(line_condition: str) -> str:
+            # The line condition is the tenancy scope's (scope_sql): its
+            # parameters come between the status's and the person's.
             return (
                 f"SELECT {person.select}, {line.select}, {store.select}"  # noqa: S608
                 f" FROM {person.table} LEFT OUTER JOIN {line.table}"
@@ -161,20 +164,19 @@ class _PersonLines:
                 f" ORDER BY {line.column('number')}"
             )
 
-        self.sql_any_operator = statement("")
-        self.sql_one_operator = statement(f" AND {line.column('operator')} = %s")
+        self.statement = statement
+        self.statements: dict[str, str] = {}
         self.store_field = Line._meta.get_field("store")
 
     def fetch(
-        self, *, operator_id: int, doc_index: str, line_operator_id: int | None
+        self, *, operator_id: int, doc_index: str, scope: Scope
     ) -> tuple[Person | None, list[Line]]:
+        condition, scope_params = self.line.scope_sql(scope)
+        sql = self.statements.get(condition)
+        if sql is None:
+            sql = self.statements[condition] = self.statement(condition)
         with self.connection.cursor() as cursor:
-            if line_operator_id is None:
-                params = [LineStatus.CLOSED, operator_id, doc_index]
-                cursor.execute(self.sql_any_operator, params)
-            else:
-                params = [LineStatus.CLOSED, line_operator_id, operator_id, doc_index]
-                cursor.execute(self.sql_one_operator, params)
+            cursor.execute(sql, [LineStatus.CLOSED, *scope_params, operator_id, doc_index])
             rows = cursor.fetchall()
         if not rows:
             return None, []
@@ -215,13 +217,40 @@ def person_lines(*, user: AnyUser, id_type: str, id_number: str):
     if staff_operator is None:
         return None, []
     doc_index = identity_selectors.document_index(id_type=id_type, id_number=id_number)
-    if not is_platform_admin(user) and staff is None:
-        # Sees no line at all (operators.tenancy.scoped).
+    # The lines as operators.tenancy.scoped shows them: platform admins every
+    # operator's, staff their operator's.
+    scope = scope_for(user, Line)
+    if scope.nothing:
+        # Sees no line at all.
         person = Person.objects.filter(operator=staff_operator, doc_index=doc_index).first()
         return person, []
     return _person_lines(connections[DEFAULT_DB_ALIAS]).fetch(
-        operator_id=staff_operator.pk,
-        doc_index=doc_index,
-        # Platform admins see every operator's lines; staff their operator's.
-        line_operator_id=None if is_platform_admin(user) else staff.operator_id,
+        operator_id=staff_operator.pk, doc_index=doc_index, scope=scope
     )
+
+
+def line_holder_is(*, line: Line, identity: IdentityData) -> bool:
+    """Whether the identity given (its document) is the registered holder of
+    the line: the one test every business kind, the re-verification answer
+    (link and in store), /my-lines/ and the console use."""
+    holder = line.holder
+    return identity_selectors.document_matches(
+        id_type=holder.id_type,
+        doc_index=holder.doc_index,
+        identity_type=identity.id_type,
+        identity_number=identity.id_number,
+    )
+
+
+def kinds_that_alert() -> list[str]:
+    """The business kinds whose completion tells the holder on their other lines."""
+    return kinds.kinds_that_alert()
+
+
+def alerted_person_id(tx: Transaction) -> int | None:
+    """Whom a completed transaction's holder alert is for: its consenting
+    party (the new holder of a transfer, the applicant otherwise), or None for
+    a kind that alerts nobody."""
+    if tx.kind not in kinds_that_alert():
+        return None
+    return tx.new_holder_id if kinds.get(tx.kind).consenting == "new_holder" else tx.applicant_id

@@ -21,23 +21,27 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Count, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from config.celery import enqueue, task_named
+from identity import selectors as identity_selectors
 from identity import services as identity_services
-from identity import vault
 from identity.authority import AuthorityResult, Outcome
-from identity.documents import IdentityInvalid, address_problem
-from identity.errors import ConsentRefused, IdentityMismatch, PersonShredded, RevealNotAllowed
+from identity.errors import (
+    ConsentRefused,
+    IdentityInvalid,
+    IdentityMismatch,
+    PersonShredded,
+    RevealNotAllowed,
+)
 from identity.models import ConsentChannel, Person, VerificationStatus
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import hooks, numbers
+from . import hooks, kind_rules, kinds, numbers
 from .errors import (
     CapReached,
     HolderMismatch,
@@ -48,26 +52,20 @@ from .errors import (
     LineWrongKind,
     NotCancellable,
     RegistrationRefused,
-    ServiceAlreadyActive,
-    ServiceNotApplicable,
-    ServiceNotFound,
     StoreInactive,
     TransferToSelf,
 )
 from .models import (
     HolderAlert,
     Line,
-    LineAddress,
     LineHolding,
     LineKind,
-    LineService,
     LineStatus,
-    Service,
     Transaction,
     TransactionEvent,
-    TransactionKind,
     TransactionState,
 )
+from .selectors import line_holder_is
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -79,15 +77,6 @@ logger = logging.getLogger(__name__)
 VERIFY_PENDING = "registration.tasks.verify_pending"
 SEND_HOLDER_ALERT = "registration.tasks.send_holder_alert"
 
-KIND_OF_LINE = {
-    TransactionKind.MOBILE_OPEN: LineKind.MOBILE,
-    TransactionKind.MOBILE_TRANSFER: LineKind.MOBILE,
-    TransactionKind.LANDLINE_INSTALL: LineKind.LANDLINE,
-    TransactionKind.LANDLINE_RELOCATE: LineKind.LANDLINE,
-    TransactionKind.LANDLINE_TRANSFER: LineKind.LANDLINE,
-}
-OPENING_KINDS = {TransactionKind.MOBILE_OPEN, TransactionKind.LANDLINE_INSTALL}
-TRANSFER_KINDS = {TransactionKind.MOBILE_TRANSFER, TransactionKind.LANDLINE_TRANSFER}
 VERIFY_BACKOFF_SECONDS = [30, 60, 120, 300, 600, 1800, 3600]
 
 
@@ -147,13 +136,11 @@ def _event_row(
 
 
 def _parties(kind: str) -> list[str]:
-    if kind in TRANSFER_KINDS:
-        return ["holder", "new_holder"]
-    return ["applicant"]
+    return list(kinds.get(kind).parties)
 
 
 def _consenting_party(kind: str) -> str:
-    return "new_holder" if kind in TRANSFER_KINDS else "applicant"
+    return kinds.get(kind).consenting
 
 
 @sensitive_variables()
@@ -161,7 +148,10 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
     """Every identity block of the request, normalised; all errors at once."""
     errors: dict[str, list[str]] = {}
     identities: dict[str, IdentityData] = {}
-    for party in _parties(request.kind):
+    if not kinds.known(request.kind):
+        raise IdentityInvalid({"kind": ["No such business kind."]})
+    spec = kinds.get(request.kind)
+    for party in spec.parties:
         identity = getattr(request, party)
         if identity is None:
             errors[party] = ["This identity is required for this kind."]
@@ -170,26 +160,25 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
             identities[party] = identity_services.identity_validate(
                 operator=operator,
                 identity=identity,
-                require_address=request.kind in OPENING_KINDS,
+                require_address=spec.identity_address_required,
             )
         except IdentityInvalid as exc:
             for name, reasons in exc.errors.items():
                 errors[f"{party}.{name}"] = reasons
-    if request.kind == TransactionKind.LANDLINE_INSTALL or (
-        request.kind == TransactionKind.LANDLINE_RELOCATE
-    ):
+    if "installation_address" in spec.fields:
         if not (request.installation_address or "").strip():
-            errors["installation_address"] = ["The installation address is required."]
-        elif problem := address_problem(request.installation_address):
+            if "installation_address" in spec.required:
+                errors["installation_address"] = ["The installation address is required."]
+        elif problem := identity_selectors.address_problem(request.installation_address):
             errors["installation_address"] = [str(problem)]
-    if request.kind in OPENING_KINDS and request.number:
+    if "number" in spec.fields and request.number:
         try:
             request.number = numbers.to_e164(
-                request.number, country=operator.country, kind=KIND_OF_LINE[request.kind]
+                request.number, country=operator.country, kind=spec.line_kind
             )
         except numbers.InvalidNumber as exc:
             errors["number"] = [str(exc)]
-    if request.kind not in OPENING_KINDS:
+    if "line" in spec.fields:
         if not request.line:
             errors["line"] = ["The line's number is required."]
         else:
@@ -197,7 +186,7 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
                 request.line = numbers.to_e164(request.line, country=operator.country)
             except numbers.InvalidNumber as exc:
                 errors["line"] = [str(exc)]
-    if request.kind == TransactionKind.SERVICE_ADD and not request.service:
+    if "service" in spec.required and not request.service:
         errors["service"] = ["The service code is required."]
     if errors:
         raise IdentityInvalid(errors)
@@ -208,27 +197,12 @@ def _verify(
     operator: Operator, identities: dict[str, IdentityData], actor, store
 ) -> dict[str, AuthorityResult]:
     """Ask the authority about each party (each check is in the access log)."""
-    from identity import access_log, authority
-    from identity.models import AccessPurpose
-
-    results = {}
-    backend = authority.get_backend()
-    for party, identity in identities.items():
-        result = backend.verify(identity)
-        access_log.append(
-            operator=operator,
-            actor=actor,
-            store=store,
-            purpose=AccessPurpose.AUTHORITY_CHECK,
-            detail={
-                "party": party,
-                "id_type": identity.id_type,
-                "outcome": str(result.outcome),
-                "reference": result.reference,
-            },
+    return {
+        party: identity_services.authority_verify(
+            operator=operator, identity=identity, actor=actor, store=store, party=party
         )
-        results[party] = result
-    return results
+        for party, identity in identities.items()
+    }
 
 
 def _refuse_on_authority(results: dict[str, AuthorityResult]) -> None:
@@ -239,10 +213,18 @@ def _refuse_on_authority(results: dict[str, AuthorityResult]) -> None:
 
 def _lines_held(person: Person, kind: str) -> int:
     """Open lines of a kind held by a person, plus openings and transfers to
-    them still waiting for the authority (they will become lines)."""
+    them still waiting for the authority (they will become lines): each kind
+    the cap applies to, counted on its consenting party."""
     lines = Line.objects.filter(holder=person, kind=kind).exclude(status=LineStatus.CLOSED).count()
+    capped: dict[str, list[str]] = {}
+    for spec in kinds.all_specs():
+        if spec.cap_applies:
+            capped.setdefault(spec.consenting, []).append(spec.kind)
+    towards = Q(pk__in=[])
+    for party, party_kinds in sorted(capped.items()):
+        towards |= Q(**{party: person, "kind__in": party_kinds})
     pending = Transaction.objects.filter(
-        Q(applicant=person, kind__in=OPENING_KINDS) | Q(new_holder=person, kind__in=TRANSFER_KINDS),
+        towards,
         line_kind=kind,
         state=TransactionState.PENDING_VERIFICATION,
     ).count()
@@ -275,16 +257,6 @@ def _locked_line(operator: Operator, number: str, kind: str | None) -> Line:
     if line.status != LineStatus.ACTIVE:
         raise LineNotActive(fields={"line": ["Barred or suspended: only re-verification."]})
     return line
-
-
-def _is_holder(line: Line, identity: IdentityData) -> bool:
-    from identity.documents import normalise_document
-
-    number = normalise_document(identity.id_type, identity.id_number)
-    return (
-        line.holder.id_type == identity.id_type
-        and line.holder.doc_index == vault.document_index(identity.id_type, number)
-    )
 
 
 def _staff_store(actor: AbstractBaseUser) -> tuple[StaffMember, object]:
@@ -335,7 +307,7 @@ def _record_refusal(operator, store, actor, request, refusal: RegistrationRefuse
             operator=operator,
             store=store,
             staff=actor,
-            line_kind=KIND_OF_LINE.get(request.kind, LineKind.MOBILE),
+            line_kind=kinds.get(request.kind).line_kind or LineKind.MOBILE,
             number=(request.number or request.line or "")[:16],
             refusal_code=refusal.code,
             refusal_message=refusal.message[:300],
@@ -373,7 +345,7 @@ def _take(
             }
         ) from None
     consent = person.recorded_consent
-    line_kind = KIND_OF_LINE.get(kind)
+    spec = kinds.get(kind)
     tx = Transaction(
         reference=_reference(operator),
         kind=kind,
@@ -385,62 +357,46 @@ def _take(
         notice_hash=request.consent.notice_hash,
         verification={party: str(result.outcome) for party, result in results.items()},
     )
-    if kind in OPENING_KINDS:
+    if spec.opens_line:
         tx.applicant = person
-        tx.line_kind = line_kind
-        _check_cap(operator, person, line_kind)
+        tx.line_kind = spec.line_kind
+        if spec.cap_applies:
+            _check_cap(operator, person, spec.line_kind)
+        if spec.prepare is not None:
+            spec.prepare(kinds.Prepared(tx, request, operator, None, person))
         if at_once:
             _open_at_once(tx, actor, request)
             return tx
         tx.save()
         tx.number = numbers.reserve(
-            operator_id=operator.pk, kind=line_kind, number=request.number, transaction_id=tx.pk
+            operator_id=operator.pk,
+            kind=spec.line_kind,
+            number=request.number,
+            transaction_id=tx.pk,
         )
-        if kind == TransactionKind.LANDLINE_INSTALL:
-            tx.pending_address_enc = vault.seal_value(
-                person,
-                context=f"transaction:{tx.uid}",
-                field="installation_address",
-                value=" ".join(request.installation_address.split()),
-            )
+        if request.installation_address and "installation_address" in spec.fields:
+            kind_rules.pending_address_seal(tx, person, request.installation_address)
     else:
-        line = _locked_line(operator, request.line, line_kind)
+        line = _locked_line(operator, request.line, spec.line_kind)
         tx.line = line
         tx.line_kind = line.kind
         tx.number = line.number
-        if kind in TRANSFER_KINDS:
-            if not _is_holder(line, identities["holder"]):
-                raise HolderMismatch(fields={"holder": ["Not the registered holder."]})
+        if not line_holder_is(line=line, identity=identities[spec.holder_party]):
+            raise HolderMismatch(fields={spec.holder_party: ["Not the registered holder."]})
+        if spec.transfers:
             if person.pk == line.holder_id:
-                raise TransferToSelf(fields={"new_holder": ["Already the registered holder."]})
+                raise TransferToSelf(fields={spec.consenting: ["Already the registered holder."]})
             tx.applicant = line.holder
             tx.new_holder = person
-            _check_cap(operator, person, line.kind)
         else:
-            if not _is_holder(line, identities["applicant"]):
-                raise HolderMismatch(fields={"applicant": ["Not the registered holder."]})
             tx.applicant = person
-        if kind == TransactionKind.SERVICE_ADD:
-            service = Service.objects.filter(
-                operator=operator, code=request.service, active=True
-            ).first()
-            if service is None:
-                raise ServiceNotFound()
-            if line.kind not in service.line_kinds:
-                raise ServiceNotApplicable(fields={"service": [f"Not for {line.kind} lines."]})
-            if LineService.objects.filter(
-                line=line, service=service, deactivated_at__isnull=True
-            ).exists():
-                raise ServiceAlreadyActive(fields={"service": ["Already active on this line."]})
-            tx.service = service
+        if spec.cap_applies:
+            _check_cap(operator, person, line.kind)
+        if spec.prepare is not None:
+            spec.prepare(kinds.Prepared(tx, request, operator, line, person))
         tx.save()
-        if kind == TransactionKind.LANDLINE_RELOCATE:
-            tx.pending_address_enc = vault.seal_value(
-                line.holder,
-                context=f"transaction:{tx.uid}",
-                field="installation_address",
-                value=" ".join(request.installation_address.split()),
-            )
+        if request.installation_address and "installation_address" in spec.fields:
+            kind_rules.pending_address_seal(tx, line.holder, request.installation_address)
     _event(tx, TransactionState.PENDING_VERIFICATION, actor, "submitted")
     if at_once:
         _complete(tx, actor)
@@ -492,7 +448,7 @@ def _open_at_once(tx: Transaction, actor: AbstractBaseUser, request: Transaction
     Runs inside the caller's atomic block."""
     now = timezone.now()
     tx.number = numbers.take(operator_id=tx.operator_id, kind=tx.line_kind, number=request.number)
-    line = _open_line(tx, now)
+    line = kind_rules.open_line(tx, now)
     tx.state = TransactionState.COMPLETED
     tx.save(force_insert=True)
     TransactionEvent.objects.bulk_create(
@@ -509,36 +465,12 @@ def _open_at_once(tx: Transaction, actor: AbstractBaseUser, request: Transaction
         ]
     )
     LineHolding.objects.create(line=line, holder=tx.applicant, started_at=now, transaction=tx)
-    if tx.kind == TransactionKind.LANDLINE_INSTALL:
-        _store_address(line, tx, " ".join(request.installation_address.split()), now, first=True)
-    _alert_holder(tx)
-
-
-def _open_line(tx: Transaction, now: dt.datetime) -> Line:
-    """The new line of an opening, and its holder's count of open lines."""
-    line = Line.objects.create(
-        number=tx.number,
-        kind=tx.line_kind,
-        operator=tx.operator,
-        holder=tx.applicant,
-        status=LineStatus.ACTIVE,
-        store=tx.store,
-    )
-    Person.objects.filter(pk=tx.applicant_id).update(
-        lines_held=Coalesce(
-            Subquery(
-                Line.objects.filter(holder_id=OuterRef("pk"))
-                .exclude(status=LineStatus.CLOSED)
-                .order_by()
-                .values("holder_id")
-                .annotate(n=Count("pk"))
-                .values("n")
-            ),
-            Value(0),
+    if request.installation_address and "installation_address" in kinds.get(tx.kind).fields:
+        kind_rules.store_address(
+            line, tx, " ".join(request.installation_address.split()), now, first=True
         )
-    )
-    tx.line = line
-    return line
+    if kinds.get(tx.kind).alerts_holder:
+        _alert_holder(tx)
 
 
 def _alert_holder(tx: Transaction) -> None:
@@ -555,103 +487,15 @@ def _alert_holder(tx: Transaction) -> None:
 def _complete(tx: Transaction, actor: AbstractBaseUser | None) -> None:
     """Apply the transaction's effect. Runs inside the caller's atomic block."""
     now = timezone.now()
-    kind = tx.kind
-    if kind in OPENING_KINDS:
-        line = _open_line(tx, now)
-        numbers.assign(number=tx.number, transaction_id=tx.pk)
-        LineHolding.objects.create(line=line, holder=tx.applicant, started_at=now, transaction=tx)
-        if kind == TransactionKind.LANDLINE_INSTALL:
-            _set_address(line, tx, now)
-    elif kind in TRANSFER_KINDS:
-        line = Line.objects.select_for_update().get(pk=tx.line_id)
-        old = line.holder
-        LineHolding.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
-        LineHolding.objects.create(line=line, holder=tx.new_holder, started_at=now, transaction=tx)
-        if line.kind == LineKind.LANDLINE:
-            current = LineAddress.objects.filter(line=line, ended_at__isnull=True).first()
-            if current is not None:
-                # The address moves to the new holder's key; the old copy ends.
-                from identity.vault import open_value, seal_value
-
-                value = open_value(
-                    old,
-                    context=line.address_subject,
-                    field="installation_address",
-                    blob=current.address_enc,
-                )
-                line.holder = tx.new_holder
-                blob = seal_value(
-                    tx.new_holder,
-                    context=line.address_subject,
-                    field="installation_address",
-                    value=value,
-                )
-                LineAddress.objects.filter(pk=current.pk).update(ended_at=now)
-                LineAddress.objects.create(
-                    line=line,
-                    holder=tx.new_holder,
-                    address_enc=blob,
-                    started_at=now,
-                    transaction=tx,
-                )
-                line.installation_address_enc = blob
-        line.holder = tx.new_holder
-        line.save()
-        for person_id in {old.pk, tx.new_holder_id}:
-            _update_person_lines(person_id, now if person_id == old.pk else None)
-    elif kind == TransactionKind.LANDLINE_RELOCATE:
-        line = Line.objects.select_for_update().get(pk=tx.line_id)
-        _set_address(line, tx, now)
-    elif kind == TransactionKind.SERVICE_ADD:
-        LineService.objects.create(
-            line_id=tx.line_id, service=tx.service, activated_at=now, transaction=tx
-        )
+    spec = kinds.get(tx.kind)
+    if spec.apply is not None:
+        spec.apply(tx, now)
     _event(tx, TransactionState.COMPLETED, actor, "completed")
     tx.state = TransactionState.COMPLETED
     _forget_held(tx)
     tx.save()
-    if kind != TransactionKind.LANDLINE_RELOCATE:
+    if spec.alerts_holder:
         _alert_holder(tx)
-
-
-def _set_address(line: Line, tx: Transaction, now: dt.datetime) -> None:
-    value = vault.open_value(
-        line.holder,
-        context=f"transaction:{tx.uid}",
-        field="installation_address",
-        blob=tx.pending_address_enc,
-    )
-    _store_address(line, tx, value, now)
-
-
-def _store_address(
-    line: Line, tx: Transaction, value: str, now: dt.datetime, *, first: bool = False
-) -> None:
-    """The line's installation address from now on, sealed to its holder and
-    the line; the previous one ends (``first``: a new line has none)."""
-    holder = line.holder
-    blob = vault.seal_value(
-        holder, context=line.address_subject, field="installation_address", value=value
-    )
-    if not first:
-        LineAddress.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
-    LineAddress.objects.create(
-        line=line, holder=holder, address_enc=blob, started_at=now, transaction=tx
-    )
-    line.installation_address_enc = blob
-    line.save()
-
-
-def _open_lines(person_id: int) -> int:
-    return Line.objects.filter(holder_id=person_id).exclude(status=LineStatus.CLOSED).count()
-
-
-def _update_person_lines(person_id: int, closed_at: dt.datetime | None) -> None:
-    held = _open_lines(person_id)
-    updates: dict[str, object] = {"lines_held": held}
-    if closed_at is not None and held == 0:
-        updates["last_line_closed_at"] = closed_at
-    Person.objects.filter(pk=person_id).update(**updates)
 
 
 def _forget_unverified_party(tx: Transaction, actor: AbstractBaseUser | None) -> None:
@@ -661,7 +505,9 @@ def _forget_unverified_party(tx: Transaction, actor: AbstractBaseUser | None) ->
     waiting or completed transaction, no re-verification request), is
     crypto-shredded. A person who existed for any other reason is left
     exactly as they were. Runs inside the caller's atomic block."""
-    person_id = tx.new_holder_id if tx.kind in TRANSFER_KINDS else tx.applicant_id
+    person_id = (
+        tx.new_holder_id if kinds.get(tx.kind).consenting == "new_holder" else tx.applicant_id
+    )
     if person_id is None:
         return
     person = Person.objects.select_for_update().get(pk=person_id)
@@ -726,17 +572,7 @@ def _party_identity(tx: Transaction, party: str) -> IdentityData:
         )
     # Parked before identities were held on transactions: the stored identity.
     person = tx.new_holder if party == "new_holder" else tx.applicant
-    values = vault.open_fields(person)
-    return IdentityData(
-        id_type=person.id_type,
-        id_number=values["id_number"],
-        name=values["name"],
-        date_of_birth=dt.date.fromisoformat(values["date_of_birth"]),
-        sex=values["sex"],
-        id_expiry=dt.date.fromisoformat(values["id_expiry"]) if values["id_expiry"] else None,
-        nationality=values["nationality"],
-        address=values["address"],
-    )
+    return identity_services.person_identity_values(person=person)
 
 
 @sensitive_variables()
@@ -744,20 +580,19 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
     """Ask the authority again about a waiting transaction and complete or
     reject it. Idempotent: a transaction no longer waiting is left alone.
     Returns the state afterwards."""
-    from identity import authority
 
     tx = Transaction.objects.select_related("applicant", "new_holder", "operator").get(
         pk=transaction_id
     )
     if tx.state != TransactionState.PENDING_VERIFICATION:
         return tx.state
-    backend = authority.get_backend()
     outcomes = dict(tx.verification)
     try:
         for party, outcome in tx.verification.items():
             if outcome == Outcome.MATCH:
                 continue
-            outcomes[party] = str(backend.verify(_party_identity(tx, party)).outcome)
+            result = identity_services.authority_recheck(identity=_party_identity(tx, party))
+            outcomes[party] = str(result.outcome)
     except PersonShredded as erased:
         # Erased while waiting (retention): nothing is left to verify or apply,
         # and retrying would fail for ever.

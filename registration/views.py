@@ -30,20 +30,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config.api import DomainError
-from identity import crypto, lookups, masking
+from config.api import DomainError, status_for
+from config.forms import form_errors_add
+from identity import lookups
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.authority import Outcome
-from identity.documents import IdentityInvalid
-from identity.errors import ConsentRequired, NoCurrentNotice
+from identity.errors import ConsentRequired, IdentityInvalid, NoCurrentNotice
 from identity.models import ConsentChannel, NoticeLanguage, PrivacyNotice
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
-from . import hooks, selectors, services
+from . import hooks, kinds, selectors, services
 from . import lookups as line_lookups
 from .errors import NotCancellable, RegistrationRefused
 from .forms import (
@@ -55,7 +55,7 @@ from .forms import (
     identity_from_json,
     identity_to_json,
 )
-from .models import LineKind, Transaction, TransactionKind, TransactionState
+from .models import LineKind, Transaction, TransactionState
 
 WIZARD_SESSION_KEY = "registration.wizard"
 WIZARD_MAX_AGE_SECONDS = 60 * 60  # a transaction left alone this long starts again
@@ -71,15 +71,6 @@ PARTY_LABELS = {
     "holder": "Current holder",
     "new_holder": "New holder",
 }
-# What the details step asks for, per kind (the request shape of the API).
-DETAIL_FIELDS: dict[str, set[str]] = {
-    TransactionKind.MOBILE_OPEN: {"number"},
-    TransactionKind.LANDLINE_INSTALL: {"number", "installation_address"},
-    TransactionKind.LANDLINE_RELOCATE: {"line", "installation_address"},
-    TransactionKind.LANDLINE_TRANSFER: {"line"},
-    TransactionKind.MOBILE_TRANSFER: {"line"},
-    TransactionKind.SERVICE_ADD: {"line", "service"},
-}
 AUTHORITY_TEXT = {
     Outcome.MATCH: "confirmed by the authority",
     Outcome.MISMATCH: "the details do not match the authority's record",
@@ -93,9 +84,13 @@ AUTHORITY_TEXT = {
 
 
 def parties_of(kind: str) -> list[str]:
-    if kind in services.TRANSFER_KINDS:
-        return ["holder", "new_holder"]
-    return ["applicant"]
+    """The identity blocks a kind takes (registration.kinds)."""
+    return list(kinds.get(kind).parties)
+
+
+def detail_fields(kind: str) -> set[str]:
+    """What the details step asks for (the request shape of the API)."""
+    return set(kinds.get(kind).fields)
 
 
 # --- Wizard state ---------------------------------------------------------------------------
@@ -130,14 +125,16 @@ class Wizard:
             return None
         subject = cls._subject(stored["flow"])
         try:
-            ring = crypto.KeyRing.from_settings()
-            dek = crypto.unwrap_data_key(ring, base64.b64decode(stored["key"]), subject=subject)
-            payload = json.loads(
-                crypto.decrypt_field(
-                    dek, base64.b64decode(stored["state"]), subject=subject, field="state"
-                )
+            opened = identity_services.transient_open(
+                subject=subject,
+                field="state",
+                wrapped_key=base64.b64decode(stored["key"]),
+                blob=base64.b64decode(stored["state"]),
             )
-        except (crypto.DecryptionError, KeyError, ValueError):
+            if opened is None:
+                raise ValueError("the wizard's state cannot be opened")
+            payload = json.loads(opened)
+        except (KeyError, ValueError):
             # A rotated-away key or a damaged session: start the flow again.
             cls.clear(request)
             return None
@@ -145,8 +142,6 @@ class Wizard:
 
     def save(self, request: HttpRequest) -> None:
         subject = self._subject(self.flow)
-        ring = crypto.KeyRing.from_settings()
-        dek = crypto.new_data_key()
         payload = json.dumps(
             {
                 "identities": self.identities,
@@ -155,14 +150,15 @@ class Wizard:
                 "details": self.details,
             }
         )
+        wrapped_key, blob = identity_services.transient_seal(
+            subject=subject, field="state", value=payload
+        )
         request.session[WIZARD_SESSION_KEY] = {
             "kind": self.kind,
             "flow": self.flow,
             "started": self.started,
-            "key": base64.b64encode(crypto.wrap_data_key(ring, dek, subject=subject)).decode(),
-            "state": base64.b64encode(
-                crypto.encrypt_field(dek, payload, subject=subject, field="state")
-            ).decode(),
+            "key": base64.b64encode(wrapped_key).decode(),
+            "state": base64.b64encode(blob).decode(),
         }
 
     @staticmethod
@@ -183,7 +179,7 @@ class Wizard:
             return "identity"
         if not self.consent:
             return "notice"
-        if self.details is None:
+        if self.details is None and "details" in kinds.get(self.kind).steps:
             return "details"
         return "confirm"
 
@@ -222,7 +218,7 @@ def flow_step(view: FlowView) -> Callable[..., HttpResponse]:
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, kind: str) -> HttpResponse:
-        if kind not in TransactionKind.values:
+        if not kinds.known(kind):
             raise Http404
         _require(request, "transaction.create")
         staff = staff_of(request.user)
@@ -246,9 +242,10 @@ def _redirect_to(wizard: Wizard | None, kind: str) -> HttpResponse:
 def _step_context(kind: str, current: str, wizard: Wizard | None) -> dict[str, Any]:
     order = [name for name, _ in STEPS]
     reached = order.index(wizard.next_step()) if wizard else 0
+    shown = kinds.get(kind).steps
     return {
         "kind": kind,
-        "kind_label": TransactionKind(kind).label,
+        "kind_label": kinds.label(kind),
         "steps": [
             {
                 "name": name,
@@ -257,6 +254,7 @@ def _step_context(kind: str, current: str, wizard: Wizard | None) -> dict[str, A
                 "url": _step_url(kind, name) if order.index(name) <= reached else None,
             }
             for name, label in STEPS
+            if name in shown
         ],
         "parties_summary": _parties_summary(wizard) if wizard else [],
     }
@@ -274,8 +272,7 @@ def _parties_summary(wizard: Wizard, errors: dict[str, list[str]] | None = None)
             {
                 "party": party,
                 "label": PARTY_LABELS[party],
-                "name": masking.mask_name(identity.name),
-                "id_number": masking.mask_id_number(identity.id_number),
+                **identity_selectors.identity_masked(identity),
                 "id_type": identity.id_type,
                 "outcome": outcome,
                 "outcome_text": AUTHORITY_TEXT.get(outcome, outcome),
@@ -297,8 +294,9 @@ def _parties_summary(wizard: Wizard, errors: dict[str, list[str]] | None = None)
 @sensitive_variables()
 def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
     wizard = Wizard.load(request, kind)
-    require_address = kind in services.OPENING_KINDS
-    parties = parties_of(kind)
+    spec = kinds.get(kind)
+    require_address = spec.identity_address_required
+    parties = list(spec.parties)
     forms_by_party = {
         party: IdentityForm(
             request.POST if request.method == "POST" else None,
@@ -329,11 +327,9 @@ def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRe
                         surface="store.wizard.identity",
                     )
                 except IdentityInvalid as exc:
-                    for name, reasons in exc.errors.items():
-                        form.add_error(name if name in form.fields else None, reasons)
+                    form_errors_add(form, exc)
                 except DomainError as exc:
-                    form.add_error(None, exc.message)
-                    status = exc.status_code
+                    status = form_errors_add(form, exc)
                     break
             if len(checks) == len(parties):
                 refused = {
@@ -360,7 +356,7 @@ def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRe
         {"party": party, "label": PARTY_LABELS[party], "form": form}
         for party, form in forms_by_party.items()
     ]
-    context["consenting"] = "new_holder" if kind in services.TRANSFER_KINDS else "applicant"
+    context["consenting"] = spec.consenting
     return render(request, "registration/wizard_identity.html", context, status=status)
 
 
@@ -398,7 +394,7 @@ def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResp
             return render(
                 request,
                 "registration/consent_refused.html",
-                {"kind": kind, "kind_label": TransactionKind(kind).label},
+                {"kind": kind, "kind_label": kinds.label(kind)},
             )
         if form.require_consent():
             notice = by_hash[form.cleaned_data["notice"]]
@@ -408,7 +404,9 @@ def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResp
                 "language": notice.language,
             }
             wizard.save(request)
-            return redirect(_step_url(kind, "details"))
+            # The step after consent: details, for a kind whose wizard has them.
+            after = "details" if "details" in kinds.get(kind).steps else "confirm"
+            return redirect(_step_url(kind, after))
         status = 400
     elif request.method == "POST":
         status = 409  # no published notice: consent cannot be taken
@@ -420,10 +418,10 @@ def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResp
 @flow_step
 def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
     wizard = Wizard.load(request, kind)
-    if wizard is None or not wizard.consent:
+    if wizard is None or not wizard.consent or "details" not in kinds.get(kind).steps:
         return _redirect_to(wizard, kind)
-    fields = DETAIL_FIELDS[kind]
-    line_kind = services.KIND_OF_LINE.get(kind)
+    fields = detail_fields(kind)
+    line_kind = kinds.get(kind).line_kind
     filter_form = NumberFilterForm(request.GET or None)
     pattern = filter_form.cleaned_data["pattern"] if filter_form.is_valid() else ""
     options: dict[str, Any] = {}
@@ -470,7 +468,7 @@ def _detail_rows(
         "line": ("Line", details.get("line", "")),
         "installation_address": (
             "Installation address",
-            masking.mask_address(details.get("installation_address")),
+            identity_selectors.address_masked(details.get("installation_address")),
         ),
         "service": (
             "Service",
@@ -480,7 +478,7 @@ def _detail_rows(
     return [
         {"name": name, "label": label, "value": value, "errors": errors.get(name, [])}
         for name, (label, value) in shown.items()
-        if name in DETAIL_FIELDS[wizard.kind]
+        if name in detail_fields(wizard.kind)
     ]
 
 
@@ -503,7 +501,7 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             errors, status = exc.errors, 400
             message = "Some details are not valid: correct them and confirm again."
         except RegistrationRefused as exc:
-            errors, message, status = exc.fields, exc.message, exc.status_code
+            errors, message, status = exc.fields, exc.message, status_for(exc)
             rejected = getattr(exc, "transaction", None)
         except (ConsentRequired, NoCurrentNotice) as exc:
             # The notice changed since the subscriber consented: ask again.
@@ -512,14 +510,14 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             messages.error(request, exc.message)
             return redirect(_step_url(kind, "notice"))
         except DomainError as exc:
-            errors, message, status = exc.fields, exc.message, exc.status_code
+            errors, message, status = exc.fields, exc.message, status_for(exc)
         else:
             Wizard.clear(request)
             messages.success(request, f"Transaction {tx.reference} recorded.")
             return redirect("registration:receipt", uid=tx.uid)
     context = _step_context(kind, "confirm", wizard)
     services_by_code = {s.code: s.name for s in selectors.service_list(user=request.user)}
-    known = {*parties_of(kind), *DETAIL_FIELDS[kind]}
+    known = {*parties_of(kind), *detail_fields(kind)}
     context.update(
         {
             "parties_summary": _parties_summary(wizard, errors),
@@ -562,9 +560,9 @@ def index(request: HttpRequest) -> HttpResponse:
         request,
         "registration/index.html",
         {
-            "kinds": TransactionKind.choices if can_create else [],
+            "kinds": kinds.choices() if can_create else [],
             "in_progress": in_progress,
-            "in_progress_label": TransactionKind(in_progress).label if in_progress else "",
+            "in_progress_label": kinds.label(in_progress) if in_progress else "",
         },
     )
 
@@ -606,7 +604,8 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         tx.line is not None
         and tx.state == TransactionState.COMPLETED
         and tx.line.kind == LineKind.LANDLINE
-        and tx.kind in (TransactionKind.LANDLINE_INSTALL, TransactionKind.LANDLINE_RELOCATE)
+        and kinds.known(tx.kind)
+        and "installation_address" in kinds.get(tx.kind).fields
     ):
         address = selectors.line_masked_address(tx.line)
     return render(
@@ -677,8 +676,7 @@ def lines(request: HttpRequest) -> HttpResponse:
                 surface="store.lines",
             )
         except DomainError as exc:
-            form.add_error(None, exc.message)
-            status = exc.status_code
+            status = form_errors_add(form, exc)
     if status == 200:
         for line in lines_found:
             found.append(

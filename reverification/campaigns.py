@@ -33,18 +33,16 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext
-from rest_framework import status
 
 from config.api import DomainError
 from config.celery import enqueue, task_named
 from identity import authority
 from identity import services as identity_services
-from identity.documents import normalise_document
 from identity.models import VerificationStatus
-from identity.vault import document_index
 from notices import channels
 from operators.models import Operator
 from registration.models import Line, LineKind, LineStatus
+from registration.selectors import line_holder_is
 
 from . import dispatch
 from .models import (
@@ -73,7 +71,6 @@ LIVE_STATES = (CampaignState.PLANNING, CampaignState.RUNNING, CampaignState.PAUS
 
 class CampaignInvalid(DomainError):
     code = "invalid"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = "Some fields are not valid."
 
 
@@ -596,25 +593,21 @@ ATTEMPT_WINDOW = dt.timedelta(hours=1)
 
 class AnswerRefused(DomainError):
     code = "answer_refused"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = "The details do not match our records for this line."
 
 
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
-    status_code = status.HTTP_429_TOO_MANY_REQUESTS
     message = "Too many wrong answers. Try again in an hour, or visit one of our stores."
 
 
 class AuthorityUnavailable(DomainError):
     code = "authority_unavailable"
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     message = "We cannot confirm identities right now. Nothing was changed; try again later."
 
 
 class RequestClosed(DomainError):
     code = "request_closed"
-    status_code = status.HTTP_410_GONE
     message = "This request is closed: nothing more is needed."
 
 
@@ -668,12 +661,7 @@ def request_answer(
     if recent and request.failed_attempts >= MAX_FAILED_ATTEMPTS:
         raise TooManyAttempts()
     normalised = identity_services.identity_validate(operator=request.operator, identity=identity)
-    number = normalise_document(normalised.id_type, normalised.id_number)
-    holder = request.line.holder
-    if (
-        normalised.id_type != holder.id_type
-        or document_index(normalised.id_type, number) != holder.doc_index
-    ):
+    if not line_holder_is(line=request.line, identity=normalised):
         _count_failure(request.pk, now)
         raise AnswerRefused()
     result = authority.get_backend().verify(normalised)

@@ -37,7 +37,8 @@ from django.utils import timezone
 from config.celery import enqueue, task_named
 from notices import channels
 from notices.messages import campaign_text, rate_wait, render_message
-from registration.models import HolderAlert, Line, LineStatus, Transaction, TransactionKind
+from registration.models import HolderAlert, Line, LineStatus, Transaction
+from registration.selectors import alerted_person_id
 
 from .models import (
     BatchState,
@@ -571,11 +572,9 @@ def _alert_send(transaction_id: int) -> int:
     tx = Transaction.objects.select_related("operator", "store", "line").get(pk=transaction_id)
     if tx.state != "completed" or tx.line is None:
         return 0
-    person_id = (
-        tx.new_holder_id
-        if tx.kind in (TransactionKind.MOBILE_TRANSFER, TransactionKind.LANDLINE_TRANSFER)
-        else tx.applicant_id
-    )
+    person_id = alerted_person_id(tx)
+    if person_id is None:
+        return 0
     others = (
         Line.objects.filter(holder_id=person_id)
         .exclude(pk=tx.line_id)

@@ -13,11 +13,10 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 
 from config.api import DomainError
-from identity import documents, lookups
-from identity import vault as identity_vault
+from identity import lookups
+from identity import selectors as identity_selectors
 from identity.models import AccessPurpose, Person
 from notices import channels
 from notices.messages import render_message
@@ -42,7 +41,6 @@ DISPUTE_CAMPAIGN = "Disputed lines"
 
 class CodeRefused(DomainError):
     code = "code_refused"
-    status_code = status.HTTP_400_BAD_REQUEST
     message = "The code is not right, or it has expired. Ask for a new one."
 
 
@@ -71,8 +69,7 @@ def challenge_start(
     Counted per address and per document (identity.lookups; LookupLimitReached
     past either), whether the document is known or not, and written to the
     access log (the person, when the document is known) before answering."""
-    number = documents.normalise_document(id_type, id_number)
-    doc_index = identity_vault.document_index(id_type, number)
+    doc_index = identity_selectors.document_index(id_type=id_type, id_number=id_number)
     lookups.public_lookup_allow(address=address, doc_index=doc_index, per_address=per_address)
     person = Person.objects.filter(
         operator=operator,
@@ -82,8 +79,7 @@ def challenge_start(
     ).first()
     name_matched = False
     if person is not None:
-        stored = identity_vault.open_fields(person, ["name"])["name"] or ""
-        name_matched = " ".join(stored.split()).casefold() == " ".join(name.split()).casefold()
+        name_matched = identity_selectors.person_name_matches(person=person, name=name)
     lookups.lookup_record(
         operator=operator,
         actor=None,

@@ -19,9 +19,9 @@ from django.views.decorators.http import require_http_methods
 
 from config import client_ip
 from config.api import DomainError
+from config.forms import form_errors_add
 from identity import selectors as identity_selectors
 from identity import services as identity_services
-from identity.documents import ID_TYPE_CHOICES, IdentityInvalid
 from identity.models import ConsentChannel
 from identity.services import ConsentInput
 from identity.types import IdentityData
@@ -35,7 +35,9 @@ from .models import MyLinesChallenge, RequestState
 
 
 class AnswerForm(forms.Form):
-    id_type = forms.ChoiceField(choices=ID_TYPE_CHOICES, label="证件类型 / Document type")
+    id_type = forms.ChoiceField(
+        choices=identity_selectors.document_type_choices, label="证件类型 / Document type"
+    )
     id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
     name = forms.CharField(max_length=100, label="姓名 / Name")
     date_of_birth = forms.DateField(label="出生日期 / Date of birth (YYYY-MM-DD)")
@@ -96,13 +98,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
                     identity=form.identity(),
                     consent=ConsentInput(form.cleaned_data["notice"], True),
                 )
-            except IdentityInvalid as exc:
-                for field, reasons in exc.errors.items():
-                    form.add_error(field if field in form.fields else None, reasons)
-                status = 400
             except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
+                status = form_errors_add(form, exc)
                 if isinstance(exc, campaigns.AnswerRefused):
                     _address_failed(request)
             else:
@@ -133,7 +130,9 @@ class MyLinesStartForm(forms.Form):
     operator = forms.ModelChoiceField(
         queryset=None, to_field_name="code", label="运营商 / Operator", empty_label=None
     )
-    id_type = forms.ChoiceField(choices=ID_TYPE_CHOICES, label="证件类型 / Document type")
+    id_type = forms.ChoiceField(
+        choices=identity_selectors.document_type_choices, label="证件类型 / Document type"
+    )
     id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
     name = forms.CharField(max_length=100, label="姓名 / Name")
 
@@ -172,13 +171,8 @@ def my_lines(request: HttpRequest) -> HttpResponse:
                 name=start_form.cleaned_data["name"],
                 address=client_ip(request),
             )
-        except IdentityInvalid as exc:
-            for field, reasons in exc.errors.items():
-                start_form.add_error(field if field in start_form.fields else None, reasons)
-            status = 400
         except DomainError as exc:
-            start_form.add_error(None, exc.message)
-            status = exc.status_code
+            status = form_errors_add(start_form, exc)
         else:
             request.session["my_lines_challenge"] = str(challenge.uid)
             context["sent"] = True
@@ -242,13 +236,8 @@ def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse
                     actor=request.user,
                     store=staff.store if staff else None,
                 )
-            except IdentityInvalid as exc:
-                for name, reasons in exc.errors.items():
-                    form.add_error(name if name in form.fields else None, reasons)
-                status = 400
             except DomainError as exc:
-                form.add_error(None, exc.message)
-                status = exc.status_code
+                status = form_errors_add(form, exc)
             else:
                 done = True
                 line.refresh_from_db()

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
+from config.api import status_for
 from identity import services as identity_services
 from identity import vault
 from identity.authority import AuthorityResult, Outcome, utc_now
@@ -244,7 +245,7 @@ def test_matched_identity_differing_from_a_verified_one_is_refused_as_mismatch(v
     with pytest.raises(IdentityMismatchRefused) as info:
         submit("mobile_open", applicant=dataclasses.replace(identity, name=IMPOSTOR_NAME))
     assert info.value.code == "identity_mismatch"
-    assert info.value.status_code == 409
+    assert status_for(info.value) == 409
     assert "applicant.name" in info.value.fields
     assert info.value.transaction.state == TransactionState.REJECTED
     assert info.value.transaction.refusal_code == "identity_mismatch"
