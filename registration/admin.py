@@ -17,6 +17,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError, status_for
@@ -30,6 +32,7 @@ from operators.tenancy import can, is_platform_admin, staff_of
 from . import inventory, selectors
 from . import lookups as line_lookups
 from .models import (
+    HolderAlert,
     Line,
     LineAddress,
     LineHolding,
@@ -114,6 +117,17 @@ def _as_e164(request: HttpRequest, term: str) -> str | None:
     return None
 
 
+def failed_text(error: str, when) -> str:
+    """A task failure as the console shows it: when, and the recorded reason
+    (the step and the error's class, never data)."""
+    if not error:
+        return gettext("ok")
+    return gettext("failed %(when)s (%(error)s)") % {
+        "when": date_format(timezone.localtime(when), "DATETIME_FORMAT") if when else "—",
+        "error": error,
+    }
+
+
 # Transactions ---------------------------------------------------------------
 
 
@@ -161,6 +175,8 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
         "refusal_message",
         "verification_attempts",
         "next_verification_at",
+        "task_error",
+        "holder_alert_status",
         "notice_hash",
         "created_at",
         "updated_at",
@@ -175,6 +191,21 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
     @admin.display(description="line holder (masked)")
     def holder_masked(self, obj: Transaction) -> str:
         return (_masked_holder(obj.line)["name"] or "—") if obj.line_id else "—"
+
+    @admin.display(description=gettext_lazy("last task error"))
+    def task_error(self, obj: Transaction) -> str:
+        return failed_text(obj.last_error, obj.last_error_at)
+
+    @admin.display(description=gettext_lazy("holder alert"))
+    def holder_alert_status(self, obj: Transaction) -> str:
+        alert = HolderAlert.objects.filter(transaction=obj).first()
+        if alert is None:
+            return "—"
+        if alert.done_at is not None:
+            return gettext("sent to %(count)s line(s)") % {"count": alert.sent}
+        if alert.error:
+            return gettext("failed (%(error)s)") % {"error": alert.error}
+        return gettext("waiting")
 
 
 # Lines ----------------------------------------------------------------------

@@ -248,6 +248,10 @@ class Transaction(models.Model):
     verification = models.JSONField(default=dict, blank=True)
     verification_attempts = models.PositiveIntegerField(default=0)
     next_verification_at = models.DateTimeField(null=True, blank=True)
+    # The last failure of a background task on this transaction (its check
+    # with the authority): the error's type, never data.
+    last_error = models.CharField(max_length=200, blank=True, db_default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
     refusal_code = models.CharField(max_length=40, blank=True)
     refusal_message = models.CharField(max_length=300, blank=True)
     notice_hash = models.CharField(max_length=64, blank=True)

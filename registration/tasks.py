@@ -13,9 +13,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from config.celery import enqueue
+from config.celery import enqueue, records_failure
 
-from . import hooks, idempotency, numbers, services
+from . import failures, hooks, idempotency, numbers, services
 from .models import Transaction, TransactionState
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,18 @@ logger = logging.getLogger(__name__)
 LONGEST_COUNTDOWN = 300
 
 
-@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, queue="interactive")
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    queue="interactive",
+    **records_failure(
+        lambda failure: failures.transaction_failure_record(
+            transaction_id=failure.arguments["transaction_id"], reason=failure.reason
+        ),
+        code="verification",
+    ),
+)
 def verify_pending(transaction_id: int) -> None:
     """Re-ask the authority about a waiting transaction when its check is due,
     and publish the next check while it stays unreachable. The row holds the
@@ -75,7 +86,18 @@ def purge_idempotency_keys() -> int:
     return idempotency.purge_expired()
 
 
-@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+    **records_failure(
+        lambda failure: failures.holder_alert_failure_record(
+            transaction_id=failure.arguments["transaction_id"], reason=failure.reason
+        ),
+        code="alert",
+    ),
+)
 def send_holder_alert(transaction_id: int) -> int:
     """Alert the holder's other lines about a new line or service (each once)."""
     return hooks.holder_alert_send(transaction_id=transaction_id)

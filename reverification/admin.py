@@ -9,20 +9,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Model
+from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from config.api import DomainError
 from operators.admin import OperatorScopedAdmin, console
 from operators.tenancy import can, staff_of
-from registration.admin import ReadOnlyScopedAdmin
+from registration.admin import ReadOnlyInline, ReadOnlyScopedAdmin, failed_text
 
 from . import campaigns, my_lines
-from .models import Campaign, Dispute
+from .models import BatchState, Campaign, CampaignEvent, DispatchBatch, Dispute
 
 
 class BoundedJSONField(forms.JSONField):
@@ -96,6 +97,15 @@ class CampaignForm(forms.ModelForm):
         return cleaned
 
 
+class CampaignEventInline(ReadOnlyInline):
+    model = CampaignEvent
+    view_permission = "campaign.manage"
+    fields = ["at", "action", "from_state", "to_state", "actor_label", "note"]
+    readonly_fields = fields
+    verbose_name = gettext_lazy("change")
+    verbose_name_plural = gettext_lazy("history")
+
+
 @admin.register(Campaign, site=console)
 class CampaignAdmin(OperatorScopedAdmin):
     """Compliance officers define, preview, launch, pause, resume and close
@@ -110,6 +120,7 @@ class CampaignAdmin(OperatorScopedAdmin):
         "planned_count",
         "progress",
         "cycle_status",
+        "task_failures",
         "created_at",
     ]
     list_filter = ["state"]
@@ -122,7 +133,16 @@ class CampaignAdmin(OperatorScopedAdmin):
         "progress",
         "launched_at",
         "cycle_status",
+        "task_status",
     ]
+    inlines = [CampaignEventInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Campaign | None):
+        # A draft (or a new campaign) has no history yet, and its form is
+        # posted: a read-only formset would demand management data it lacks.
+        if obj is None or obj.state == "draft":
+            return []
+        return super().get_inlines(request, obj)
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "campaign.manage")
@@ -160,6 +180,58 @@ class CampaignAdmin(OperatorScopedAdmin):
             else "—",
             "error": obj.cycle_error,
         }
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # The list's failure column counts failed batches in the same query.
+        failed = (
+            DispatchBatch.objects.filter(campaign=OuterRef("pk"), state=BatchState.FAILED)
+            .order_by()
+            .values("campaign")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(failed_batches=Coalesce(Subquery(failed, output_field=IntegerField()), 0))
+        )
+
+    @admin.display(description=gettext_lazy("task failures"))
+    def task_failures(self, obj: Campaign) -> str:
+        parts = [obj.failure] if obj.failure else []
+        count = getattr(obj, "failed_batches", 0)
+        if count:
+            parts.append(
+                ngettext("%(count)s batch failed", "%(count)s batches failed", count)
+                % {"count": count}
+            )
+        return "; ".join(parts) or gettext("none")
+
+    @admin.display(description=gettext_lazy("tasks"))
+    def task_status(self, obj: Campaign) -> str:
+        """Its planning's last failure and its batches that gave up sending."""
+        if not obj.pk:
+            return "—"
+        parts = []
+        if obj.failure:
+            parts.append(
+                gettext("planning %(status)s") % {"status": failed_text(obj.failure, obj.failed_at)}
+            )
+        failed = list(
+            obj.batches.filter(state=BatchState.FAILED)
+            .order_by("pk")
+            .values_list("pk", "error")[:5]
+        )
+        if failed:
+            count = obj.batches.filter(state=BatchState.FAILED).count()
+            parts.append(
+                gettext("%(count)s batch(es) failed: %(errors)s")
+                % {
+                    "count": count,
+                    "errors": ", ".join(f"#{pk} {error}" for pk, error in failed),
+                }
+            )
+        return "; ".join(parts) or gettext("ok")
 
     def get_form(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any):
         form_class = super().get_form(request, obj, **kwargs)

@@ -65,10 +65,28 @@ class CampaignSerializer(serializers.Serializer):
     launched_at = serializers.DateTimeField(allow_null=True)
     cycle_error = serializers.CharField(help_text="The last failure in the cycle, or empty.")
     cycle_failed_at = serializers.DateTimeField(allow_null=True)
+    failure = serializers.CharField(help_text="Why its planning last failed, or empty.")
+    failed_at = serializers.DateTimeField(allow_null=True)
     progress = serializers.SerializerMethodField()
 
     def get_progress(self, campaign) -> dict:
         return campaigns.campaign_progress(campaign)
+
+
+class CampaignEventSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    request = serializers.IntegerField(source="request_id", allow_null=True)
+    actor = serializers.CharField(source="actor_label")
+    note = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class CampaignDetailSerializer(CampaignSerializer):
+    """A campaign with who changed its state (and extended its requests), oldest first."""
+
+    events = CampaignEventSerializer(many=True, source="events.all")
 
 
 class CampaignListCreateView(APIView):
@@ -105,10 +123,10 @@ class CampaignListCreateView(APIView):
 class CampaignDetailView(APIView):
     required_permission = "campaign.manage"
 
-    @extend_schema(responses=CampaignSerializer, summary="A campaign with its progress")
+    @extend_schema(responses=CampaignDetailSerializer, summary="A campaign with its progress")
     def get(self, request: Request, pk: int) -> Response:
         campaign = get_object_or_404(scoped(Campaign.objects.all(), request.user), pk=pk)
-        return Response(CampaignSerializer(campaign).data)
+        return Response(CampaignDetailSerializer(campaign).data)
 
 
 class CampaignPreviewView(APIView):

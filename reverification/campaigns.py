@@ -48,6 +48,8 @@ from . import dispatch
 from .models import (
     BatchState,
     Campaign,
+    CampaignAction,
+    CampaignEvent,
     CampaignState,
     Delivery,
     DeliveryState,
@@ -395,6 +397,9 @@ def campaign_launch(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Ca
     campaign.state = CampaignState.PLANNING
     campaign.launched_at = timezone.now()
     campaign.save(update_fields=["state", "launched_at"])
+    campaign_event_record(
+        campaign=campaign, action=CampaignAction.LAUNCH, from_state=CampaignState.DRAFT, actor=actor
+    )
 
     transaction.on_commit(
         lambda: enqueue(task_named(PLAN_CAMPAIGN), campaign.pk, queue="campaigns")
@@ -537,6 +542,12 @@ def campaign_pause(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Cam
         raise CampaignStateConflict(campaign, "paused")
     campaign.state = CampaignState.PAUSED
     campaign.save(update_fields=["state"])
+    campaign_event_record(
+        campaign=campaign,
+        action=CampaignAction.PAUSE,
+        from_state=CampaignState.RUNNING,
+        actor=actor,
+    )
     return campaign
 
 
@@ -549,6 +560,12 @@ def campaign_resume(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Ca
         raise CampaignStateConflict(campaign, "resumed")
     campaign.state = CampaignState.RUNNING
     campaign.save(update_fields=["state"])
+    campaign_event_record(
+        campaign=campaign,
+        action=CampaignAction.RESUME,
+        from_state=CampaignState.PAUSED,
+        actor=actor,
+    )
 
     waiting = list(campaign.batches.filter(state=BatchState.QUEUED).values_list("pk", flat=True))
     transaction.on_commit(lambda: dispatch.batches_enqueue(waiting))
@@ -562,10 +579,14 @@ def campaign_close(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Cam
         return campaign
     if campaign.state == CampaignState.DRAFT:
         raise CampaignStateConflict(campaign, "closed")
+    was = campaign.state
     campaign.state = CampaignState.FINISHED
     campaign.finished_at = timezone.now()
     campaign.save(update_fields=["state", "finished_at"])
     campaign.requests.filter(state=RequestState.PENDING).update(state=RequestState.CANCELLED)
+    campaign_event_record(
+        campaign=campaign, action=CampaignAction.CLOSE, from_state=was, actor=actor
+    )
     return campaign
 
 
@@ -718,12 +739,14 @@ def request_extend(
     if errors:
         raise CampaignInvalid(fields=errors)
     was_expired = req.state == RequestState.EXPIRED
+    was = req.state
     req.deadline = deadline
     req.state = RequestState.PENDING
     req.expired_at = None
     req.extension_reason = reason.strip()[:200]
     req.extended_by = actor
     req.save()
+    request_extend_record(request=req, from_state=was, actor=actor)
     if was_expired:
         Line.objects.filter(
             pk=req.line_id,
@@ -733,6 +756,51 @@ def request_extend(
             status=LineStatus.ACTIVE, status_reason="extension", status_changed_at=timezone.now()
         )
     return req
+
+
+def campaign_event_record(
+    *,
+    campaign: Campaign,
+    action: str,
+    from_state: str,
+    actor: AbstractBaseUser | None,
+    to_state: str | None = None,
+    request: ReverificationRequest | None = None,
+    note: str = "",
+) -> CampaignEvent:
+    """Record who changed a campaign (or one of its requests), from which state
+    to which, in the caller's transaction: the change and its record commit
+    together or not at all. ``to_state`` defaults to the campaign's state now;
+    ``actor`` None is the system."""
+    return CampaignEvent.objects.create(
+        campaign=campaign,
+        request=request,
+        action=action,
+        from_state=from_state,
+        to_state=to_state if to_state is not None else campaign.state,
+        actor=actor,
+        actor_label=actor.get_username() if actor else "system",
+        note=note[:300],
+        at=timezone.now(),
+    )
+
+
+def request_extend_record(
+    *, request: ReverificationRequest, from_state: str, actor: AbstractBaseUser | None
+) -> CampaignEvent:
+    """The event of an extension: on the request's campaign, naming the request
+    by id and its new deadline (the reason, which may describe the person,
+    stays on the request)."""
+    return campaign_event_record(
+        campaign=request.campaign,
+        action=CampaignAction.EXTEND,
+        from_state=from_state,
+        to_state=request.state,
+        request=request,
+        actor=actor,
+        note=gettext("request #%(id)s until %(deadline)s")
+        % {"id": request.pk, "deadline": request.deadline.isoformat()},
+    )
 
 
 # --- Time: expiry, staged suspension ----------------------------------------------------

@@ -64,6 +64,10 @@ class Campaign(models.Model):
     # (the step and the error's type, never data); cleared by the next run.
     cycle_error = models.CharField(max_length=200, blank=True, default="")
     cycle_failed_at = models.DateTimeField(null=True, blank=True)
+    # The last failure of its planning task (the error's type, never data),
+    # recorded by the task's failure handler; cleared when a plan succeeds.
+    failure = models.CharField(max_length=200, blank=True, db_default="")
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "registration_campaign"
@@ -178,6 +182,7 @@ class BatchState(models.TextChoices):
     QUEUED = "queued", "Queued"
     CLAIMED = "claimed", "Being sent"
     DONE = "done", "Done"
+    FAILED = "failed", "Failed"
 
 
 class DispatchBatch(models.Model):
@@ -199,6 +204,9 @@ class DispatchBatch(models.Model):
     # overdue (lost with the broker's data) is published again by the sweep.
     enqueued_at = models.DateTimeField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
+    # Why its task gave up (after its retries): the error's type, never data.
+    error = models.CharField(max_length=200, blank=True, db_default="")
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "registration_dispatchbatch"
@@ -268,3 +276,41 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"dispute #{self.pk}"
+
+
+class CampaignAction(models.TextChoices):
+    LAUNCH = "launch", "Launched"
+    PAUSE = "pause", "Paused"
+    RESUME = "resume", "Resumed"
+    CLOSE = "close", "Closed"
+    EXTEND = "extend", "Request extended"
+
+
+class CampaignEvent(models.Model):
+    """Who changed a campaign's state, or extended one of its requests, and
+    when: written by the campaign services in the change's own transaction
+    (as TransactionEvent is for transactions). No personal data: an extension
+    names its request by id; its reason stays on the request."""
+
+    TENANT_OPERATOR_PATH = "campaign__operator"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    request = models.ForeignKey(
+        ReverificationRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=CampaignAction.choices)
+    # The campaign's states, or the request's for an extension.
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150)
+    note = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["campaign", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} {self.action}"

@@ -11,11 +11,11 @@ import logging
 
 from celery import shared_task
 
-from config.celery import enqueue
+from config.celery import enqueue, records_failure
 from notices import channels
 from registration.tasks import send_holder_alert
 
-from . import campaigns, dispatch
+from . import campaigns, dispatch, failures
 from .models import Campaign
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,12 @@ logger = logging.getLogger(__name__)
     acks_late=True,
     reject_on_worker_lost=True,
     time_limit=3600,
+    **records_failure(
+        lambda failure: failures.campaign_failure_record(
+            campaign_id=failure.arguments["campaign_id"], reason=failure.reason
+        ),
+        code="planning",
+    ),
 )
 def plan_campaign(campaign_id: int) -> int:
     """Create a launched campaign's requests (set-wise; safe to run twice),
@@ -42,6 +48,7 @@ def plan_campaign(campaign_id: int) -> int:
     )
     dispatch.batches_enqueue(dispatch.batches_create(campaign=campaign))
     dispatch.plan_release(campaign_id=campaign_id)
+    failures.campaign_failure_clear(campaign_id=campaign_id)
     return count
 
 
@@ -54,6 +61,12 @@ def plan_campaign(campaign_id: int) -> int:
     time_limit=1800,
     soft_time_limit=1740,  # a paced 2,000-message batch outlives the global 240 s
     max_retries=5,
+    **records_failure(
+        lambda failure: failures.batch_failure_record(
+            batch_id=failure.arguments["batch_id"], reason=failure.reason, worker=failure.worker
+        ),
+        code="sending",
+    ),
 )
 def send_batch(self, batch_id: int) -> int:
     """Send one batch of notices (claimed with a lease; nothing twice)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -352,6 +353,22 @@ CELERY_BEAT_SCHEDULE["access-log-checkpoint"] = {
 }
 # Interactive work (a clerk waits on it) never queues behind campaign batches.
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Every queue a task is routed to is declared here: a bare `celery -A config
+# worker` (no -Q) consumes exactly these, so none waits for a worker that
+# never comes. Per-queue workers (`-Q campaigns`) stay possible (deploy/README.md).
+# Each with its own exchange and routing key, as Celery makes a missing queue:
+# a Queue with no routing key would be bound to the default key and receive
+# every task published to the default queue as well.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name)
+    for name in ("default", "interactive", "campaigns")
+]
+# By task name whatever the module (the patterns survive a task moving app).
+CELERY_TASK_ROUTES = {
+    "*.verify_pending": {"queue": "interactive"},
+    "*.plan_campaign": {"queue": "campaigns"},
+    "*.send_batch": {"queue": "campaigns"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- telereg ---------------------------------------------------------------------

@@ -57,7 +57,9 @@ def _reset_pool(app) -> None:
 def celery_workers(transactional_db, tmp_path) -> Iterator[Callable[..., subprocess.Popen]]:
     """Start real `celery worker` processes on the test database and a broker of
     their own: a Redis database reserved for these tests (CI), or the filesystem
-    transport in a temporary folder. ``start(**env)`` adds settings for that worker."""
+    transport in a temporary folder. ``start(**env)`` adds settings for that worker;
+    ``start(queues=None)`` starts it bare, without ``--queues`` (as deploy/Procfile's
+    operators may)."""
     from config.celery import app
 
     env = {
@@ -91,7 +93,7 @@ def celery_workers(transactional_db, tmp_path) -> Iterator[Callable[..., subproc
     _reset_pool(app)
     started: list[tuple[subprocess.Popen, object]] = []
 
-    def start(**extra_env: str) -> subprocess.Popen:
+    def start(*, queues: str | None = "default,interactive,campaigns", **extra_env: str):
         log = (tmp_path / f"worker-{len(started)}.log").open("w")
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             [
@@ -105,8 +107,7 @@ def celery_workers(transactional_db, tmp_path) -> Iterator[Callable[..., subproc
                 "solo",
                 "--loglevel",
                 "INFO",
-                "--queues",
-                "default,interactive,campaigns",
+                *(["--queues", queues] if queues else []),
                 "--hostname",
                 f"test{len(started)}@%h",
                 "--without-gossip",
