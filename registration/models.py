@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from identity.models import Consent, Person
 from operators.models import Operator, Store
@@ -353,9 +354,9 @@ class HolderAlert(models.Model):
 
 
 class AlertMessageState(models.TextChoices):
-    INTENT = "intent", "About to send"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    INTENT = "intent", gettext_lazy("about to send")
+    SENT = "sent", gettext_lazy("sent")
+    FAILED = "failed", gettext_lazy("failed")
 
 
 class HolderAlertMessage(models.Model):

@@ -24,9 +24,9 @@ class Migration(migrations.Migration):
                     "state",
                     models.CharField(
                         choices=[
-                            ("intent", "About to send"),
-                            ("sent", "Sent"),
-                            ("failed", "Failed"),
+                            ("intent", "about to send"),
+                            ("sent", "sent"),
+                            ("failed", "failed"),
                         ],
                         default="intent",
                         max_length=16,
