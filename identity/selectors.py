@@ -63,6 +63,11 @@ _MASKS = {
 _ERASED = {"name": "(erased)", "id_number": "(erased)", "date_of_birth": None, "address": None}
 
 
+def phone_masked(number: str | None) -> str:
+    """A phone number as staff may see it ("+86138****8000")."""
+    return masking.mask_phone(number)
+
+
 def person_masked(
     person: Person, *, fields: tuple[str, ...] = MASKED_FIELDS
 ) -> dict[str, str | None]:

@@ -19,6 +19,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError, status_for
@@ -177,6 +179,7 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
         "next_verification_at",
         "task_error",
         "holder_alert_status",
+        "holder_alert_messages",
         "notice_hash",
         "created_at",
         "updated_at",
@@ -206,6 +209,25 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
         if alert.error:
             return gettext("failed (%(error)s)") % {"error": alert.error}
         return gettext("waiting")
+
+    @admin.display(description=gettext_lazy("holder alert messages"))
+    def holder_alert_messages(self, obj: Transaction) -> str:
+        rows = selectors.holder_alert_messages(obj)
+        if not rows:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 - a constant
+            "{} · {} · {} {}",
+            ((row["number"], row["channel"], row["state"], _alert_outcome(row)) for row in rows),
+        )
+
+
+def _alert_outcome(row: dict[str, Any]) -> str:
+    if row["error"]:
+        return f"({row['error']})"
+    if row["sent_at"] is None:
+        return ""
+    return date_format(timezone.localtime(row["sent_at"]), "SHORT_DATETIME_FORMAT")
 
 
 # Lines ----------------------------------------------------------------------

@@ -10,24 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-
-_holder_alert_sender: Callable[..., int] | None = None
 _person_references: list[Callable[[int], bool]] = []
 _line_open_request: Callable[[Any], Any] | None = None
-
-
-def holder_alert_sender_register(sender: Callable[..., int]) -> None:
-    """The function that sends a transaction's holder alerts
-    (``sender(transaction_id=...)``, returns how many were sent)."""
-    global _holder_alert_sender  # noqa: PLW0603 - a registry set once at start-up
-    _holder_alert_sender = sender
-
-
-def holder_alert_send(*, transaction_id: int) -> int:
-    if _holder_alert_sender is None:
-        raise ImproperlyConfigured("no holder alert sender is registered")
-    return _holder_alert_sender(transaction_id=transaction_id)
 
 
 def person_reference_register(check: Callable[[int], bool]) -> None:

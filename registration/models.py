@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from identity.models import Consent, Person
 from operators.models import Operator, Store
@@ -350,6 +351,45 @@ class HolderAlert(models.Model):
 
     def __str__(self) -> str:
         return f"holder alert for transaction #{self.transaction_id}"
+
+
+class AlertMessageState(models.TextChoices):
+    INTENT = "intent", gettext_lazy("about to send")
+    SENT = "sent", gettext_lazy("sent")
+    FAILED = "failed", gettext_lazy("failed")
+
+
+class HolderAlertMessage(models.Model):
+    """One message of a holder alert: to one of the holder's other lines, at
+    most once per (alert, line). The intent is recorded before the channel is
+    called, so a worker killed between the two leaves a row to reconcile
+    against the channel (``already_sent``) instead of a second message. The
+    channel knows it by :attr:`channel_key` (the negated id: request
+    deliveries use positive ids on the same channels, so the two never meet)."""
+
+    TENANT_OPERATOR_PATH = "alert__transaction__operator"
+
+    alert = models.ForeignKey(HolderAlert, on_delete=models.PROTECT, related_name="messages")
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=16)
+    state = models.CharField(
+        max_length=16, choices=AlertMessageState.choices, default=AlertMessageState.INTENT
+    )
+    error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["alert", "line"], name="one_alert_message_per_line")
+        ]
+
+    def __str__(self) -> str:
+        return f"holder alert message #{self.pk}"
+
+    @property
+    def channel_key(self) -> int:
+        return -self.pk
 
 
 # Named by historical migrations (0002_campaigns): campaigns now live in

@@ -15,7 +15,15 @@ from operators.sqlrows import ModelColumns, per_connection
 from operators.tenancy import Scope, scope_for, scoped, staff_of
 
 from . import kinds
-from .models import Line, LineStatus, NumberStatus, PhoneNumber, Service, Transaction
+from .models import (
+    HolderAlertMessage,
+    Line,
+    LineStatus,
+    NumberStatus,
+    PhoneNumber,
+    Service,
+    Transaction,
+)
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -254,3 +262,23 @@ def alerted_person_id(tx: Transaction) -> int | None:
     if tx.kind not in kinds_that_alert():
         return None
     return tx.new_holder_id if kinds.get(tx.kind).consenting == "new_holder" else tx.applicant_id
+
+
+def holder_alert_messages(tx: Transaction) -> list[dict[str, object]]:
+    """The messages of a transaction's holder alert, one per line told, the
+    numbers masked: for the console."""
+    rows = (
+        HolderAlertMessage.objects.filter(alert__transaction=tx)
+        .select_related("line")
+        .order_by("pk")
+    )
+    return [
+        {
+            "number": identity_selectors.phone_masked(row.line.number),
+            "channel": row.channel,
+            "state": row.get_state_display(),
+            "error": row.error,
+            "sent_at": row.sent_at,
+        }
+        for row in rows
+    ]

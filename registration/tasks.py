@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.celery import enqueue, records_failure
 
-from . import failures, hooks, idempotency, numbers, services
+from . import alerts, failures, idempotency, numbers, services
 from .models import Transaction, TransactionState
 
 logger = logging.getLogger(__name__)
@@ -100,4 +100,18 @@ def purge_idempotency_keys() -> int:
 )
 def send_holder_alert(transaction_id: int) -> int:
     """Alert the holder's other lines about a new line or service (each once)."""
-    return hooks.holder_alert_send(transaction_id=transaction_id)
+    return alerts.holder_alert_send(transaction_id=transaction_id)
+
+
+@shared_task(ignore_result=True)
+def requeue_overdue_alerts(now: dt.datetime | None = None) -> int:
+    """Beat, every minute: holder alerts still waiting on a message older than
+    their overdue time (a broker restart without persistence loses them all)
+    get their message again. Duplicates are harmless: the task claims its row
+    first."""
+    overdue = alerts.alerts_requeue_overdue(now=now)
+    for pk in overdue:
+        enqueue(send_holder_alert, pk)
+    if overdue:
+        logger.warning("re-published overdue messages: %s alert(s)", len(overdue))
+    return len(overdue)

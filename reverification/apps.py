@@ -11,8 +11,7 @@ class ReverificationConfig(AppConfig):
         # hooks (registration never imports this app).
         from registration import hooks
 
-        from . import dispatch, selectors, tasks  # noqa: F401 - tasks: published by name
+        from . import selectors, tasks  # noqa: F401 - tasks: published by name
 
-        hooks.holder_alert_sender_register(dispatch.holder_alert_send)
         hooks.person_reference_register(selectors.person_has_requests)
         hooks.line_open_request_register(selectors.line_open_request)

@@ -13,11 +13,12 @@ each message at most once.
   there too; ``batches_requeue_expired`` (beat) gives back ranges whose worker
   died, long before Redis's visibility timeout would.
 - Every row that waits on a message records when it was published
-  (``DispatchBatch.enqueued_at``, ``Campaign.plan_enqueued_at``,
-  ``HolderAlert.enqueued_at``); the ``*_requeue_overdue`` sweeps (beat) hand
-  back the rows whose message is overdue — lost with the broker's data — for
-  their message to be published again. A duplicate does nothing: batches,
-  plans and alerts are claimed with a conditional UPDATE first.
+  (``DispatchBatch.enqueued_at``, ``Campaign.plan_enqueued_at``); the
+  ``*_requeue_overdue`` sweeps (beat) hand back the rows whose message is
+  overdue — lost with the broker's data — for their message to be published
+  again. A duplicate does nothing: batches and plans are claimed with a
+  conditional UPDATE first. (Holder alerts are registration's:
+  ``registration.alerts``.)
 """
 
 from __future__ import annotations
@@ -36,9 +37,8 @@ from django.utils import timezone
 
 from config.celery import enqueue, task_named
 from notices import channels
-from notices.messages import campaign_text, rate_wait, render_message
-from registration.models import HolderAlert, Line, LineStatus, Transaction
-from registration.selectors import alerted_person_id
+from notices.messages import campaign_text, rate_wait
+from registration.models import Line
 
 from .models import (
     BatchState,
@@ -496,25 +496,6 @@ def plans_requeue_overdue(*, now: dt.datetime | None = None) -> list[int]:
     return ids
 
 
-def alerts_requeue_overdue(*, now: dt.datetime | None = None, limit: int = 5000) -> list[int]:
-    """Holder alerts not done whose message is older than
-    TELEREG_INTERACTIVE_OVERDUE_SECONDS and that no live worker holds: marked
-    published now; returns their transactions' ids for the caller to publish."""
-    now = now or timezone.now()
-    cutoff = _overdue(settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS, now)
-    overdue = HolderAlert.objects.filter(
-        Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-        done_at__isnull=True,
-        enqueued_at__lt=cutoff,
-    )
-    with transaction.atomic():
-        ids = list(
-            _lockable(overdue).order_by("pk").values_list("transaction_id", flat=True)[:limit]
-        )
-        HolderAlert.objects.filter(transaction_id__in=ids).update(enqueued_at=now)
-    return ids
-
-
 def delivery_progress(campaign: Campaign) -> dict[str, int]:
     return dict(
         Delivery.objects.filter(request__campaign=campaign)
@@ -522,111 +503,3 @@ def delivery_progress(campaign: Campaign) -> dict[str, int]:
         .values_list("state")
         .annotate(n=Count("pk"))
     )
-
-
-def holder_alert_send(*, transaction_id: int) -> int:
-    """Tell a holder's other lines that a line was opened, transferred to them
-    or given a service under their document. Each (transaction, line) once;
-    the transaction's HolderAlert row is claimed first (a duplicate message
-    does nothing) and marked done, or its failure recorded on it."""
-    now = timezone.now()
-    if not _alert_claim(transaction_id, now):
-        return 0  # done already, or a live worker holds it
-    try:
-        sent = _alert_send(transaction_id)
-    except Exception as exc:
-        # Visible on the row; the sweep publishes it again once overdue.
-        HolderAlert.objects.filter(transaction_id=transaction_id).update(
-            lease_until=None, error=type(exc).__name__[:200]
-        )
-        raise
-    HolderAlert.objects.filter(transaction_id=transaction_id).update(
-        done_at=timezone.now(), lease_until=None, sent=F("sent") + sent, error=""
-    )
-    return sent
-
-
-def _alert_claim(transaction_id: int, now: dt.datetime) -> bool:
-    """Claim a transaction's alert with a lease (a conditional UPDATE). A
-    transaction completed before alerts had rows gets its row here."""
-    if not HolderAlert.objects.filter(transaction_id=transaction_id).exists():
-        if not Transaction.objects.filter(pk=transaction_id, state="completed").exists():
-            return False
-        HolderAlert.objects.bulk_create(
-            [HolderAlert(transaction_id=transaction_id, created_at=now, enqueued_at=now)],
-            ignore_conflicts=True,
-        )
-    return bool(
-        HolderAlert.objects.filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-            transaction_id=transaction_id,
-            done_at__isnull=True,
-        ).update(
-            lease_until=now + dt.timedelta(seconds=settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS),
-            attempts=F("attempts") + 1,
-        )
-    )
-
-
-def _alert_send(transaction_id: int) -> int:
-    tx = Transaction.objects.select_related("operator", "store", "line").get(pk=transaction_id)
-    if tx.state != "completed" or tx.line is None:
-        return 0
-    person_id = alerted_person_id(tx)
-    if person_id is None:
-        return 0
-    others = (
-        Line.objects.filter(holder_id=person_id)
-        .exclude(pk=tx.line_id)
-        .exclude(status=LineStatus.CLOSED)
-    )
-    channel = channels.get_channel(settings.TELEREG_ALERT_CHANNEL)
-    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/"
-    sent = 0
-    for other in others:
-        delivery, _ = Delivery.objects.get_or_create(
-            alert_key=f"tx:{tx.pk}:line:{other.pk}",
-            defaults={
-                "operator": tx.operator,
-                "kind": NoticeKind.ALERT,
-                "channel": channel.name,
-                "state": DeliveryState.INTENT,
-                "created_at": timezone.now(),
-            },
-        )
-        if delivery.state == DeliveryState.SENT:
-            continue
-        if delivery.created_at < timezone.now() - dt.timedelta(seconds=1) and channel.already_sent(
-            {delivery.pk}
-        ):
-            Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.SENT)
-            continue
-        channel.send_many(
-            [
-                channels.Message(
-                    delivery=delivery.pk,
-                    channel=channel.name,
-                    to=other.number,
-                    campaign=None,
-                    request=None,
-                    kind=NoticeKind.ALERT,
-                    language="zh-hans",
-                    text=render_message(
-                        kind="alert",
-                        language="zh-hans",
-                        context={
-                            "operator": tx.operator.name,
-                            "last4": tx.line.number[-4:],
-                            "store": tx.store.name,
-                            "link": link,
-                        },
-                    ),
-                    link=link,
-                )
-            ]
-        )
-        Delivery.objects.filter(pk=delivery.pk).update(
-            state=DeliveryState.SENT, sent_at=timezone.now()
-        )
-        sent += 1
-    return sent

@@ -160,8 +160,6 @@ class Delivery(models.Model):
         db_default=DeliveryState.INTENT,
     )
     error = models.CharField(max_length=200, blank=True, db_default="")
-    # Holder alerts have no request: this key makes each one unique instead.
-    alert_key = models.CharField(max_length=80, null=True, blank=True, unique=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -13,7 +13,6 @@ from celery import shared_task
 
 from config.celery import enqueue, records_failure
 from notices import channels
-from registration.tasks import send_holder_alert
 
 from . import campaigns, dispatch, failures
 from .models import Campaign
@@ -88,24 +87,21 @@ def requeue_expired_batches() -> int:
 def requeue_overdue_messages(now: dt.datetime | None = None) -> int:
     """Beat, every minute: every row still waiting on a message older than its
     overdue time (a broker restart without persistence loses them all) gets
-    its message again — queued batches, campaigns planning, holder alerts.
+    its message again — queued batches and campaigns planning (holder alerts
+    are registration's: ``registration.tasks.requeue_overdue_alerts``).
     Duplicates are harmless: each task claims its row first."""
     batches = dispatch.batches_requeue_overdue(now=now)
     dispatch.batches_enqueue(batches, now=now)
     plans = dispatch.plans_requeue_overdue(now=now)
     for pk in plans:
         enqueue(plan_campaign, pk, queue="campaigns")
-    alerts = dispatch.alerts_requeue_overdue(now=now)
-    for pk in alerts:
-        enqueue(send_holder_alert, pk)
-    if batches or plans or alerts:
+    if batches or plans:
         logger.warning(
-            "re-published overdue messages: %s batch(es), %s plan(s), %s alert(s)",
+            "re-published overdue messages: %s batch(es), %s plan(s)",
             len(batches),
             len(plans),
-            len(alerts),
         )
-    return len(batches) + len(plans) + len(alerts)
+    return len(batches) + len(plans)
 
 
 @shared_task(name="registration.tasks.reverification_cycle", ignore_result=True)

@@ -336,6 +336,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "registration.tasks.requeue_overdue_messages",
         "schedule": 60.0,
     },
+    "overdue-alerts": {
+        "task": "registration.tasks.requeue_overdue_alerts",
+        "schedule": 60.0,
+    },
     "idempotency-purge": {
         "task": "registration.tasks.purge_idempotency_keys",
         "schedule": 3600.0,

@@ -19,7 +19,9 @@ from identity.authority import AuthorityResult, Outcome, utc_now
 from operators.roles import Role
 from registration import services, tasks
 from registration.models import (
+    AlertMessageState,
     HolderAlert,
+    HolderAlertMessage,
     Line,
     LineKind,
     LineStatus,
@@ -204,7 +206,7 @@ def test_holder_alerts_lost_with_the_broker_are_sent_once_after_the_sweep(
     flush_broker()
     celery_workers(TELEREG_OUTBOX_DIR=str(tmp_path / "outbox"))
     later = timezone.now() + dt.timedelta(seconds=settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS + 1)
-    assert reverification_tasks.requeue_overdue_messages(now=later) == 2
+    assert tasks.requeue_overdue_alerts(now=later) == 2
     tasks.send_holder_alert.apply_async(args=[tx.pk])  # a duplicate changes nothing
     assert wait_for(
         lambda: not HolderAlert.objects.filter(done_at__isnull=True).exists(), timeout=60
@@ -216,9 +218,11 @@ def test_holder_alerts_lost_with_the_broker_are_sent_once_after_the_sweep(
     )
     # Each (transaction, other line) once: late, the first opening's alert also
     # reaches the second line, which exists by then.
-    sent_alerts = set(
-        Delivery.objects.filter(kind="alert", state=DeliveryState.SENT).values_list("pk", flat=True)
-    )
+    sent_alerts = {
+        message.channel_key
+        for message in HolderAlertMessage.objects.filter(state=AlertMessageState.SENT)
+    }
     assert set(deliveries) == sent_alerts
     assert set(deliveries.values()) == {1}
-    assert Delivery.objects.filter(alert_key__startswith=f"tx:{tx.pk}:").count() == 1
+    assert HolderAlertMessage.objects.filter(alert__transaction=tx).count() == 1
+    assert not Delivery.objects.exists()  # an alert is not a request delivery

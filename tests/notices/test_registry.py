@@ -16,7 +16,7 @@ from notices.apps import NoticesConfig
 from notices.messages import render_message
 from operators.roles import Role
 from registration import services, tasks
-from registration.models import TransactionState
+from registration.models import HolderAlertMessage, TransactionState
 from reverification import campaigns, dispatch
 from reverification.models import Delivery, DeliveryState, NoticeKind
 
@@ -134,7 +134,7 @@ def test_holder_alerts_go_through_the_configured_channel(
     assert f"尾号{second.line.number[-4:]}的号码已于{second.store.name}登记在您的证件下" in (
         message.text
     )
-    assert Delivery.objects.get(pk=message.delivery).channel == "fake"
+    assert HolderAlertMessage.objects.get(pk=-message.delivery).channel == "fake"
 
 
 def test_a_setting_naming_an_unregistered_channel_is_refused_at_start(settings):

@@ -9,9 +9,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from registration import services, tasks
+from registration import alerts, services, tasks
 from registration.models import HolderAlert, Transaction, TransactionState
-from reverification import dispatch
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +61,7 @@ def second_line(alpha_clerk, consent, citizen, inventory, monkeypatch):
 def test_a_failed_holder_alert_records_why_on_its_row(
     second_line, monkeypatch, alpha_compliance, web_client_for
 ):
-    monkeypatch.setattr(dispatch, "_alert_claim", boom())  # fails before the service's own record
+    monkeypatch.setattr(alerts, "_alert_claim", boom())  # fails before the service's own record
     result = tasks.send_holder_alert.apply(args=[second_line.pk], throw=False)
     assert result.failed()
     alert = HolderAlert.objects.get(transaction=second_line)

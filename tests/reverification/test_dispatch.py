@@ -172,23 +172,6 @@ def test_expiry_tells_the_holder_the_line_is_barred(campaign, outbox):
     assert len(expiry) == 7
 
 
-def test_a_new_line_alerts_the_holders_other_lines_once(
-    open_mobile, outbox, django_capture_on_commit_callbacks
-):
-    first, holder = open_mobile()
-    with django_capture_on_commit_callbacks() as callbacks:
-        second, _ = open_mobile(holder)
-    assert len(callbacks) == 1  # the alert task, queued after commit
-    assert dispatch.holder_alert_send(transaction_id=second.pk) == 1
-    alerts = [line for line in outbox_lines(outbox) if line["kind"] == "alert"]
-    assert len(alerts) == 1
-    assert alerts[0]["to"] == first.line.number
-    assert second.line.number[-4:] in alerts[0]["text"]
-    assert alerts[0]["link"].endswith("/my-lines/")
-    assert dispatch.holder_alert_send(transaction_id=second.pk) == 0  # redelivered: nothing twice
-    assert len([x for x in outbox_lines(outbox) if x["kind"] == "alert"]) == 1
-
-
 def test_suspension_tells_the_holder_a_second_time(campaign, outbox):
     barred_at = timezone.now() + dt.timedelta(days=25)
     for pk in campaigns.reverification_cycle(now=barred_at).batches:

@@ -17,15 +17,13 @@ from django.utils import timezone
 from identity.authority import AuthorityResult, Outcome, utc_now
 from operators.roles import Role
 from registration import services, tasks
-from registration.models import HolderAlert, Transaction, TransactionState
+from registration.models import Transaction, TransactionState
 from reverification import campaigns, dispatch
 from reverification import tasks as reverification_tasks
 from reverification.models import (
     BatchState,
     Campaign,
     CampaignState,
-    Delivery,
-    DeliveryState,
     DispatchBatch,
     NoticeKind,
 )
@@ -310,76 +308,6 @@ def test_a_check_whose_worker_died_is_swept_after_its_lease(waiting, published, 
     assert tasks.sweep_pending_verifications(now=now + services.VERIFY_LEASE + overdue) == 1
 
 
-# --- holder alerts -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def second_line(
-    alpha_clerk, consent, citizen, inventory, published, django_capture_on_commit_callbacks
-):
-    """A holder with a line who opens a second one: the alert's message is out."""
-    identity = citizen()
-
-    def open_line():
-        return services.transaction_submit(
-            actor=alpha_clerk.user,
-            request=services.TransactionRequest(
-                kind="mobile_open", consent=consent, applicant=identity
-            ),
-        )
-
-    open_line()
-    with django_capture_on_commit_callbacks(execute=True):
-        tx = open_line()
-    assert tx.state == TransactionState.COMPLETED
-    return tx
-
-
-def test_an_opening_records_its_holder_alert_before_publishing_it(second_line, published):
-    alert = HolderAlert.objects.get(transaction=second_line)
-    assert alert.done_at is None
-    assert (second_line.pk,) in of(published, "send_holder_alert")
-
-
-def test_a_holder_alert_whose_message_was_lost_is_sent_once_by_the_sweep(
-    second_line, published, settings, outbox
-):
-    published.clear()
-    reverification_tasks.requeue_overdue_messages(now=timezone.now())
-    assert of(published, "send_holder_alert") == []
-    at = later(settings, interactive=True)
-    reverification_tasks.requeue_overdue_messages(now=at)
-    assert (second_line.pk,) in of(published, "send_holder_alert")
-    before = len(of(published, "send_holder_alert"))
-    reverification_tasks.requeue_overdue_messages(now=at + dt.timedelta(seconds=1))
-    assert len(of(published, "send_holder_alert")) == before
-
-    assert tasks.send_holder_alert(second_line.pk) == 1
-    assert tasks.send_holder_alert(second_line.pk) == 0  # the lost message, delivered late
-    alerts = [key for key in outbox_counts(outbox) if key[0] == NoticeKind.ALERT]
-    assert len(alerts) == 1
-    assert Delivery.objects.get(pk=alerts[0][2]).state == DeliveryState.SENT
-    assert HolderAlert.objects.get(transaction=second_line).done_at is not None
-    assert second_line.pk not in dispatch.alerts_requeue_overdue(
-        now=later(settings, 3600, interactive=True)
-    )
-
-
-def test_a_failed_holder_alert_shows_why_on_its_row_and_is_swept_again(
-    second_line, published, settings, monkeypatch
-):
-    def refuse(*args, **kwargs):
-        raise OSError("disk full")
-
-    monkeypatch.setattr(dispatch, "_alert_send", refuse)
-    with pytest.raises(OSError, match="disk full"):
-        tasks.send_holder_alert(second_line.pk)
-    alert = HolderAlert.objects.get(transaction=second_line)
-    assert alert.error == "OSError"
-    assert alert.done_at is None
-    assert second_line.pk in dispatch.alerts_requeue_overdue(now=later(settings, interactive=True))
-
-
 # --- beat ----------------------------------------------------------------------------------
 
 
@@ -392,6 +320,7 @@ def test_beat_runs_every_sweep_at_least_once_a_minute(settings):
     }
     for sweep in (
         "registration.tasks.requeue_overdue_messages",
+        "registration.tasks.requeue_overdue_alerts",
         "registration.tasks.requeue_expired_batches",
         "registration.tasks.sweep_pending_verifications",
     ):
