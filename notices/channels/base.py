@@ -14,6 +14,10 @@ from typing import ClassVar, Protocol
 
 @dataclass(frozen=True)
 class Message:
+    """One message to send. ``delivery`` is the channel's idempotency key: a
+    request delivery's id (positive), or minus a holder-alert message's id
+    (negative), so the two row kinds never share a key in one outbox."""
+
     delivery: int
     channel: str
     to: str

@@ -35,7 +35,7 @@ class SmsGatewayChannel:
         if not self.url.startswith(("http://", "https://")):
             raise ChannelError("sms gateway not configured", permanent=True)
         body = json.dumps(
-            {"to": message.to, "text": message.text, "reference": f"telereg-{message.delivery}"}
+            {"to": message.to, "text": message.text, "reference": _reference(message.delivery)}
         ).encode()
         request = urllib.request.Request(  # noqa: S310 - scheme checked above
             self.url,
@@ -58,3 +58,9 @@ class SmsGatewayChannel:
     def already_sent(self, delivery_ids: set[int]) -> set[int]:
         """A gateway cannot be asked: it drops a reference it already took."""
         return set()
+
+
+def _reference(delivery: int) -> str:
+    """The gateway's idempotency reference: ``telereg-<id>`` for a request's
+    delivery, ``telereg-alert-<id>`` for a holder-alert message (negative keys)."""
+    return f"telereg-{delivery}" if delivery > 0 else f"telereg-alert-{-delivery}"

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from notices import channels, messages
 from operators.roles import Role
+from registration import alerts
+from registration.models import HolderAlertMessage
 from reverification import campaigns, dispatch
 from reverification.models import BatchState, Delivery, DeliveryState, DispatchBatch
 
@@ -250,3 +252,15 @@ def test_a_line_torn_by_a_crash_does_not_hide_the_next_append(outbox):
     assert outbox.read_text(encoding="utf-8").splitlines()[1] == '{"delivery": 2, "chan'
     channel.index_path.unlink()
     assert channel.already_sent({1, 2, 3, 4}) == {1, 3, 4}
+
+
+def test_sms_gateway_gets_a_holder_alert_under_a_reference_of_its_own(open_mobile, settings):
+    first, holder = open_mobile()
+    second, _ = open_mobile(holder)
+    with FakeGateway([]) as gateway:
+        settings.TELEREG_SMS_URL, settings.TELEREG_SMS_API_KEY = gateway.url, gateway.api_key
+        settings.TELEREG_ALERT_CHANNEL = "sms"
+        assert alerts.holder_alert_send(transaction_id=second.pk) == 1
+    message = HolderAlertMessage.objects.get(alert__transaction=second)
+    assert [m["reference"] for m in gateway.received] == [f"telereg-alert-{message.pk}"]
+    assert [m["to"] for m in gateway.received] == [first.line.number]
