@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from config.api import Pagination
 from identity.api import IdentityBlockSerializer
-from identity.documents import IdentityInvalid
+from identity.errors import IdentityInvalid
 from identity.services import ConsentInput
 from operators.tenancy import scoped, staff_of
 from registration import selectors as registration_selectors

@@ -36,7 +36,6 @@ from django.utils.translation import gettext
 
 from config.api import DomainError
 from config.celery import enqueue, task_named
-from identity import authority
 from identity import services as identity_services
 from identity.models import VerificationStatus
 from notices import channels
@@ -685,7 +684,9 @@ def request_answer(
     if not line_holder_is(line=request.line, identity=normalised):
         _count_failure(request.pk, now)
         raise AnswerRefused()
-    result = authority.get_backend().verify(normalised)
+    result = identity_services.authority_verify(
+        operator=request.operator, identity=normalised, actor=actor, store=store, party="holder"
+    )
     if not result.is_definitive:
         raise AuthorityUnavailable()
     if not result.is_match:

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from identity.documents import IdentityInvalid
+from identity.errors import IdentityInvalid
+from identity.models import AccessLogEntry, AccessPurpose
 from operators.roles import Role
 from registration.models import Line, LineStatus
 from reverification import campaigns, tokens
@@ -44,6 +45,19 @@ def test_correct_answer_verifies_the_request(running, consent):
     done = campaigns.request_answer(request=request, identity=identity, consent=consent)
     assert done.state == RequestState.VERIFIED
     assert done.verified_at is not None
+
+
+def test_the_answers_authority_check_is_in_the_access_log_without_personal_data(running, consent):
+    request, identity = running
+    checks = AccessLogEntry.objects.filter(purpose=AccessPurpose.AUTHORITY_CHECK)
+    before = checks.count()
+    campaigns.request_answer(request=request, identity=identity, consent=consent)
+    entry = checks.order_by("-pk").first()
+    assert checks.count() == before + 1
+    assert entry.detail["party"] == "holder"
+    assert entry.actor_id is None  # the subscriber's own answer on the page
+    assert identity.id_number not in str(entry.detail)
+    assert identity.name not in str(entry.detail)
 
 
 def test_someone_elses_identity_is_refused_and_counted(running, consent, citizen):
