@@ -36,7 +36,8 @@ from django.utils import timezone
 
 from config.celery import enqueue, task_named
 from notices import channels
-from notices.messages import campaign_text, rate_wait, render_message
+from identity.models import Person
+from notices.messages import LANGUAGES, campaign_text, rate_wait, render_message
 from registration.models import HolderAlert, Line, LineStatus, Transaction
 from registration.selectors import alerted_person_id
 
@@ -149,16 +150,21 @@ def _templates(campaign: Campaign) -> dict[str, str]:
     return {"zh-hans": campaign.notice_text_zh, "en": campaign.notice_text_en}
 
 
-FOREIGN_DOCUMENTS = {"foreign_passport", "foreign_permanent_residence"}
+def language_for(language: str | None) -> str:
+    """The language a person's message is written in: theirs (Person.language),
+    Chinese when it is not one the texts exist in."""
+    return language if language in LANGUAGES else "zh-hans"
 
 
-def language_for(id_type: str) -> str:
-    """Holders of foreign documents get the English text, others the Chinese."""
-    return "en" if id_type in FOREIGN_DOCUMENTS else "zh-hans"
+def link_for(request_id: int, *, language: str | None = None) -> str:
+    """The request's link; ``?lang=`` opens the page in the notice's language
+    (the token stays the only secret: the language tells nothing about it)."""
+    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/r/{request_token(request_id)}"
+    return f"{link}?lang={language}" if language else link
 
 
-def link_for(request_id: int) -> str:
-    return f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/r/{request_token(request_id)}"
+def my_lines_link(language: str) -> str:
+    return f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/?lang={language_for(language)}"
 
 
 def batch_send(
@@ -311,7 +317,7 @@ def _next_chunk(pending, after: int, size: int, *, lock: bool) -> list[tuple]:
             "pk",
             "request_id",
             "request__line__number",
-            "request__person__id_type",
+            "request__person__language",
             "request__deadline",
         )[:size]
     )
@@ -326,10 +332,10 @@ def _composer(
     operator_name = campaign.operator.name
 
     def compose(
-        delivery_id: int, request_id: int, number: str, id_type: str, deadline: dt.date
+        delivery_id: int, request_id: int, number: str, person_language: str, deadline: dt.date
     ) -> channels.Message:
-        language = language_for(id_type)
-        link = link_for(request_id)
+        language = language_for(person_language)
+        link = link_for(request_id, language=language)
         values = {
             "operator": operator_name,
             "deadline": deadline.isoformat(),
@@ -581,7 +587,10 @@ def _alert_send(transaction_id: int) -> int:
         .exclude(status=LineStatus.CLOSED)
     )
     channel = channels.get_channel(settings.TELEREG_ALERT_CHANNEL)
-    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/"
+    language = language_for(
+        Person.objects.filter(pk=person_id).values_list("language", flat=True).first()
+    )
+    link = my_lines_link(language)
     sent = 0
     for other in others:
         delivery, _ = Delivery.objects.get_or_create(
@@ -610,10 +619,10 @@ def _alert_send(transaction_id: int) -> int:
                     campaign=None,
                     request=None,
                     kind=NoticeKind.ALERT,
-                    language="zh-hans",
+                    language=language,
                     text=render_message(
                         kind="alert",
-                        language="zh-hans",
+                        language=language,
                         context={
                             "operator": tx.operator.name,
                             "last4": tx.line.number[-4:],

@@ -120,10 +120,10 @@ def challenge_start(
                     campaign=None,
                     request=None,
                     kind="code",
-                    language="zh-hans",
+                    language=identity_selectors.person_language(person),
                     text=render_message(
                         kind="code",
-                        language="zh-hans",
+                        language=identity_selectors.person_language(person),
                         context={"operator": operator.name, "code": code},
                     ),
                     link="",

@@ -8,21 +8,24 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from config import client_ip
 from config.api import DomainError
 from config.forms import form_errors_add
 from identity import selectors as identity_selectors
 from identity import services as identity_services
-from identity.models import ConsentChannel
+from identity.models import ConsentChannel, NoticeLanguage
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.models import Operator
@@ -256,3 +259,34 @@ def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse
         },
         status=status,
     )
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=NoticeLanguage.choices, label=_("Language of notices"))
+
+
+@login_required
+@require_POST
+def language_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse:
+    """A clerk changes the language of the holder's notices (the subscriber
+    asked at the counter); recorded with the clerk as the actor."""
+    _require(request, "transaction.create")
+    line = get_object_or_404(
+        registration_selectors.line_list(user=request.user).select_related("holder"), uid=line_uid
+    )
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "reverification/language.html",
+            {"line": line, "form": form},
+            status=400,
+        )
+    identity_services.person_language_set(
+        person=line.holder,
+        language=form.cleaned_data["language"],
+        actor=request.user,
+        reason="changed in store",
+    )
+    messages.success(request, _("The holder's notices will be written in the chosen language."))
+    return redirect("registration:lines")
