@@ -35,8 +35,8 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from config.celery import enqueue, task_named
-from notices import channels
 from identity.models import Person
+from notices import channels
 from notices.messages import LANGUAGES, campaign_text, rate_wait, render_message
 from registration.models import HolderAlert, Line, LineStatus, Transaction
 from registration.selectors import alerted_person_id

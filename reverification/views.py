@@ -4,7 +4,9 @@ SMS scanners open links)."""
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
@@ -13,9 +15,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -39,21 +41,40 @@ from .models import MyLinesChallenge, RequestState
 
 class AnswerForm(forms.Form):
     id_type = forms.ChoiceField(
-        choices=identity_selectors.document_type_choices, label="证件类型 / Document type"
+        choices=identity_selectors.document_type_choices, label=_("Document type")
     )
-    id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
-    name = forms.CharField(max_length=100, label="姓名 / Name")
-    date_of_birth = forms.DateField(label="出生日期 / Date of birth (YYYY-MM-DD)")
-    sex = forms.ChoiceField(choices=[("M", "男 / M"), ("F", "女 / F")], label="性别 / Sex")
-    id_expiry = forms.DateField(required=False, label="有效期至 / Valid until (YYYY-MM-DD)")
-    nationality = forms.CharField(max_length=3, required=False, label="国籍 / Nationality (ISO)")
-    consent = forms.BooleanField(
-        label="我已阅读并同意上述个人信息告知 / I have read the notice above and consent"
+    id_number = forms.CharField(max_length=40, label=_("Document number"))
+    name = forms.CharField(max_length=100, label=_("Name"))
+    date_of_birth = forms.DateField(label=_("Date of birth (YYYY-MM-DD)"))
+    sex = forms.ChoiceField(choices=[("M", _("Male")), ("F", _("Female"))], label=_("Sex"))
+    id_expiry = forms.DateField(required=False, label=_("Valid until (YYYY-MM-DD)"))
+    nationality = forms.CharField(
+        max_length=3, required=False, label=_("Nationality (ISO 3166 alpha-3)")
     )
+    consent = forms.BooleanField(label=_("I have read the notice above and consent"))
     notice = forms.CharField(widget=forms.HiddenInput)
 
     def identity(self) -> IdentityData:
         return IdentityData.from_mapping(self.cleaned_data)
+
+
+def link_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The page opens in the language its link names (``?lang=`` of a
+    notice); without one, LocaleMiddleware's choice stands (the switch's
+    cookie, then Accept-Language). An unknown value is ignored."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        language = request.GET.get("lang", "")
+        if language not in NoticeLanguage.values:
+            return view(request, *args, **kwargs)
+        with translation.override(language):
+            request.LANGUAGE_CODE = language
+            response = view(request, *args, **kwargs)
+        response.headers["Content-Language"] = language
+        return response
+
+    return wrapper
 
 
 def _masked_number(number: str) -> str:
@@ -63,6 +84,7 @@ def _masked_number(number: str) -> str:
 @never_cache
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
+@link_language
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     req = tokens.request_from_token(token)
     if req is None:
@@ -76,6 +98,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         )
         if n is not None
     ]
+    # One language at a time: the notice in the page's language, or what exists.
+    notices = [n for n in notices if n.language == translation.get_language()] or notices
     context = {
         "req": req,
         "operator": operator,
@@ -92,7 +116,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and not context["done"] and not context["closed"]:
         if _address_blocked(request):
-            form.add_error(None, "Too many wrong answers from this address. Try again in an hour.")
+            form.add_error(
+                None, _("Too many wrong answers from this address. Try again in an hour.")
+            )
             status = 429
         elif form.is_valid():
             try:
@@ -131,13 +157,13 @@ def _address_failed(request: HttpRequest) -> None:
 
 class MyLinesStartForm(forms.Form):
     operator = forms.ModelChoiceField(
-        queryset=None, to_field_name="code", label="运营商 / Operator", empty_label=None
+        queryset=None, to_field_name="code", label=_("Operator"), empty_label=None
     )
     id_type = forms.ChoiceField(
-        choices=identity_selectors.document_type_choices, label="证件类型 / Document type"
+        choices=identity_selectors.document_type_choices, label=_("Document type")
     )
-    id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
-    name = forms.CharField(max_length=100, label="姓名 / Name")
+    id_number = forms.CharField(max_length=40, label=_("Document number"))
+    name = forms.CharField(max_length=100, label=_("Name"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -145,12 +171,13 @@ class MyLinesStartForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(max_length=6, min_length=6, label="验证码 / Code")
+    code = forms.CharField(max_length=6, min_length=6, label=_("Code"))
 
 
 @never_cache
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
+@link_language
 def my_lines(request: HttpRequest) -> HttpResponse:
     challenge = None
     if uid := request.session.get("my_lines_challenge"):

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0005_h2_lookup_alerts'),
+        ("identity", "0005_h2_lookup_alerts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='person',
-            name='language',
-            field=models.CharField(choices=[('zh-hans', '简体中文'), ('en', 'English')], default='zh-hans', max_length=8),
+            model_name="person",
+            name="language",
+            field=models.CharField(
+                choices=[("zh-hans", "简体中文"), ("en", "English")],
+                default="zh-hans",
+                max_length=8,
+            ),
         ),
     ]
