@@ -4,9 +4,7 @@ SMS scanners open links)."""
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Callable
 
 from django import forms
 from django.conf import settings
@@ -25,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config import client_ip
 from config.api import DomainError
 from config.forms import form_errors_add
+from config.link_language import link_language
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.models import ConsentChannel, NoticeLanguage
@@ -56,25 +55,6 @@ class AnswerForm(forms.Form):
 
     def identity(self) -> IdentityData:
         return IdentityData.from_mapping(self.cleaned_data)
-
-
-def link_language(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """The page opens in the language its link names (``?lang=`` of a
-    notice); without one, LocaleMiddleware's choice stands (the switch's
-    cookie, then Accept-Language). An unknown value is ignored."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        language = request.GET.get("lang", "")
-        if language not in NoticeLanguage.values:
-            return view(request, *args, **kwargs)
-        with translation.override(language):
-            request.LANGUAGE_CODE = language
-            response = view(request, *args, **kwargs)
-        response.headers["Content-Language"] = language
-        return response
-
-    return wrapper
 
 
 def _masked_number(number: str) -> str:
