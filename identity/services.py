@@ -534,7 +534,8 @@ def person_language_set(
     language again writes nothing. Returns whether it changed."""
     if language not in NoticeLanguage.values:
         raise LanguageInvalid()
-    with transaction.atomic():
+    # No savepoint of its own: within person_register it is part of that write.
+    with transaction.atomic(savepoint=False):
         locked = Person.objects.select_for_update().get(pk=person.pk)
         if locked.language == language:
             return False
