@@ -57,6 +57,8 @@ urlpatterns = [
     ),
     path("r/<str:token>", reverification_views.answer, name="reverification-answer"),
     path("my-lines/", reverification_views.my_lines, name="my-lines"),
+    # i12l2: the language switch (Django's set_language, a POST).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("identity.urls")),
     path("store/", include("registration.urls")),
     path("store/", include("reverification.urls")),

@@ -37,6 +37,13 @@ class IdentityBlockSerializer(serializers.Serializer):
     address = serializers.CharField(
         max_length=300, required=False, allow_null=True, allow_blank=True, default=None
     )
+    language = serializers.ChoiceField(
+        choices=NoticeLanguage.values,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The language of the person's notices (default: the operator's).",
+    )
 
     def to_identity(self) -> IdentityData:
         return IdentityData.from_mapping(self.validated_data)

@@ -101,3 +101,13 @@ class IdentityMismatch(DomainError):
         "These details differ from the identity already verified for this document; "
         "nothing was changed. A correction must be requested instead."
     )
+
+
+class LanguageInvalid(InvalidInput):  # noqa: N818 - named for what happened, like the other domain errors
+    """A language the notices are not written in."""
+
+    code = "invalid"
+    message = _("Some fields are not valid.")
+
+    def __init__(self) -> None:
+        super().__init__(fields={"language": [str(_("Choose zh-hans or en."))]})

@@ -38,6 +38,11 @@ class VerificationStatus(models.TextChoices):
     FAILED = "failed", "Verification failed"
 
 
+class NoticeLanguage(models.TextChoices):
+    ZH = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
 class Person(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
@@ -62,6 +67,9 @@ class Person(models.Model):
         max_length=16, choices=VerificationStatus.choices, default=VerificationStatus.NEVER
     )
     verified_at = models.DateTimeField(null=True, blank=True)
+    # The language notices to this person are written in (chosen at
+    # registration, changed in store): a preference, not identity data.
+    language = models.CharField(max_length=8, choices=NoticeLanguage.choices, default="zh-hans")
     # Maintained by the registration app; retention reads them.
     lines_held = models.PositiveIntegerField(default=0)
     last_line_closed_at = models.DateTimeField(null=True, blank=True)
@@ -115,11 +123,6 @@ class PersonVersion(models.Model):
 
     def __str__(self) -> str:
         return f"Person #{self.person_id} v{self.version}"
-
-
-class NoticeLanguage(models.TextChoices):
-    ZH = "zh-hans", "简体中文"
-    EN = "en", "English"
 
 
 NOTICE_PARTS = (

@@ -12,12 +12,32 @@ from django.views.decorators.debug import sensitive_variables
 from operators.tenancy import scoped
 
 from . import documents, masking, vault
-from .models import AccessLogEntry, Person, PrivacyNotice
+from .models import AccessLogEntry, NoticeLanguage, Person, PrivacyNotice
 from .types import IdentityData
 
 if TYPE_CHECKING:
     from operators.models import Operator
     from operators.tenancy import AnyUser
+
+
+# The language of a person who has not chosen one: the operator's default
+# when the staff side adds ``Operator.default_language``, else Chinese.
+DEFAULT_PERSON_LANGUAGE = "zh-hans"
+
+
+def default_language(operator: Operator | None) -> str:
+    """The language a new person's notices get unless they choose one."""
+    chosen = getattr(operator, "default_language", "") if operator is not None else ""
+    return chosen if chosen in NoticeLanguage.values else DEFAULT_PERSON_LANGUAGE
+
+
+def person_language(person: Person | None) -> str:
+    """The language to write to ``person`` in (zh-hans or en), never blank."""
+    if person is None:
+        return DEFAULT_PERSON_LANGUAGE
+    if person.language in NoticeLanguage.values:
+        return person.language
+    return default_language(person.operator)
 
 
 def notice_current(*, operator: Operator, language: str = "zh-hans") -> PrivacyNotice | None:

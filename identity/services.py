@@ -20,12 +20,13 @@ from django.views.decorators.debug import sensitive_variables
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
-from . import access_log, authority, crypto, documents, vault
+from . import access_log, authority, crypto, documents, selectors, vault
 from .errors import (
     ConsentRefused,
     ConsentRequired,
     CorrectionDecided,
     IdentityMismatch,
+    LanguageInvalid,
     NoCurrentNotice,
     NoticeIncomplete,
     NoticePublished,
@@ -40,6 +41,7 @@ from .models import (
     Consent,
     CorrectionRequest,
     CorrectionStatus,
+    NoticeLanguage,
     Person,
     PersonVersion,
     PrivacyNotice,
@@ -334,7 +336,12 @@ def person_register(
         person = _find_locked(operator, index)
         registered_now = False
         if person is None:
-            person = Person(operator=operator, id_type=identity.id_type, doc_index=index)
+            person = Person(
+                operator=operator,
+                id_type=identity.id_type,
+                doc_index=index,
+                language=identity.language or selectors.default_language(operator),
+            )
             vault.seal_new(person, values)
             if matched:
                 # Stored with the new row rather than updated after it.
@@ -364,6 +371,10 @@ def person_register(
         elif matched:
             person_identity_apply(
                 person=person, identity=identity, actor=actor, reason="re-registration"
+            )
+        if identity.language and not registered_now and person.language != identity.language:
+            person_language_set(
+                person=person, language=identity.language, actor=actor, reason="registration"
             )
         person.registered_now = registered_now
         person.recorded_consent = Consent.objects.create(
@@ -511,6 +522,35 @@ def _person_update(
         person.doc_index = vault.document_index(person.id_type, values["id_number"])
     person.save()
     return changed
+
+
+def person_language_set(
+    *, person: Person, language: str, actor: AbstractBaseUser | None, reason: str
+) -> bool:
+    """Set the language ``person``'s notices are written in. Guarantees: an
+    unknown language is refused with LanguageInvalid, changing nothing; a
+    change is kept as a PersonVersion naming ``actor`` and ``reason`` (the
+    previous language in clear: it is not personal data); setting the same
+    language again writes nothing. Returns whether it changed."""
+    if language not in NoticeLanguage.values:
+        raise LanguageInvalid()
+    # No savepoint of its own: within person_register it is part of that write.
+    with transaction.atomic(savepoint=False):
+        locked = Person.objects.select_for_update().get(pk=person.pk)
+        if locked.language == language:
+            return False
+        PersonVersion.objects.create(
+            person=locked,
+            version=locked.version,
+            changed_fields=["language"],
+            previous={"language": locked.language},
+            actor=actor,
+            reason=reason[:200],
+        )
+        Person.objects.filter(pk=locked.pk).update(language=language, version=locked.version + 1)
+    person.language = language
+    person.version = locked.version + 1
+    return True
 
 
 def person_verification_record(*, person: Person, matched: bool) -> None:

@@ -24,6 +24,8 @@ class IdentityData:
     id_expiry: dt.date | None = None
     nationality: str | None = None  # ISO 3166-1 alpha-3
     address: str | None = None
+    # The language of the person's notices (zh-hans, en); None: not chosen.
+    language: str | None = None
 
     def __repr__(self) -> str:
         return f"IdentityData(id_type={self.id_type!r}, <personal fields hidden>)"
@@ -40,6 +42,7 @@ class IdentityData:
             id_expiry=data.get("id_expiry") or None,
             nationality=(data.get("nationality") or "").upper() or None,
             address=data.get("address") or None,
+            language=data.get("language") or None,
         )
 
     __str__ = __repr__

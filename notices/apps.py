@@ -1,12 +1,13 @@
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 
 class NoticesConfig(AppConfig):
     name = "notices"
     label = "notices"
-    verbose_name = "Notices"
+    verbose_name = _("Notices")
 
     def ready(self) -> None:
         # A channel named in settings must exist: refused at start, not at

@@ -20,6 +20,12 @@ KINDS = ("notice", "reminder", "expiry", "alert", "code")
 LANGUAGES = ("zh-hans", "en")
 
 
+def language_for(language: str | None) -> str:
+    """The language a person's message is written in: theirs (Person.language),
+    Chinese when it is not one the texts exist in."""
+    return language if language in LANGUAGES else "zh-hans"
+
+
 def render_message(*, kind: str, language: str, context: dict[str, Any]) -> str:
     """The text of one message of ``kind`` in ``language``. A kind without a
     text in that language falls back to its Chinese text."""

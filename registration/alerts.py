@@ -26,8 +26,9 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from identity.models import Person
 from notices import channels
-from notices.messages import rate_wait, render_message
+from notices.messages import language_for, rate_wait, render_message
 
 from .models import (
     AlertMessageState,
@@ -41,7 +42,6 @@ from .models import (
 from .selectors import alerted_person_id
 
 ALERT_KIND = "alert"
-ALERT_LANGUAGE = "zh-hans"
 
 
 def holder_alert_send(*, transaction_id: int) -> int:
@@ -124,10 +124,14 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
         if written:
             _mark_sent([-key for key in written])
     # 3. The rest, one at a time, each recorded as it happens.
-    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/"
+    # In the holder's language, and the link opens /my-lines/ in it.
+    language = language_for(
+        Person.objects.filter(pk=person_id).values_list("language", flat=True).first()
+    )
+    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/?lang={language}"
     text = render_message(
         kind=ALERT_KIND,
-        language=ALERT_LANGUAGE,
+        language=language,
         context={
             "operator": tx.operator.name,
             "last4": tx.line.number[-4:],
@@ -148,7 +152,7 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
                         campaign=None,
                         request=None,
                         kind=ALERT_KIND,
-                        language=ALERT_LANGUAGE,
+                        language=language,
                         text=text,
                         link=link,
                     )

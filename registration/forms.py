@@ -10,10 +10,11 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from identity import lookups
 from identity import selectors as identity_selectors
-from identity.models import PrivacyNotice
+from identity.models import NoticeLanguage, PrivacyNotice
 from identity.types import IdentityData
 
 from . import numbers
@@ -54,6 +55,13 @@ class IdentityForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
+    language = forms.ChoiceField(
+        choices=[("", "—"), *NoticeLanguage.choices],
+        required=False,
+        label=_("Language of notices"),
+        help_text=_("The language the subscriber's notices are written in."),
+    )
+
     def __init__(self, *args: Any, address_required: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
@@ -76,6 +84,7 @@ class IdentityForm(forms.Form):
             "id_expiry": identity.id_expiry,
             "nationality": identity.nationality or "",
             "address": identity.address or "",
+            "language": identity.language or "",
         }
 
 
@@ -89,6 +98,7 @@ def identity_to_json(identity: IdentityData) -> dict[str, str | None]:
         "id_expiry": identity.id_expiry.isoformat() if identity.id_expiry else None,
         "nationality": identity.nationality,
         "address": identity.address,
+        "language": identity.language,
     }
 
 
@@ -102,6 +112,7 @@ def identity_from_json(data: dict[str, str | None]) -> IdentityData:
         id_expiry=dt.date.fromisoformat(data["id_expiry"]) if data.get("id_expiry") else None,
         nationality=data.get("nationality"),
         address=data.get("address"),
+        language=data.get("language"),
     )
 
 

@@ -33,6 +33,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from config.api import DomainError
 from config.celery import enqueue, task_named
@@ -72,14 +73,17 @@ LIVE_STATES = (CampaignState.PLANNING, CampaignState.RUNNING, CampaignState.PAUS
 
 class CampaignInvalid(DomainError):
     code = "invalid"
-    message = "Some fields are not valid."
+    message = _("Some fields are not valid.")
 
 
 class CampaignStateConflict(DomainError):
     code = "campaign_state"
 
     def __init__(self, campaign: Campaign, action: str) -> None:
-        super().__init__(f"A {campaign.state} campaign cannot be {action}.")
+        super().__init__(
+            gettext("A %(state)s campaign cannot be %(action)s.")
+            % {"state": campaign.state, "action": action}
+        )
 
 
 @dataclass(frozen=True)
@@ -613,22 +617,22 @@ ATTEMPT_WINDOW = dt.timedelta(hours=1)
 
 class AnswerRefused(DomainError):
     code = "answer_refused"
-    message = "The details do not match our records for this line."
+    message = _("The details do not match our records for this line.")
 
 
 class TooManyAttempts(DomainError):
     code = "too_many_attempts"
-    message = "Too many wrong answers. Try again in an hour, or visit one of our stores."
+    message = _("Too many wrong answers. Try again in an hour, or visit one of our stores.")
 
 
 class AuthorityUnavailable(DomainError):
     code = "authority_unavailable"
-    message = "We cannot confirm identities right now. Nothing was changed; try again later."
+    message = _("We cannot confirm identities right now. Nothing was changed; try again later.")
 
 
 class RequestClosed(DomainError):
     code = "request_closed"
-    message = "This request is closed: nothing more is needed."
+    message = _("This request is closed: nothing more is needed.")
 
 
 def link_expired(request: ReverificationRequest, *, now: dt.datetime | None = None) -> bool:

@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from config.celery import enqueue, task_named
 from notices import channels
-from notices.messages import campaign_text, rate_wait
+from notices.messages import campaign_text, language_for, rate_wait
 from registration.models import Line
 
 from .models import (
@@ -149,16 +149,11 @@ def _templates(campaign: Campaign) -> dict[str, str]:
     return {"zh-hans": campaign.notice_text_zh, "en": campaign.notice_text_en}
 
 
-FOREIGN_DOCUMENTS = {"foreign_passport", "foreign_permanent_residence"}
-
-
-def language_for(id_type: str) -> str:
-    """Holders of foreign documents get the English text, others the Chinese."""
-    return "en" if id_type in FOREIGN_DOCUMENTS else "zh-hans"
-
-
-def link_for(request_id: int) -> str:
-    return f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/r/{request_token(request_id)}"
+def link_for(request_id: int, *, language: str | None = None) -> str:
+    """The request's link; ``?lang=`` opens the page in the notice's language
+    (the token stays the only secret: the language tells nothing about it)."""
+    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/r/{request_token(request_id)}"
+    return f"{link}?lang={language}" if language else link
 
 
 def batch_send(
@@ -311,7 +306,7 @@ def _next_chunk(pending, after: int, size: int, *, lock: bool) -> list[tuple]:
             "pk",
             "request_id",
             "request__line__number",
-            "request__person__id_type",
+            "request__person__language",
             "request__deadline",
         )[:size]
     )
@@ -326,10 +321,10 @@ def _composer(
     operator_name = campaign.operator.name
 
     def compose(
-        delivery_id: int, request_id: int, number: str, id_type: str, deadline: dt.date
+        delivery_id: int, request_id: int, number: str, person_language: str, deadline: dt.date
     ) -> channels.Message:
-        language = language_for(id_type)
-        link = link_for(request_id)
+        language = language_for(person_language)
+        link = link_for(request_id, language=language)
         values = {
             "operator": operator_name,
             "deadline": deadline.isoformat(),

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from identity.models import Person
 from operators.models import Operator
@@ -18,11 +19,11 @@ from registration.models import Line
 
 
 class CampaignState(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PLANNING = "planning", "Planning"
-    RUNNING = "running", "Running"
-    PAUSED = "paused", "Paused"
-    FINISHED = "finished", "Finished"
+    DRAFT = "draft", _("Draft")
+    PLANNING = "planning", _("Planning")
+    RUNNING = "running", _("Running")
+    PAUSED = "paused", _("Paused")
+    FINISHED = "finished", _("Finished")
 
 
 def default_campaign_reminders() -> list[int]:
@@ -78,10 +79,10 @@ class Campaign(models.Model):
 
 
 class RequestState(models.TextChoices):
-    PENDING = "pending", "Waiting for the subscriber"
-    VERIFIED = "verified", "Verified"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING = "pending", _("Waiting for the subscriber")
+    VERIFIED = "verified", _("Verified")
+    EXPIRED = "expired", _("Expired")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class ReverificationRequest(models.Model):
@@ -127,16 +128,16 @@ class ReverificationRequest(models.Model):
 
 
 class NoticeKind(models.TextChoices):
-    NOTICE = "notice", "Notice"
-    REMINDER = "reminder", "Reminder"
-    EXPIRY = "expiry", "Barred or suspended"
-    ALERT = "alert", "Holder alert"
+    NOTICE = "notice", _("Notice")
+    REMINDER = "reminder", _("Reminder")
+    EXPIRY = "expiry", _("Barred or suspended")
+    ALERT = "alert", _("Holder alert")
 
 
 class DeliveryState(models.TextChoices):
-    INTENT = "intent", "About to send"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
+    INTENT = "intent", _("About to send")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
 
 
 class Delivery(models.Model):
@@ -177,10 +178,10 @@ class Delivery(models.Model):
 
 
 class BatchState(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    CLAIMED = "claimed", "Being sent"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    CLAIMED = "claimed", _("Being sent")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
 
 
 class DispatchBatch(models.Model):
@@ -240,9 +241,9 @@ class MyLinesChallenge(models.Model):
 
 
 class DisputeState(models.TextChoices):
-    OPEN = "open", "Open"
-    DISMISSED = "dismissed", "Dismissed"
-    SUSPENDED = "suspended", "Line suspended, re-verification opened"
+    OPEN = "open", _("Open")
+    DISMISSED = "dismissed", _("Dismissed")
+    SUSPENDED = "suspended", _("Line suspended, re-verification opened")
 
 
 class Dispute(models.Model):
@@ -277,11 +278,11 @@ class Dispute(models.Model):
 
 
 class CampaignAction(models.TextChoices):
-    LAUNCH = "launch", "Launched"
-    PAUSE = "pause", "Paused"
-    RESUME = "resume", "Resumed"
-    CLOSE = "close", "Closed"
-    EXTEND = "extend", "Request extended"
+    LAUNCH = "launch", _("Launched")
+    PAUSE = "pause", _("Paused")
+    RESUME = "resume", _("Resumed")
+    CLOSE = "close", _("Closed")
+    EXTEND = "extend", _("Request extended")
 
 
 class CampaignEvent(models.Model):

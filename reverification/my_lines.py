@@ -13,6 +13,7 @@ import secrets
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config.api import DomainError
 from identity import lookups
@@ -41,7 +42,7 @@ DISPUTE_CAMPAIGN = "Disputed lines"
 
 class CodeRefused(DomainError):
     code = "code_refused"
-    message = "The code is not right, or it has expired. Ask for a new one."
+    message = _("The code is not right, or it has expired. Ask for a new one.")
 
 
 def _code_hash(challenge: MyLinesChallenge, code: str) -> str:
@@ -120,10 +121,10 @@ def challenge_start(
                     campaign=None,
                     request=None,
                     kind="code",
-                    language="zh-hans",
+                    language=identity_selectors.person_language(person),
                     text=render_message(
                         kind="code",
-                        language="zh-hans",
+                        language=identity_selectors.person_language(person),
                         context={"operator": operator.name, "code": code},
                     ),
                     link="",
@@ -181,7 +182,7 @@ def dispute_report(*, challenge: MyLinesChallenge, line_uid: str) -> Dispute:
     """Report a line as not mine (once per line while open)."""
     line = next((x for x in challenge_lines(challenge=challenge) if str(x.uid) == line_uid), None)
     if line is None:
-        raise CodeRefused("Enter the code first.")
+        raise CodeRefused(_("Enter the code first."))
     try:
         with transaction.atomic():
             return Dispute.objects.create(

@@ -8,4 +8,5 @@ app_name = "reverification"
 
 urlpatterns = [
     path("lines/<uuid:line_uid>/reverify/", views.reverify_in_store, name="reverify"),
+    path("lines/<uuid:line_uid>/language/", views.language_in_store, name="language"),
 ]

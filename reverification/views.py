@@ -8,21 +8,25 @@ import uuid
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from config import client_ip
 from config.api import DomainError
 from config.forms import form_errors_add
+from config.link_language import link_language
 from identity import selectors as identity_selectors
 from identity import services as identity_services
-from identity.models import ConsentChannel
+from identity.models import ConsentChannel, NoticeLanguage
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.models import Operator
@@ -36,17 +40,17 @@ from .models import MyLinesChallenge, RequestState
 
 class AnswerForm(forms.Form):
     id_type = forms.ChoiceField(
-        choices=identity_selectors.document_type_choices, label="证件类型 / Document type"
+        choices=identity_selectors.document_type_choices, label=_("Document type")
     )
-    id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
-    name = forms.CharField(max_length=100, label="姓名 / Name")
-    date_of_birth = forms.DateField(label="出生日期 / Date of birth (YYYY-MM-DD)")
-    sex = forms.ChoiceField(choices=[("M", "男 / M"), ("F", "女 / F")], label="性别 / Sex")
-    id_expiry = forms.DateField(required=False, label="有效期至 / Valid until (YYYY-MM-DD)")
-    nationality = forms.CharField(max_length=3, required=False, label="国籍 / Nationality (ISO)")
-    consent = forms.BooleanField(
-        label="我已阅读并同意上述个人信息告知 / I have read the notice above and consent"
+    id_number = forms.CharField(max_length=40, label=_("Document number"))
+    name = forms.CharField(max_length=100, label=_("Name"))
+    date_of_birth = forms.DateField(label=_("Date of birth (YYYY-MM-DD)"))
+    sex = forms.ChoiceField(choices=[("M", _("Male")), ("F", _("Female"))], label=_("Sex"))
+    id_expiry = forms.DateField(required=False, label=_("Valid until (YYYY-MM-DD)"))
+    nationality = forms.CharField(
+        max_length=3, required=False, label=_("Nationality (ISO 3166 alpha-3)")
     )
+    consent = forms.BooleanField(label=_("I have read the notice above and consent"))
     notice = forms.CharField(widget=forms.HiddenInput)
 
     def identity(self) -> IdentityData:
@@ -60,6 +64,7 @@ def _masked_number(number: str) -> str:
 @never_cache
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
+@link_language
 def answer(request: HttpRequest, token: str) -> HttpResponse:
     req = tokens.request_from_token(token)
     if req is None:
@@ -73,6 +78,8 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         )
         if n is not None
     ]
+    # One language at a time: the notice in the page's language, or what exists.
+    notices = [n for n in notices if n.language == translation.get_language()] or notices
     context = {
         "req": req,
         "operator": operator,
@@ -89,7 +96,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and not context["done"] and not context["closed"]:
         if _address_blocked(request):
-            form.add_error(None, "Too many wrong answers from this address. Try again in an hour.")
+            form.add_error(
+                None, _("Too many wrong answers from this address. Try again in an hour.")
+            )
             status = 429
         elif form.is_valid():
             try:
@@ -128,13 +137,13 @@ def _address_failed(request: HttpRequest) -> None:
 
 class MyLinesStartForm(forms.Form):
     operator = forms.ModelChoiceField(
-        queryset=None, to_field_name="code", label="运营商 / Operator", empty_label=None
+        queryset=None, to_field_name="code", label=_("Operator"), empty_label=None
     )
     id_type = forms.ChoiceField(
-        choices=identity_selectors.document_type_choices, label="证件类型 / Document type"
+        choices=identity_selectors.document_type_choices, label=_("Document type")
     )
-    id_number = forms.CharField(max_length=40, label="证件号码 / Document number")
-    name = forms.CharField(max_length=100, label="姓名 / Name")
+    id_number = forms.CharField(max_length=40, label=_("Document number"))
+    name = forms.CharField(max_length=100, label=_("Name"))
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -142,12 +151,13 @@ class MyLinesStartForm(forms.Form):
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(max_length=6, min_length=6, label="验证码 / Code")
+    code = forms.CharField(max_length=6, min_length=6, label=_("Code"))
 
 
 @never_cache
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
+@link_language
 def my_lines(request: HttpRequest) -> HttpResponse:
     challenge = None
     if uid := request.session.get("my_lines_challenge"):
@@ -256,3 +266,34 @@ def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse
         },
         status=status,
     )
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(choices=NoticeLanguage.choices, label=_("Language of notices"))
+
+
+@login_required
+@require_POST
+def language_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse:
+    """A clerk changes the language of the holder's notices (the subscriber
+    asked at the counter); recorded with the clerk as the actor."""
+    _require(request, "transaction.create")
+    line = get_object_or_404(
+        registration_selectors.line_list(user=request.user).select_related("holder"), uid=line_uid
+    )
+    form = LanguageForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "reverification/language.html",
+            {"line": line, "form": form},
+            status=400,
+        )
+    identity_services.person_language_set(
+        person=line.holder,
+        language=form.cleaned_data["language"],
+        actor=request.user,
+        reason="changed in store",
+    )
+    messages.success(request, _("The holder's notices will be written in the chosen language."))
+    return redirect("registration:lines")

@@ -15,6 +15,7 @@ from identity.services import CitizenRow, ConsentInput
 from identity.synthetic import synthetic_identity
 from operators.models import StaffMember
 from operators.roles import SECOND_FACTOR, Role
+from tests.catalogues import compile_catalogues
 from tests.factories import PASSWORD, OperatorFactory, StaffFactory, StoreFactory
 
 
@@ -257,3 +258,9 @@ def audit_checkpoint_dir(settings, tmp_path_factory):
     path = tmp_path_factory.mktemp("audit-checkpoints")
     settings.TELEREG_AUDIT_CHECKPOINT_DIR = str(path)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def compiled_catalogues():
+    """i12l2: the apps' catalogues compiled for the run (.mo files are not committed)."""
+    compile_catalogues()

@@ -35,6 +35,8 @@ def identity_form_fields(identity, prefix: str = "") -> dict[str, str]:
         "nationality": identity.nationality or "",
         "address": identity.address or "",
     }
+    if getattr(identity, "language", None):
+        values["language"] = identity.language
     return {f"{prefix}{name}": value for name, value in values.items()}
 
 

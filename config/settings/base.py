@@ -234,6 +234,15 @@ TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
+# i12l2 (issue 12, subscriber side): the minimum to choose the language per
+# request until the staff side's i18n block lands (the integrator keeps one).
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "django.middleware.locale.LocaleMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.i18n")
+# end i12l2
+
 # --- Static files -----------------------------------------------------------------
 
 STATIC_URL = "/static/"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.core.mail import send_mail
+from django.utils import translation
+from django.utils.translation import gettext
 
 from .base import ChannelError, Message
 
@@ -21,7 +23,10 @@ class EmailChannel:
         for message in messages:
             if "@" not in message.to:
                 raise ChannelError("no e-mail address for this subscriber", permanent=True)
-            send_mail("telereg", message.text, None, [message.to])
+            # The subject in the language of the text it carries.
+            with translation.override(message.language):
+                subject = gettext("About your telephone line")
+            send_mail(subject, message.text, None, [message.to])
 
     def send(self, message: Message) -> None:
         self.send_many([message])

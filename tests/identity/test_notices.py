@@ -57,10 +57,28 @@ def test_notice_page_shows_all_six_parts_publicly(alpha, publish_notice, client)
 
     publish_notice(alpha, language=Lang.EN)
     publish_notice(alpha, language=Lang.ZH)
-    body = client.get("/privacy-notice/alpha/").content.decode()
+    body = client.get("/privacy-notice/alpha/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     for text in NOTICE_PARTS_EN.values():
         assert text in body
+    assert 'id="notice-en"' in body
+
+
+def test_notice_page_shows_the_notice_in_the_language_of_the_link_then_the_browser(
+    alpha, publish_notice, client
+):
+    from identity.models import NoticeLanguage as Lang
+
+    publish_notice(alpha, language=Lang.EN)
+    publish_notice(alpha, language=Lang.ZH)
+    body = client.get("/privacy-notice/alpha/?lang=zh-hans", HTTP_ACCEPT_LANGUAGE="en")
+    body = body.content.decode()
+    assert '<html lang="zh-hans">' in body
     assert 'id="notice-zh-hans"' in body
+    assert 'id="notice-en"' not in body  # one language at a time
+    body = client.get("/privacy-notice/alpha/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'id="notice-zh-hans"' in body
+    assert 'id="notice-en"' not in body
+    assert 'name="language" value="en"' in body  # the switch
 
 
 def test_notice_page_of_unknown_operator_is_404(client):

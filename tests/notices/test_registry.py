@@ -162,20 +162,31 @@ def test_notice_texts_render_as_they_always_read_without_html_escaping():
         )
 
 
-def test_alert_and_code_texts_render_as_they_always_read():
-    alert = render_message(
-        kind="alert",
-        language="zh-hans",
-        context={"operator": "Alpha", "last4": "0001", "store": "Main St", "link": "L"},
+def test_alert_and_code_texts_read_in_one_language_each():
+    context = {"operator": "Alpha", "last4": "0001", "store": "Main St", "link": "L"}
+    assert render_message(kind="alert", language="zh-hans", context=context) == (
+        "【Alpha】尾号0001的号码已于Main St登记在您的证件下；如非本人办理，请访问 L"
     )
-    assert alert == (
-        "【Alpha】尾号0001的号码已于Main St登记在您的证件下；如非本人办理，请访问 L "
-        "| A line ending 0001 was registered under your ID at Main St; not you? L"
+    assert render_message(kind="alert", language="en", context=context) == (
+        "[Alpha] A line ending 0001 was registered under your ID at Main St. Not you? L"
     )
-    code = render_message(
-        kind="code", language="en", context={"operator": "Alpha", "code": "123456"}
+    code = {"operator": "Alpha", "code": "123456"}
+    assert render_message(kind="code", language="zh-hans", context=code) == (
+        "【Alpha】您的验证码：123456（10分钟内有效）"
     )
-    assert code == "【Alpha】您的验证码 / your code: 123456（10分钟内有效 / valid 10 min）"
+    assert render_message(kind="code", language="en", context=code) == (
+        "[Alpha] Your code: 123456 (valid for 10 minutes)"
+    )
+
+
+def test_every_kind_has_a_text_in_every_language():
+    from django.template.loader import get_template
+
+    from notices.messages import KINDS, LANGUAGES
+
+    for kind in KINDS:
+        for language in LANGUAGES:
+            assert get_template(f"notices/{kind}.{language}.txt")
 
 
 def test_an_unknown_kind_or_language_is_refused():

@@ -102,7 +102,7 @@ def test_a_new_line_alerts_the_holders_other_lines_once(
     assert len(sent) == 1
     assert sent[0]["to"] == first.line.number
     assert second.line.number[-4:] in sent[0]["text"]
-    assert sent[0]["link"].endswith("/my-lines/")
+    assert sent[0]["link"].endswith("/my-lines/?lang=zh-hans")
     assert alerts.holder_alert_send(transaction_id=second.pk) == 0  # redelivered: nothing twice
     assert len(alert_lines(outbox)) == 1
 

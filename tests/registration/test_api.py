@@ -262,3 +262,47 @@ def test_schema_lists_the_registration_endpoints(client):
         "/api/v1/persons/{uid}/reveal/",
     ):
         assert path in paths
+
+
+def test_the_identity_block_sets_the_persons_language(clerk_api, citizen, consent, inventory):
+    identity = citizen()
+    body = opening(identity, consent)
+    body["applicant"]["language"] = "en"
+    assert post_tx(clerk_api, body).status_code == 201
+    assert Person.objects.get().language == "en"
+
+
+def test_without_a_language_the_person_gets_the_default(clerk_api, citizen, consent, inventory):
+    body = opening(citizen(), consent)
+    body["applicant"].pop("language", None)
+    assert post_tx(clerk_api, body).status_code == 201
+    assert Person.objects.get().language == "zh-hans"
+
+
+@pytest.mark.parametrize("bad", ["fr", "EN", "en\x00", 7, ["en"], {"a": "en"}])
+def test_a_bad_language_is_400_naming_the_field_and_stores_nothing(
+    clerk_api, citizen, consent, inventory, bad
+):
+    body = opening(citizen(), consent)
+    body["applicant"]["language"] = bad
+    response = post_tx(clerk_api, body)
+    assert response.status_code == 400
+    assert "applicant.language" in response.json()["error"]["fields"]
+    assert not Person.objects.exists()
+    assert not Transaction.objects.exists()
+
+
+def test_a_returning_person_who_asks_for_another_language_gets_it_recorded(
+    clerk_api, citizen, consent, inventory, alpha_clerk
+):
+    from identity.models import PersonVersion
+
+    identity = citizen()
+    assert post_tx(clerk_api, opening(identity, consent)).status_code == 201
+    body = opening(identity, consent)
+    body["applicant"]["language"] = "en"
+    assert post_tx(clerk_api, body).status_code == 201
+    person = Person.objects.get()
+    assert person.language == "en"
+    version = PersonVersion.objects.get(person=person, changed_fields=["language"])
+    assert version.actor == alpha_clerk.user

@@ -634,3 +634,17 @@ def test_the_wizards_identity_check_counts_against_the_lookup_limit(
     refused = counter.post(url("identity", "mobile_open"), block("applicant", identity))
     assert refused.status_code == 429
     assert "Too many look-ups" in refused.content.decode()
+
+
+def test_the_identity_step_sets_the_persons_language(counter, person_factory):
+    identity = replace(person_factory(), language="en")
+    tx = open_mobile(counter, identity)
+    assert tx.line.holder.language == "en"
+
+
+def test_a_bad_language_at_the_identity_step_is_shown_beside_it(counter, person_factory):
+    data = {**block("applicant", person_factory()), "applicant-language": "fr"}
+    response = counter.post(url("identity", "mobile_open"), data)
+    assert response.status_code == 400
+    assert response.context["party_forms"][0]["form"].errors["language"]
+    assert not Person.objects.exists()

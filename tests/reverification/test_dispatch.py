@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections import Counter
@@ -74,7 +75,9 @@ def test_sending_writes_one_line_per_request_in_the_contract_format(campaign, ou
     line = lines[0]
     assert {"channel", "to", "campaign", "request", "kind", "language", "text", "link"} <= set(line)
     assert line["kind"] == "notice"
-    assert line["link"].endswith(tokens.request_token(line["request"]))
+    assert line["link"].endswith(
+        f"/r/{tokens.request_token(line['request'])}?lang={line['language']}"
+    )
     assert "****" in line["text"]
     assert not Delivery.objects.exclude(state=DeliveryState.SENT).exists()
 
@@ -186,7 +189,7 @@ def test_suspension_tells_the_holder_a_second_time(campaign, outbox):
     assert len(expiry) == 7
 
 
-def test_holders_of_foreign_documents_get_the_english_text(
+def test_a_holder_who_chose_english_gets_the_english_text_whatever_their_document(
     alpha, make_staff, submit, inventory, outbox
 ):
     import random
@@ -196,7 +199,7 @@ def test_holders_of_foreign_documents_get_the_english_text(
     from identity.synthetic import synthetic_identity
 
     identity = synthetic_identity(
-        rng=random.Random(99), id_type="foreign_passport", today=timezone.localdate()
+        rng=random.Random(99), id_type="cn_resident_id", today=timezone.localdate()
     )
     identity_services.authority_registry_load(
         [
@@ -210,7 +213,7 @@ def test_holders_of_foreign_documents_get_the_english_text(
             )
         ]
     )
-    submit("mobile_open", applicant=identity)
+    submit("mobile_open", applicant=dataclasses.replace(identity, language="en"))
     officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
     campaign = campaigns.campaign_create(
         operator=alpha,
@@ -230,6 +233,7 @@ def test_holders_of_foreign_documents_get_the_english_text(
     (message,) = outbox_lines(outbox)
     assert message["language"] == "en"
     assert message["text"].startswith("[Alpha Telecom] Please confirm")
+    assert message["link"].endswith("?lang=en")
 
 
 def test_a_batch_costs_a_few_queries_however_many_requests_it_holds(
@@ -331,7 +335,7 @@ def test_the_notice_text_is_the_campaign_template_filled_in(campaign, outbox):
     for line in outbox_lines(outbox):
         request = campaign.requests.select_related("line").get(pk=line["request"])
         number = request.line.number
-        assert line["link"] == dispatch.link_for(request.pk)
+        assert line["link"] == dispatch.link_for(request.pk, language="zh-hans")
         assert line["text"] == (
             f"Alpha Telecom|{request.deadline.isoformat()}|{number[:-8]}****{number[-4:]}|"
             f"{line['link']}"
