@@ -36,6 +36,8 @@ urlpatterns = [
         r"|mylineschallenge|dispute)/(?P<rest>.*)$",
         _moved_console_page,
     ),
+    # Django's set_language: the language switch of staff pages and the console.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("console/", console.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path(

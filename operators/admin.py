@@ -39,9 +39,9 @@ User = get_user_model()
 
 
 class ConsoleSite(admin.AdminSite):
-    site_header = "telereg console"
-    site_title = "telereg console"
-    index_title = "Compliance and operations"
+    site_header = gettext_lazy("telereg console")
+    site_title = gettext_lazy("telereg console")
+    index_title = gettext_lazy("Compliance and operations")
 
     def has_permission(self, request: HttpRequest) -> bool:
         return can(request.user, "console.access")
@@ -168,7 +168,14 @@ class OperatorScopedAdmin(ScopedAdmin):
 @admin.register(Operator, site=console)
 class OperatorAdmin(ScopedAdmin):
     permission_prefix = "operator"
-    list_display = ["code", "name", "country", "mobile_line_cap", "landline_line_cap"]
+    list_display = [
+        "code",
+        "name",
+        "country",
+        "mobile_line_cap",
+        "landline_line_cap",
+        "default_language",
+    ]
     search_fields = ["code", "name"]
     readonly_fields = ["created_at", "updated_at"]
 
@@ -201,7 +208,8 @@ class StaffMemberInline(admin.StackedInline):
     can_delete = False
     min_num = 1
     max_num = 1
-    readonly_fields = ["confidentiality_accepted_at", "confidentiality_version"]
+    # The language is the staff member's own choice (the language switch).
+    readonly_fields = ["language", "confidentiality_accepted_at", "confidentiality_version"]
 
     def get_exclude(self, request: HttpRequest, obj: Model | None = None):
         return [] if is_platform_admin(request.user) else ["operator"]
@@ -362,7 +370,13 @@ class StaffMemberAdmin(DomainErrorsAsMessages, OperatorScopedAdmin):
     list_filter = ["role", "active"]
     list_select_related = ["user", "store", "operator"]
     search_fields = ["user__username", "store__code"]
-    readonly_fields = ["user", "confidentiality_accepted_at", "confidentiality_version"]
+    # The language is the staff member's own choice (the language switch).
+    readonly_fields = [
+        "user",
+        "language",
+        "confidentiality_accepted_at",
+        "confidentiality_version",
+    ]
     actions = ["deactivate_selected"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None):

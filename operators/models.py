@@ -22,6 +22,21 @@ region_code_validator = RegexValidator(
 )
 
 
+class Language(models.TextChoices):
+    """The languages staff pages and the console speak (settings.LANGUAGES);
+    each label is the language's own name, so anyone can find theirs."""
+
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+def default_language() -> str:
+    """A new operator's staff language: the site's LANGUAGE_CODE (zh-hans in
+    base settings) when it is one of :class:`Language`, else Simplified Chinese."""
+    code = settings.LANGUAGE_CODE.lower()
+    return code if code in Language.values else Language.ZH_HANS
+
+
 def default_reminder_days() -> list[int]:
     return [14, 7, 2]
 
@@ -54,6 +69,13 @@ class Operator(models.Model):
         default=15,
         help_text="Days a line stays barred from outgoing service after its re-verification "
         "expired, before it is suspended.",
+    )
+    default_language = models.CharField(
+        _("staff language"),
+        max_length=16,
+        choices=Language.choices,
+        default=default_language,
+        help_text=_("The language of staff pages and the console for staff who chose none."),
     )
     retention_days = models.PositiveIntegerField(
         default=730, help_text="Days personal data is kept after the person's last line closed."
@@ -128,6 +150,13 @@ class StaffMember(models.Model):
     )
     role = models.CharField(max_length=32, choices=Role.choices)
     active = models.BooleanField(default=True)
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        choices=Language.choices,
+        blank=True,
+        help_text=_("Empty: the operator's staff language."),
+    )
     confidentiality_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
     confidentiality_version = models.CharField(max_length=32, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -143,6 +172,11 @@ class StaffMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.get_role_display()})"
+
+    @property
+    def effective_language(self) -> str:
+        """The language this staff member's pages are shown in."""
+        return self.language or self.operator.default_language
 
     def clean(self) -> None:
         if self.store_id and self.operator_id and self.store.operator_id != self.operator_id:
