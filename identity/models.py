@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from operators.models import Operator, Store
 
@@ -33,9 +34,9 @@ ENCRYPTED_FIELDS = (
 
 
 class VerificationStatus(models.TextChoices):
-    NEVER = "never", "Never verified"
-    VERIFIED = "verified", "Verified"
-    FAILED = "failed", "Verification failed"
+    NEVER = "never", _("Never verified")
+    VERIFIED = "verified", _("Verified")
+    FAILED = "failed", _("Verification failed")
 
 
 class Person(models.Model):
@@ -100,7 +101,7 @@ class PersonVersion(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
     changed_fields = models.JSONField(default=list)
-    previous = models.JSONField(default=dict, help_text="Field → base64 ciphertext before.")
+    previous = models.JSONField(default=dict, help_text=_("Field → base64 ciphertext before."))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -192,9 +193,9 @@ class PrivacyNotice(models.Model):
 
 
 class ConsentChannel(models.TextChoices):
-    STORE = "store", "In store"
-    SELF_SERVICE = "self_service", "Self-service"
-    API = "api", "API client"
+    STORE = "store", _("In store")
+    SELF_SERVICE = "self_service", _("Self-service")
+    API = "api", _("API client")
 
 
 class Consent(models.Model):
@@ -258,15 +259,15 @@ class CitizenRecord(models.Model):
 
 
 class AccessPurpose(models.TextChoices):
-    AUTHORITY_CHECK = "authority_check", "Identity check with the authority"
-    REGISTRATION = "registration", "Registration in store"
-    CUSTOMER_REQUEST = "customer_request", "The subscriber's own request"
-    COMPLIANCE_REVIEW = "compliance_review", "Compliance review"
-    SUBJECT_ACCESS = "subject_access", "Subject access export"
-    CORRECTION = "correction", "Correction of personal data"
-    LAW_ENFORCEMENT = "law_enforcement", "Lawful request by an authority"
-    RETENTION = "retention", "Retention (erasure)"
-    ROLE_CHANGE = "role_change", "Staff role change (grant, decision, revocation)"
+    AUTHORITY_CHECK = "authority_check", _("Identity check with the authority")
+    REGISTRATION = "registration", _("Registration in store")
+    CUSTOMER_REQUEST = "customer_request", _("The subscriber's own request")
+    COMPLIANCE_REVIEW = "compliance_review", _("Compliance review")
+    SUBJECT_ACCESS = "subject_access", _("Subject access export")
+    CORRECTION = "correction", _("Correction of personal data")
+    LAW_ENFORCEMENT = "law_enforcement", _("Lawful request by an authority")
+    RETENTION = "retention", _("Retention (erasure)")
+    ROLE_CHANGE = "role_change", _("Staff role change (grant, decision, revocation)")
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -337,9 +338,9 @@ class AccessLogEntry(models.Model):
 
 
 class CorrectionStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REFUSED = "refused", "Refused"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
 
 
 class CorrectionRequest(models.Model):
@@ -349,7 +350,7 @@ class CorrectionRequest(models.Model):
     TENANT_OPERATOR_PATH = "person__operator"
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="corrections")
-    proposed = models.JSONField(default=dict, help_text="Field → base64 ciphertext proposed.")
+    proposed = models.JSONField(default=dict, help_text=_("Field → base64 ciphertext proposed."))
     status = models.CharField(
         max_length=16, choices=CorrectionStatus.choices, default=CorrectionStatus.PENDING
     )

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from .roles import PRIVILEGED, Role
 
 region_code_validator = RegexValidator(
-    r"^\d{6}$", "An administrative region code has six digits (e.g. 110105)."
+    r"^\d{6}$", _("An administrative region code has six digits (e.g. 110105).")
 )
 
 
@@ -47,28 +47,30 @@ class Operator(models.Model):
     code = models.SlugField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
     country = models.CharField(
-        max_length=2, default="CN", help_text="ISO 3166-1 alpha-2 country of its numbers."
+        max_length=2, default="CN", help_text=_("ISO 3166-1 alpha-2 country of its numbers.")
     )
     mobile_line_cap = models.PositiveSmallIntegerField(
-        default=5, help_text="Mobile lines one identity document may hold at this operator."
+        default=5, help_text=_("Mobile lines one identity document may hold at this operator.")
     )
     landline_line_cap = models.PositiveSmallIntegerField(
-        default=5, help_text="Landlines one identity document may hold at this operator."
+        default=5, help_text=_("Landlines one identity document may hold at this operator.")
     )
     min_holder_age = models.PositiveSmallIntegerField(
-        default=16, help_text="Minimum age for holding a line in one's own name."
+        default=16, help_text=_("Minimum age for holding a line in one's own name.")
     )
     reverification_response_days = models.PositiveSmallIntegerField(
-        default=30, help_text="Default days a subscriber has to answer a re-verification."
+        default=30, help_text=_("Default days a subscriber has to answer a re-verification.")
     )
     reverification_reminder_days = models.JSONField(
         default=default_reminder_days,
-        help_text="Default reminders, in days before the deadline, e.g. [14, 7, 2].",
+        help_text=_("Default reminders, in days before the deadline, e.g. [14, 7, 2]."),
     )
     reverification_suspend_after_days = models.PositiveSmallIntegerField(
         default=15,
-        help_text="Days a line stays barred from outgoing service after its re-verification "
-        "expired, before it is suspended.",
+        help_text=_(
+            "Days a line stays barred from outgoing service after its re-verification "
+            "expired, before it is suspended."
+        ),
     )
     default_language = models.CharField(
         _("staff language"),
@@ -78,7 +80,7 @@ class Operator(models.Model):
         help_text=_("The language of staff pages and the console for staff who chose none."),
     )
     retention_days = models.PositiveIntegerField(
-        default=730, help_text="Days personal data is kept after the person's last line closed."
+        default=730, help_text=_("Days personal data is kept after the person's last line closed.")
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -116,7 +118,7 @@ class Store(models.Model):
     code = models.SlugField(max_length=32)
     name = models.CharField(max_length=200)
     region_code = models.CharField(max_length=6, validators=[region_code_validator])
-    address = models.CharField(max_length=300, help_text="The store's own business address.")
+    address = models.CharField(max_length=300, help_text=_("The store's own business address."))
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -146,7 +148,7 @@ class StaffMember(models.Model):
         null=True,
         blank=True,
         related_name="staff",
-        help_text="Empty for head-office staff.",
+        help_text=_("Empty for head-office staff."),
     )
     role = models.CharField(max_length=32, choices=Role.choices)
     active = models.BooleanField(default=True)
@@ -180,9 +182,9 @@ class StaffMember(models.Model):
 
     def clean(self) -> None:
         if self.store_id and self.operator_id and self.store.operator_id != self.operator_id:
-            raise ValidationError({"store": "The store belongs to another operator."})
+            raise ValidationError({"store": _("The store belongs to another operator.")})
         if self.role in (Role.CLERK, Role.STORE_MANAGER) and not self.store_id:
-            raise ValidationError({"store": "Clerks and store managers work in a store."})
+            raise ValidationError({"store": _("Clerks and store managers work in a store.")})
 
 
 class RoleGrantState(models.TextChoices):

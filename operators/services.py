@@ -21,8 +21,8 @@ from .errors import (
     StaffChangeInvalid,
 )
 from .models import (
-    Language,
     ConfidentialityUndertaking,
+    Language,
     RoleGrant,
     RoleGrantState,
     StaffMember,

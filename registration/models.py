@@ -11,28 +11,29 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from identity.models import Consent, Person
 from operators.models import Operator, Store
 
 
 class LineKind(models.TextChoices):
-    MOBILE = "mobile", "Mobile"
-    LANDLINE = "landline", "Landline"
+    MOBILE = "mobile", _("Mobile")
+    LANDLINE = "landline", _("Landline")
 
 
 class LineStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    BARRED_OUTGOING = "barred_outgoing", "Outgoing calls barred"
-    SUSPENDED = "suspended", "Suspended"
-    CLOSED = "closed", "Closed"
+    ACTIVE = "active", _("Active")
+    BARRED_OUTGOING = "barred_outgoing", _("Outgoing calls barred")
+    SUSPENDED = "suspended", _("Suspended")
+    CLOSED = "closed", _("Closed")
 
 
 class NumberStatus(models.TextChoices):
-    AVAILABLE = "available", "Available"
-    RESERVED = "reserved", "Reserved"
-    ASSIGNED = "assigned", "Assigned"
-    QUARANTINED = "quarantined", "Quarantined"
+    AVAILABLE = "available", _("Available")
+    RESERVED = "reserved", _("Reserved")
+    ASSIGNED = "assigned", _("Assigned")
+    QUARANTINED = "quarantined", _("Quarantined")
 
 
 class PhoneNumber(models.Model):
@@ -41,7 +42,7 @@ class PhoneNumber(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="numbers")
-    number = models.CharField(max_length=16, unique=True, help_text="E.164")
+    number = models.CharField(max_length=16, unique=True, help_text=_("E.164"))
     kind = models.CharField(max_length=16, choices=LineKind.choices)
     status = models.CharField(
         max_length=16, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE
@@ -91,7 +92,7 @@ class Line(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
     uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    number = models.CharField(max_length=16, help_text="E.164")
+    number = models.CharField(max_length=16, help_text=_("E.164"))
     kind = models.CharField(max_length=16, choices=LineKind.choices)
     operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="lines")
     holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="lines")
@@ -187,19 +188,19 @@ class LineService(models.Model):
 
 
 class TransactionKind(models.TextChoices):
-    MOBILE_OPEN = "mobile_open", "Mobile account opening"
-    LANDLINE_INSTALL = "landline_install", "Landline installation"
-    LANDLINE_RELOCATE = "landline_relocate", "Landline relocation"
-    LANDLINE_TRANSFER = "landline_transfer", "Landline transfer"
-    MOBILE_TRANSFER = "mobile_transfer", "Mobile account transfer"
-    SERVICE_ADD = "service_add", "Added service item"
+    MOBILE_OPEN = "mobile_open", _("Mobile account opening")
+    LANDLINE_INSTALL = "landline_install", _("Landline installation")
+    LANDLINE_RELOCATE = "landline_relocate", _("Landline relocation")
+    LANDLINE_TRANSFER = "landline_transfer", _("Landline transfer")
+    MOBILE_TRANSFER = "mobile_transfer", _("Mobile account transfer")
+    SERVICE_ADD = "service_add", _("Added service item")
 
 
 class TransactionState(models.TextChoices):
-    PENDING_VERIFICATION = "pending_verification", "Waiting for the authority"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING_VERIFICATION = "pending_verification", _("Waiting for the authority")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Transaction(models.Model):
@@ -223,7 +224,7 @@ class Transaction(models.Model):
         Line, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
     )
     line_kind = models.CharField(max_length=16, choices=LineKind.choices)
-    number = models.CharField(max_length=16, blank=True, help_text="Requested or claimed, E.164")
+    number = models.CharField(max_length=16, blank=True, help_text=_("Requested or claimed, E.164"))
     applicant = models.ForeignKey(
         Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
