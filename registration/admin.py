@@ -516,7 +516,7 @@ class ServiceForm(forms.ModelForm):
     line_kinds = forms.MultipleChoiceField(
         choices=LineKind.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The kinds of line this service can be added to.",
+        help_text=gettext_lazy("The kinds of line this service can be added to."),
     )
 
     # Set by ServiceAdmin.get_form for tenants, whose form has no operator field.
@@ -538,7 +538,9 @@ class ServiceForm(forms.ModelForm):
             if self.instance.pk:
                 taken = taken.exclude(pk=self.instance.pk)
             if taken.exists():
-                raise forms.ValidationError("Your catalog already has a service with this code.")
+                raise forms.ValidationError(
+                    gettext("Your catalog already has a service with this code.")
+                )
         return code
 
 
