@@ -44,28 +44,41 @@ def default_reminder_days() -> list[int]:
 class Operator(models.Model):
     TENANT_OPERATOR_PATH = "pk"
 
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=200)
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
     country = models.CharField(
-        max_length=2, default="CN", help_text=_("ISO 3166-1 alpha-2 country of its numbers.")
+        _("country"),
+        max_length=2,
+        default="CN",
+        help_text=_("ISO 3166-1 alpha-2 country of its numbers."),
     )
     mobile_line_cap = models.PositiveSmallIntegerField(
-        default=5, help_text=_("Mobile lines one identity document may hold at this operator.")
+        _("mobile line cap"),
+        default=5,
+        help_text=_("Mobile lines one identity document may hold at this operator."),
     )
     landline_line_cap = models.PositiveSmallIntegerField(
-        default=5, help_text=_("Landlines one identity document may hold at this operator.")
+        _("landline line cap"),
+        default=5,
+        help_text=_("Landlines one identity document may hold at this operator."),
     )
     min_holder_age = models.PositiveSmallIntegerField(
-        default=16, help_text=_("Minimum age for holding a line in one's own name.")
+        _("min holder age"),
+        default=16,
+        help_text=_("Minimum age for holding a line in one's own name."),
     )
     reverification_response_days = models.PositiveSmallIntegerField(
-        default=30, help_text=_("Default days a subscriber has to answer a re-verification.")
+        _("reverification response days"),
+        default=30,
+        help_text=_("Default days a subscriber has to answer a re-verification."),
     )
     reverification_reminder_days = models.JSONField(
+        _("reverification reminder days"),
         default=default_reminder_days,
         help_text=_("Default reminders, in days before the deadline, e.g. [14, 7, 2]."),
     )
     reverification_suspend_after_days = models.PositiveSmallIntegerField(
+        _("reverification suspend after days"),
         default=15,
         help_text=_(
             "Days a line stays barred from outgoing service after its re-verification "
@@ -80,12 +93,16 @@ class Operator(models.Model):
         help_text=_("The language of staff pages and the console for staff who chose none."),
     )
     retention_days = models.PositiveIntegerField(
-        default=730, help_text=_("Days personal data is kept after the person's last line closed.")
+        _("retention days"),
+        default=730,
+        help_text=_("Days personal data is kept after the person's last line closed."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("operator")
+        verbose_name_plural = _("operators")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -114,15 +131,23 @@ class Operator(models.Model):
 class Store(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="stores")
-    code = models.SlugField(max_length=32)
-    name = models.CharField(max_length=200)
-    region_code = models.CharField(max_length=6, validators=[region_code_validator])
-    address = models.CharField(max_length=300, help_text=_("The store's own business address."))
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="stores"
+    )
+    code = models.SlugField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=200)
+    region_code = models.CharField(
+        _("region code"), max_length=6, validators=[region_code_validator]
+    )
+    address = models.CharField(
+        _("address"), max_length=300, help_text=_("The store's own business address.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
         ordering = ["operator__code", "code"]
         constraints = [
             models.UniqueConstraint(
@@ -139,19 +164,25 @@ class StaffMember(models.Model):
     TENANT_STORE_PATH = "store"
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="staff",
     )
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="staff")
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="staff"
+    )
     store = models.ForeignKey(
         Store,
+        verbose_name=_("store"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="staff",
         help_text=_("Empty for head-office staff."),
     )
-    role = models.CharField(max_length=32, choices=Role.choices)
-    active = models.BooleanField(default=True)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    active = models.BooleanField(_("active"), default=True)
     language = models.CharField(
         _("language"),
         max_length=16,
@@ -159,11 +190,17 @@ class StaffMember(models.Model):
         blank=True,
         help_text=_("Empty: the operator's staff language."),
     )
-    confidentiality_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    confidentiality_version = models.CharField(max_length=32, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    confidentiality_accepted_at = models.DateTimeField(
+        _("confidentiality accepted at"), null=True, blank=True, editable=False
+    )
+    confidentiality_version = models.CharField(
+        _("confidentiality version"), max_length=32, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
         ordering = ["operator__code", "user__username"]
         constraints = [
             models.CheckConstraint(
@@ -223,6 +260,8 @@ class RoleGrant(models.Model):
     decision_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -259,6 +298,8 @@ class ConfidentialityUndertaking(models.Model):
     published_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("confidentiality undertaking")
+        verbose_name_plural = _("confidentiality undertakings")
         ordering = ["-published_at"]
         get_latest_by = "published_at"
 
@@ -274,6 +315,8 @@ class UndertakingAcceptance(models.Model):
     accepted_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("undertaking acceptance")
+        verbose_name_plural = _("undertaking acceptances")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "undertaking"], name="undertaking_accepted_once"
@@ -289,6 +332,10 @@ class WorkerHeartbeat(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
 
     def __str__(self) -> str:
         return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M}"

@@ -159,7 +159,7 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["store", "staff", "line", "operator"]
     date_hierarchy = "created_at"
     search_fields = ["^reference"]
-    search_help_text = "Transaction reference (or its beginning)."
+    search_help_text = gettext_lazy("Transaction reference (or its beginning).")
     fields = [
         "reference",
         "kind",
@@ -484,25 +484,41 @@ class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
             return queryset, False
         return (queryset.filter(number__contains=digits) if digits else queryset.none()), False
 
-    @admin.action(description="Quarantine the selected available numbers", permissions=["manage"])
+    @admin.action(
+        description=gettext_lazy("Quarantine the selected available numbers"),
+        permissions=["manage"],
+    )
     def quarantine_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         days = settings.TELEREG_QUARANTINE_DAYS
         changed, skipped = inventory.number_quarantine(numbers=queryset, days=days)
-        self._report(request, f"Quarantined {changed} number(s) for {days} days", skipped)
+        self._report(
+            request,
+            gettext("Quarantined %(count)d number(s) for %(days)d days")
+            % {"count": changed, "days": days},
+            skipped,
+        )
 
     @admin.action(
-        description="Release the selected numbers from quarantine", permissions=["manage"]
+        description=gettext_lazy("Release the selected numbers from quarantine"),
+        permissions=["manage"],
     )
     def release_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         changed, skipped = inventory.number_release(numbers=queryset)
-        self._report(request, f"Released {changed} number(s) from quarantine", skipped)
+        self._report(
+            request,
+            gettext("Released %(count)d number(s) from quarantine") % {"count": changed},
+            skipped,
+        )
 
     def _report(self, request: HttpRequest, done: str, skipped: int) -> None:
         if skipped:
             self.message_user(
                 request,
-                f"{done}; skipped {skipped} that were not in the right state "
-                "(reserved and assigned numbers are never touched).",
+                gettext(
+                    "%(done)s; skipped %(skipped)d that were not in the right state "
+                    "(reserved and assigned numbers are never touched)."
+                )
+                % {"done": done, "skipped": skipped},
                 messages.WARNING,
             )
         else:
