@@ -263,12 +263,12 @@ class StaffUserAdmin(DomainErrorsAsMessages, ScopedAdmin, UserAdmin):
         ("Status", {"fields": ("is_active", "last_login", "date_joined")}),
     )
 
-    @admin.display(description="role", ordering="staff__role")
+    @admin.display(description=gettext_lazy("role"), ordering="staff__role")
     def staff_role(self, user: Any) -> str:
         staff = getattr(user, "staff", None)
         return staff.get_role_display() if staff else "—"
 
-    @admin.display(description="store", ordering="staff__store__code")
+    @admin.display(description=gettext_lazy("store"), ordering="staff__store__code")
     def staff_store(self, user: Any) -> str:
         staff = getattr(user, "staff", None)
         return staff.store.code if staff and staff.store else "head office"

@@ -184,11 +184,11 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
     readonly_fields = fields
     inlines = [TransactionEventInline]
 
-    @admin.display(description="number", ordering="number")
+    @admin.display(description=gettext_lazy("number"), ordering="number")
     def line_number(self, obj: Transaction) -> str:
         return obj.line.number if obj.line_id else obj.number or "—"
 
-    @admin.display(description="line holder (masked)")
+    @admin.display(description=gettext_lazy("line holder (masked)"))
     def holder_masked(self, obj: Transaction) -> str:
         return (_masked_holder(obj.line)["name"] or "—") if obj.line_id else "—"
 
@@ -222,15 +222,15 @@ class LineHoldingInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "transaction")
 
-    @admin.display(description="person")
+    @admin.display(description=gettext_lazy("person"))
     def holder_uid(self, obj: LineHolding) -> str:
         return str(obj.holder.uid)
 
-    @admin.display(description="name (masked)")
+    @admin.display(description=gettext_lazy("name (masked)"))
     def holder_name(self, obj: LineHolding) -> str:
         return identity_selectors.person_masked(obj.holder)["name"] or ""
 
-    @admin.display(description="transaction")
+    @admin.display(description=gettext_lazy("transaction"))
     def transaction_reference(self, obj: LineHolding) -> str:
         return obj.transaction.reference
 
@@ -246,7 +246,7 @@ class LineAddressInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "line", "transaction")
 
-    @admin.display(description="address (masked)")
+    @admin.display(description=gettext_lazy("address (masked)"))
     def address_masked(self, obj: LineAddress) -> str:
         return (
             identity_selectors.value_masked(
@@ -258,11 +258,11 @@ class LineAddressInline(ReadOnlyInline):
             or "—"
         )
 
-    @admin.display(description="sealed for person")
+    @admin.display(description=gettext_lazy("sealed for person"))
     def holder_uid(self, obj: LineAddress) -> str:
         return str(obj.holder.uid)
 
-    @admin.display(description="transaction")
+    @admin.display(description=gettext_lazy("transaction"))
     def transaction_reference(self, obj: LineAddress) -> str:
         return obj.transaction.reference
 
@@ -277,7 +277,7 @@ class LineServiceInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("service", "transaction")
 
-    @admin.display(description="transaction")
+    @admin.display(description=gettext_lazy("transaction"))
     def transaction_reference(self, obj: LineService) -> str:
         return obj.transaction.reference
 
@@ -412,19 +412,19 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "line.lookup")
 
-    @admin.display(description="holder (masked)")
+    @admin.display(description=gettext_lazy("holder (masked)"))
     def holder_name(self, obj: Line) -> str:
         return _masked_holder(obj)["name"] or ""
 
-    @admin.display(description="holder")
+    @admin.display(description=gettext_lazy("holder"))
     def holder_uid(self, obj: Line) -> str:
         return str(obj.holder.uid)
 
-    @admin.display(description="holder document (masked)")
+    @admin.display(description=gettext_lazy("holder document (masked)"))
     def holder_document(self, obj: Line) -> str:
         return _masked_holder(obj)["id_number"] or ""
 
-    @admin.display(description="installation address (masked)")
+    @admin.display(description=gettext_lazy("installation address (masked)"))
     def address_masked(self, obj: Line) -> str:
         return selectors.line_masked_address(obj) or "—"
 
@@ -593,7 +593,7 @@ class ServiceAdmin(OperatorScopedAdmin):
             form = type(form.__name__, (form,), {"operator_for_unique_check": staff.operator})
         return form
 
-    @admin.display(description="line kinds")
+    @admin.display(description=gettext_lazy("line kinds"))
     def kinds(self, obj: Service) -> str:
         labels = dict(LineKind.choices)
         return ", ".join(str(labels.get(kind, kind)) for kind in obj.line_kinds)

@@ -125,7 +125,12 @@ class ConsentForm(forms.Form):
     def __init__(self, *args: Any, notices: list[PrivacyNotice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["notice"].choices = [
-            (n.content_hash, f"{n.get_language_display()} · version {n.version}") for n in notices
+            (
+                n.content_hash,
+                gettext("%(language)s · version %(version)s")
+                % {"language": n.get_language_display(), "version": n.version},
+            )
+            for n in notices
         ]
         if notices:
             self.fields["notice"].initial = notices[0].content_hash
