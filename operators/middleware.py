@@ -64,6 +64,12 @@ class StaffGateMiddleware:
 _LANGUAGE_EXEMPT_PREFIXES = ("/api/", "/static/", "/healthz", "/readyz", "/r/", "/my-lines/")
 
 
+def is_staff_surface(path: str) -> bool:
+    """Whether ``path`` is a staff page or the console (what the staff
+    language and its switch apply to)."""
+    return not path.startswith(_LANGUAGE_EXEMPT_PREFIXES)
+
+
 class StaffLanguageMiddleware:
     """Staff pages and the console in the signed-in staff member's language:
     their own choice, else their operator's staff language. Anyone else gets
@@ -77,7 +83,7 @@ class StaffLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(_LANGUAGE_EXEMPT_PREFIXES):
+        if not is_staff_surface(request.path):
             return self.get_response(request)
         staff = staff_of(getattr(request, "user", None))
         if staff is None:

@@ -418,3 +418,8 @@ def test_the_api_answers_in_the_requests_language_with_unchanged_codes(
     assert zh.status_code == en.status_code == 404
     assert zh.json()["error"]["code"] == en.json()["error"]["code"]
     assert zh.json()["error"]["message"] != en.json()["error"]["message"]
+
+
+def test_the_subscriber_pages_carry_no_staff_language_switch(db):
+    page = Client().get("/my-lines/").content.decode()
+    assert 'action="/i18n/setlang/"' not in page
