@@ -423,3 +423,20 @@ def test_the_api_answers_in_the_requests_language_with_unchanged_codes(
 def test_the_subscriber_pages_carry_no_staff_language_switch(db):
     page = Client().get("/my-lines/").content.decode()
     assert 'action="/i18n/setlang/"' not in page
+
+
+def test_an_operator_admin_sets_the_operators_staff_language_in_the_console(shop):
+    operator, _, _ = shop
+    admin = StaffFactory(operator=operator, role=Role.OPERATOR_ADMIN)
+    client = privileged_login(Client(), admin.user)
+    url = reverse("console:operators_operator_change", args=[operator.pk])
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: form[name].value() if form[name].value() is not None else "" for name in form.fields
+    }
+    data["reverification_reminder_days"] = "[14, 7, 2]"
+    data["default_language"] = "en"
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    operator.refresh_from_db()
+    assert operator.default_language == "en"
