@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench
+.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,14 +32,26 @@ migrate: keys
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The project catalogues (locale/) compiled to .mo files (built, not committed);
+# Django reads the app catalogues (reverification/locale, notices/locale) too.
+messages: $(STAMP_RUN)
+	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt (GNU gettext) is missing; install it with: sudo apt-get install gettext"; exit 1; }
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py compilemessages -v0 --ignore=.venv --ignore=var --ignore=bench
+
+# Re-extracts the project catalogues after strings changed (translate new msgids in
+# locale/zh_Hans/LC_MESSAGES/django.po). The subscriber apps keep their own.
+makemessages: $(STAMP_RUN)
+	DJANGO_SETTINGS_MODULE=config.settings.test $(BIN)/python manage.py makemessages -l zh_Hans -l en --no-location \
+		-i ".venv/*" -i "var/*" -i "bench/*" -i "tests/*" -i "build/*" -i "*.egg-info/*" -i "reverification/*" -i "notices/*"
+
 # Sets up everything on the embedded default (SQLite + filesystem broker) and
 # starts web, Celery worker and Celery beat in the foreground. Ctrl-C stops all.
-run: seed
+run: seed messages
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	@$(BIN)/python manage.py demo_banner
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f deploy/Procfile -d . start
 
-test: $(STAMP_DEV)
+test: $(STAMP_DEV) messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP_DEV)
@@ -62,5 +74,5 @@ $(STAMP_BENCH): pyproject.toml | $(BIN)/python
 
 # Benchmarks (not part of the tests): PostgreSQL and Redis on 127.0.0.1, a
 # database of their own each; starts gunicorn, the load generator and a worker.
-bench: $(STAMP_BENCH)
+bench: $(STAMP_BENCH) messages
 	BENCH_SCALE=$${BENCH_SCALE:-100000} $(BIN)/python -m bench.run

@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.paginator import Page as DjangoPage
 from django.http import Http404
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -53,7 +54,7 @@ class DomainError(Exception):
     they know nothing of HTTP: :data:`STATUS_BY_ERROR` gives each its status."""
 
     code = "conflict"
-    message = "The request conflicts with the current state."
+    message = gettext_lazy("The request conflicts with the current state.")
 
     def __init__(
         self, message: str | None = None, *, fields: dict[str, list[str]] | None = None
@@ -67,7 +68,7 @@ class InvalidInput(DomainError):
     """Bad input: ``fields`` name what is wrong (copied onto forms field by field)."""
 
     code = "invalid"
-    message = "Some fields are not valid."
+    message = gettext_lazy("Some fields are not valid.")
 
 
 # Each domain error class and the HTTP status it leaves the API with, by the

@@ -36,6 +36,8 @@ urlpatterns = [
         r"|mylineschallenge|dispute)/(?P<rest>.*)$",
         _moved_console_page,
     ),
+    # Django's set_language: the language switch of staff pages and the console.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("console/", console.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
     path(
@@ -57,8 +59,6 @@ urlpatterns = [
     ),
     path("r/<str:token>", reverification_views.answer, name="reverification-answer"),
     path("my-lines/", reverification_views.my_lines, name="my-lines"),
-    # i12l2: the language switch (Django's set_language, a POST).
-    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("identity.urls")),
     path("store/", include("registration.urls")),
     path("store/", include("reverification.urls")),

@@ -96,27 +96,27 @@ class PersonAdmin(UidSearchOnlyMixin, ReadOnlyMixin, ScopedAdmin):
             obj._masked_cache = cache
         return cache
 
-    @admin.display(description="name")
+    @admin.display(description=gettext_lazy("name"))
     def masked_name(self, obj: Person) -> str:
         return self._masked(obj)["name"] or ""
 
-    @admin.display(description="document")
+    @admin.display(description=gettext_lazy("document"))
     def masked_document(self, obj: Person) -> str:
         return self._masked(obj)["id_number"] or ""
 
-    @admin.display(description="birth date")
+    @admin.display(description=gettext_lazy("birth date"))
     def masked_birth(self, obj: Person) -> str:
         return self._masked(obj)["date_of_birth"] or ""
 
-    @admin.display(description="address")
+    @admin.display(description=gettext_lazy("address"))
     def masked_address(self, obj: Person) -> str:
         return self._masked(obj)["address"] or ""
 
-    @admin.display(boolean=True, description="erased")
+    @admin.display(boolean=True, description=gettext_lazy("erased"))
     def erased(self, obj: Person) -> bool:
         return obj.is_shredded
 
-    @admin.display(description="compliance")
+    @admin.display(description=gettext_lazy("compliance"))
     def actions_links(self, obj: Person) -> str:
         if obj.pk is None or obj.is_shredded:
             return "—"
@@ -293,7 +293,7 @@ class PrivacyNoticeAdmin(OperatorScopedAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return can(request.user, "privacy_notice.manage")
 
-    @admin.display(description="hash")
+    @admin.display(description=gettext_lazy("hash"))
     def short_hash(self, obj: PrivacyNotice) -> str:
         return obj.content_hash[:12] if obj.content_hash else "draft"
 
@@ -314,7 +314,7 @@ class PrivacyNoticeAdmin(OperatorScopedAdmin):
         obj.created_at = created.created_at
         obj._state.adding = False
 
-    @admin.action(description="Publish the selected drafts", permissions=["manage"])
+    @admin.action(description=gettext_lazy("Publish the selected drafts"), permissions=["manage"])
     def publish(self, request: HttpRequest, queryset) -> None:
         for notice in queryset:
             try:
@@ -351,7 +351,10 @@ class ConsentAdmin(ReadOnlyMixin, ScopedAdmin):
     def has_withdraw_permission(self, request: HttpRequest) -> bool:
         return can(request.user, "privacy_notice.manage")
 
-    @admin.action(description="Record the person's withdrawal of consent", permissions=["withdraw"])
+    @admin.action(
+        description=gettext_lazy("Record the person's withdrawal of consent"),
+        permissions=["withdraw"],
+    )
     def record_withdrawal(self, request: HttpRequest, queryset) -> None:
         count = 0
         for consent in queryset.filter(given=True, withdrawn_at__isnull=True):
@@ -397,11 +400,11 @@ class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
     ]
     fields = readonly_fields
 
-    @admin.display(description="person")
+    @admin.display(description=gettext_lazy("person"))
     def person_ref(self, obj: AccessLogEntry) -> str:
         return str(obj.person.uid) if obj.person_id else "—"
 
-    @admin.display(description="fields")
+    @admin.display(description=gettext_lazy("fields"))
     def field_list(self, obj: AccessLogEntry) -> str:
         return ", ".join(obj.fields) or "—"
 
@@ -431,11 +434,11 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return can(request.user, "person.reveal")
 
-    @admin.display(description="person")
+    @admin.display(description=gettext_lazy("person"))
     def person_ref(self, obj: CorrectionRequest) -> str:
         return str(obj.person.uid)
 
-    @admin.display(description="fields")
+    @admin.display(description=gettext_lazy("fields"))
     def fields_proposed(self, obj: CorrectionRequest) -> str:
         return ", ".join(obj.proposed)
 
@@ -446,11 +449,11 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
             done += 1
         self.message_user(request, f"{done} correction(s) {'approved' if approve else 'refused'}.")
 
-    @admin.action(description="Approve (apply, versioned)", permissions=["decide"])
+    @admin.action(description=gettext_lazy("Approve (apply, versioned)"), permissions=["decide"])
     def approve(self, request: HttpRequest, queryset) -> None:
         self._decide(request, queryset, True)
 
-    @admin.action(description="Refuse", permissions=["decide"])
+    @admin.action(description=gettext_lazy("Refuse"), permissions=["decide"])
     def refuse(self, request: HttpRequest, queryset) -> None:
         self._decide(request, queryset, False)
 

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy
 
 
 class IdentityConfig(AppConfig):
     name = "identity"
-    verbose_name = "Identity and personal-information protection"
+    verbose_name = gettext_lazy("Identity and personal-information protection")
 
     def ready(self) -> None:
         from . import checks, db_roles  # noqa: F401 - checks registers on import

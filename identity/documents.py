@@ -374,7 +374,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
     for doc in (
         DocumentType(
             code="cn_resident_id",
-            label="Resident identity card",
+            label=_("Resident identity card"),
             label_zh="居民身份证",
             # Cards issued at 46 or older are valid for life (长期).
             has_expiry=False,
@@ -386,7 +386,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         ),
         DocumentType(
             code="hmt_residence_permit",
-            label="Residence permit for Hong Kong, Macao and Taiwan residents",
+            label=_("Residence permit for Hong Kong, Macao and Taiwan residents"),
             label_zh="港澳台居民居住证",
             has_expiry=True,
             requires_nationality=False,
@@ -396,7 +396,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         ),
         DocumentType(
             code="hk_macao_travel_permit",
-            label="Mainland travel permit for Hong Kong and Macao residents",
+            label=_("Mainland travel permit for Hong Kong and Macao residents"),
             label_zh="港澳居民来往内地通行证",
             has_expiry=True,
             requires_nationality=False,
@@ -410,7 +410,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         ),
         DocumentType(
             code="taiwan_travel_permit",
-            label="Mainland travel permit for Taiwan residents",
+            label=_("Mainland travel permit for Taiwan residents"),
             label_zh="台湾居民来往大陆通行证",
             has_expiry=True,
             requires_nationality=False,
@@ -425,7 +425,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         ),
         DocumentType(
             code="cn_passport",
-            label="Passport of the People's Republic of China",
+            label=_("Passport of the People's Republic of China"),
             label_zh="中华人民共和国护照",
             has_expiry=True,
             requires_nationality=False,
@@ -439,7 +439,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         ),
         DocumentType(
             code="foreign_passport",
-            label="Foreign passport",
+            label=_("Foreign passport"),
             label_zh="外国护照",
             has_expiry=True,
             requires_nationality=True,
@@ -449,7 +449,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         ),
         DocumentType(
             code="foreign_permanent_residence",
-            label="Foreigner's permanent residence ID card",
+            label=_("Foreigner's permanent residence ID card"),
             label_zh="外国人永久居留身份证",
             has_expiry=True,
             requires_nationality=True,

@@ -53,42 +53,42 @@ class IdentityInvalid(InvalidInput):  # noqa: N818 - named for what happened, li
 
 class NoticeIncomplete(DomainError):
     code = "notice_incomplete"
-    message = "A privacy notice must state all six parts before it is published."
+    message = _("A privacy notice must state all six parts before it is published.")
 
 
 class NoticePublished(DomainError):
     code = "notice_published"
-    message = "A published notice cannot be changed; create a new version."
+    message = _("A published notice cannot be changed; create a new version.")
 
 
 class NoCurrentNotice(DomainError):
     code = "no_current_notice"
-    message = "The operator has no published privacy notice; consent cannot be taken."
+    message = _("The operator has no published privacy notice; consent cannot be taken.")
 
 
 class ConsentRequired(DomainError):
     code = "consent_required"
-    message = "The person must consent to the operator's current privacy notice."
+    message = _("The person must consent to the operator's current privacy notice.")
 
 
 class ConsentRefused(DomainError):
     code = "consent_refused"
-    message = "The person refused consent: no personal data was stored."
+    message = _("The person refused consent: no personal data was stored.")
 
 
 class PersonShredded(DomainError):
     code = "person_erased"
-    message = "This person's data was erased under the retention policy."
+    message = _("This person's data was erased under the retention policy.")
 
 
 class RevealNotAllowed(DomainError):
     code = "reveal_not_allowed"
-    message = "Your role does not allow revealing personal data."
+    message = _("Your role does not allow revealing personal data.")
 
 
 class CorrectionDecided(DomainError):
     code = "correction_decided"
-    message = "This correction request was already decided."
+    message = _("This correction request was already decided.")
 
 
 class IdentityMismatch(DomainError):

@@ -16,7 +16,9 @@ class RevealForm(forms.Form):
         max_length=300,
         min_length=5,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Why you need to see the data. Recorded in the access log with your name.",
+        help_text=gettext_lazy(
+            "Why you need to see the data. Recorded in the access log with your name."
+        ),
     )
 
     def __init__(self, *args, purpose_fixed: bool = False, **kwargs) -> None:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from operators.models import Operator, Store
 
@@ -33,9 +34,9 @@ ENCRYPTED_FIELDS = (
 
 
 class VerificationStatus(models.TextChoices):
-    NEVER = "never", "Never verified"
-    VERIFIED = "verified", "Verified"
-    FAILED = "failed", "Verification failed"
+    NEVER = "never", _("Never verified")
+    VERIFIED = "verified", _("Verified")
+    FAILED = "failed", _("Verification failed")
 
 
 class NoticeLanguage(models.TextChoices):
@@ -48,37 +49,46 @@ class Person(models.Model):
 
     # Public, unguessable handle (API URLs) and the associated data that binds
     # every ciphertext of this person to this row.
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="persons")
-    id_type = models.CharField(max_length=40)
-    # HMAC-SHA256 of (id_type, normalised number) under the index key.
-    doc_index = models.CharField(max_length=64)
-    # The person's data key, wrapped by the key ring; None once crypto-shredded.
-    wrapped_key = models.BinaryField(null=True, editable=False)
-    key_id = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    name_enc = models.BinaryField(editable=False)
-    id_number_enc = models.BinaryField(editable=False)
-    date_of_birth_enc = models.BinaryField(editable=False)
-    sex_enc = models.BinaryField(editable=False)
-    id_expiry_enc = models.BinaryField(null=True, editable=False)
-    nationality_enc = models.BinaryField(null=True, editable=False)
-    address_enc = models.BinaryField(null=True, editable=False)
-    verification_status = models.CharField(
-        max_length=16, choices=VerificationStatus.choices, default=VerificationStatus.NEVER
+    uid = models.UUIDField(_("uid"), default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="persons"
     )
-    verified_at = models.DateTimeField(null=True, blank=True)
+    id_type = models.CharField(_("id type"), max_length=40)
+    # HMAC-SHA256 of (id_type, normalised number) under the index key.
+    doc_index = models.CharField(_("doc index"), max_length=64)
+    # The person's data key, wrapped by the key ring; None once crypto-shredded.
+    wrapped_key = models.BinaryField(_("wrapped key"), null=True, editable=False)
+    key_id = models.CharField(_("key id"), max_length=64, blank=True, db_index=True, editable=False)
+    name_enc = models.BinaryField(_("name enc"), editable=False)
+    id_number_enc = models.BinaryField(_("id number enc"), editable=False)
+    date_of_birth_enc = models.BinaryField(_("date of birth enc"), editable=False)
+    sex_enc = models.BinaryField(_("sex enc"), editable=False)
+    id_expiry_enc = models.BinaryField(_("id expiry enc"), null=True, editable=False)
+    nationality_enc = models.BinaryField(_("nationality enc"), null=True, editable=False)
+    address_enc = models.BinaryField(_("address enc"), null=True, editable=False)
+    verification_status = models.CharField(
+        _("verification status"),
+        max_length=16,
+        choices=VerificationStatus.choices,
+        default=VerificationStatus.NEVER,
+    )
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     # The language notices to this person are written in (chosen at
     # registration, changed in store): a preference, not identity data.
-    language = models.CharField(max_length=8, choices=NoticeLanguage.choices, default="zh-hans")
+    language = models.CharField(
+        _("language"), max_length=8, choices=NoticeLanguage.choices, default="zh-hans"
+    )
     # Maintained by the registration app; retention reads them.
-    lines_held = models.PositiveIntegerField(default=0)
-    last_line_closed_at = models.DateTimeField(null=True, blank=True)
-    version = models.PositiveIntegerField(default=1)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    shredded_at = models.DateTimeField(null=True, blank=True)
+    lines_held = models.PositiveIntegerField(_("lines held"), default=0)
+    last_line_closed_at = models.DateTimeField(_("last line closed at"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    shredded_at = models.DateTimeField(_("shredded at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("persons")
         constraints = [
             models.UniqueConstraint(
                 fields=["operator", "doc_index"], name="person_one_per_operator_document"
@@ -108,7 +118,7 @@ class PersonVersion(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
     changed_fields = models.JSONField(default=list)
-    previous = models.JSONField(default=dict, help_text="Field → base64 ciphertext before.")
+    previous = models.JSONField(default=dict, help_text=_("Field → base64 ciphertext before."))
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -116,6 +126,8 @@ class PersonVersion(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("person version")
+        verbose_name_plural = _("person versions")
         ordering = ["person", "version"]
         constraints = [
             models.UniqueConstraint(fields=["person", "version"], name="person_version_unique"),
@@ -142,20 +154,26 @@ class PrivacyNotice(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="notices")
-    version = models.PositiveIntegerField()
-    language = models.CharField(max_length=8, choices=NoticeLanguage.choices)
-    purpose = models.TextField(blank=True)
-    manner = models.TextField(blank=True)
-    scope = models.TextField(blank=True)
-    retention = models.TextField(blank=True)
-    query_and_correction = models.TextField(blank=True)
-    consequences_of_refusal = models.TextField(blank=True)
-    content_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
-    published_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="notices"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    language = models.CharField(_("language"), max_length=8, choices=NoticeLanguage.choices)
+    purpose = models.TextField(_("purpose"), blank=True)
+    manner = models.TextField(_("manner"), blank=True)
+    scope = models.TextField(_("scope"), blank=True)
+    retention = models.TextField(_("retention"), blank=True)
+    query_and_correction = models.TextField(_("query and correction"), blank=True)
+    consequences_of_refusal = models.TextField(_("consequences of refusal"), blank=True)
+    content_hash = models.CharField(
+        _("content hash"), max_length=64, blank=True, db_index=True, editable=False
+    )
+    published_at = models.DateTimeField(_("published at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("privacy notice")
+        verbose_name_plural = _("privacy notices")
         ordering = ["operator", "language", "-version"]
         constraints = [
             models.UniqueConstraint(
@@ -195,9 +213,9 @@ class PrivacyNotice(models.Model):
 
 
 class ConsentChannel(models.TextChoices):
-    STORE = "store", "In store"
-    SELF_SERVICE = "self_service", "Self-service"
-    API = "api", "API client"
+    STORE = "store", _("In store")
+    SELF_SERVICE = "self_service", _("Self-service")
+    API = "api", _("API client")
 
 
 class Consent(models.Model):
@@ -207,26 +225,39 @@ class Consent(models.Model):
     TENANT_OPERATOR_PATH = "operator"
     TENANT_STORE_PATH = "store"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="consents")
-    person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="consents"
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="consents"
     )
-    notice = models.ForeignKey(PrivacyNotice, on_delete=models.PROTECT, related_name="consents")
-    notice_hash = models.CharField(max_length=64)
-    given = models.BooleanField()
-    channel = models.CharField(max_length=16, choices=ConsentChannel.choices)
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT)
+    person = models.ForeignKey(
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="consents",
+    )
+    notice = models.ForeignKey(
+        PrivacyNotice, verbose_name=_("notice"), on_delete=models.PROTECT, related_name="consents"
+    )
+    notice_hash = models.CharField(_("notice hash"), max_length=64)
+    given = models.BooleanField(_("given"))
+    channel = models.CharField(_("channel"), max_length=16, choices=ConsentChannel.choices)
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.PROTECT
+    )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
     withdrawn_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        verbose_name=_("withdrawn by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -234,6 +265,8 @@ class Consent(models.Model):
     )
 
     class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(
@@ -256,20 +289,24 @@ class CitizenRecord(models.Model):
     revoked = models.BooleanField(default=False)
     loaded_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name = _("citizen record")
+        verbose_name_plural = _("citizen records")
+
     def __str__(self) -> str:
         return f"Citizen record #{self.pk}"
 
 
 class AccessPurpose(models.TextChoices):
-    AUTHORITY_CHECK = "authority_check", "Identity check with the authority"
-    REGISTRATION = "registration", "Registration in store"
-    CUSTOMER_REQUEST = "customer_request", "The subscriber's own request"
-    COMPLIANCE_REVIEW = "compliance_review", "Compliance review"
-    SUBJECT_ACCESS = "subject_access", "Subject access export"
-    CORRECTION = "correction", "Correction of personal data"
-    LAW_ENFORCEMENT = "law_enforcement", "Lawful request by an authority"
-    RETENTION = "retention", "Retention (erasure)"
-    ROLE_CHANGE = "role_change", "Staff role change (grant, decision, revocation)"
+    AUTHORITY_CHECK = "authority_check", _("Identity check with the authority")
+    REGISTRATION = "registration", _("Registration in store")
+    CUSTOMER_REQUEST = "customer_request", _("The subscriber's own request")
+    COMPLIANCE_REVIEW = "compliance_review", _("Compliance review")
+    SUBJECT_ACCESS = "subject_access", _("Subject access export")
+    CORRECTION = "correction", _("Correction of personal data")
+    LAW_ENFORCEMENT = "law_enforcement", _("Lawful request by an authority")
+    RETENTION = "retention", _("Retention (erasure)")
+    ROLE_CHANGE = "role_change", _("Staff role change (grant, decision, revocation)")
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -292,33 +329,48 @@ class AccessLogEntry(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    chain = models.CharField(max_length=64)
-    seq = models.PositiveBigIntegerField()
-    prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    chain = models.CharField(_("chain"), max_length=64)
+    seq = models.PositiveBigIntegerField(_("seq"))
+    prev_hash = models.CharField(_("prev hash"), max_length=64)
+    entry_hash = models.CharField(_("entry hash"), max_length=64, unique=True)
     # The TELEREG_AUDIT_KEYS key id whose HMAC chained this entry.
-    key_id = models.CharField(max_length=64, default="")
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
+    key_id = models.CharField(_("key id"), max_length=64, default="")
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    actor_label = models.CharField(max_length=150)
-    store = models.ForeignKey(Store, null=True, blank=True, on_delete=models.PROTECT)
+    actor_label = models.CharField(_("actor label"), max_length=150)
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), null=True, blank=True, on_delete=models.PROTECT
+    )
     person = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="access_log"
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="access_log",
     )
-    fields = models.JSONField(default=list)
-    purpose = models.CharField(max_length=32, choices=AccessPurpose.choices)
-    reason = models.CharField(max_length=300, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    request_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField()
+    fields = models.JSONField(_("fields"), default=list)
+    purpose = models.CharField(_("purpose"), max_length=32, choices=AccessPurpose.choices)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"))
 
     objects = AccessLogQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("access log entry")
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "access log entries"
+        verbose_name_plural = _("access log entries")
         constraints = [
             models.UniqueConstraint(fields=["chain", "seq"], name="access_log_chain_seq_unique"),
         ]
@@ -340,9 +392,9 @@ class AccessLogEntry(models.Model):
 
 
 class CorrectionStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REFUSED = "refused", "Refused"
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
 
 
 class CorrectionRequest(models.Model):
@@ -351,22 +403,40 @@ class CorrectionRequest(models.Model):
 
     TENANT_OPERATOR_PATH = "person__operator"
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="corrections")
-    proposed = models.JSONField(default=dict, help_text="Field → base64 ciphertext proposed.")
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="corrections"
+    )
+    proposed = models.JSONField(
+        _("proposed"), default=dict, help_text=_("Field → base64 ciphertext proposed.")
+    )
     status = models.CharField(
-        max_length=16, choices=CorrectionStatus.choices, default=CorrectionStatus.PENDING
+        _("status"),
+        max_length=16,
+        choices=CorrectionStatus.choices,
+        default=CorrectionStatus.PENDING,
     )
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    decision_note = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -385,6 +455,10 @@ class LookupBucket(models.Model):
     hits = models.JSONField(default=list)
     refused_at = models.JSONField(default=list)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("look-up bucket")
+        verbose_name_plural = _("look-up buckets")
 
     def __str__(self) -> str:
         return self.key

@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class OperatorsConfig(AppConfig):
     name = "operators"
-    verbose_name = "Operators, stores and staff"
+    verbose_name = gettext_lazy("Operators, stores and staff")
 
     def ready(self) -> None:
         # Token revocation on password change and deactivation (receivers), the

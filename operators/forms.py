@@ -6,8 +6,10 @@ from django.utils.translation import gettext_lazy as _
 class SignInForm(AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "The username or password is not correct. "
-        "After 5 failed attempts the account is locked.",
+        "invalid_login": _(
+            "The username or password is not correct. "
+            "After 5 failed attempts the account is locked."
+        ),
     }
 
 

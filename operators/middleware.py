@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import urlencode
 
 from .selectors import undertaking_pending
+from .services import staff_language_set
 from .tenancy import is_platform_admin, second_factor_required, session_unverified, staff_of
 
 # Paths that work before the undertaking is accepted.
@@ -53,4 +56,46 @@ class StaffGateMiddleware:
         undertaking_url = reverse("operators:undertaking")
         if path != undertaking_url and undertaking_pending(user):
             return redirect(f"{undertaking_url}?{urlencode({'next': request.get_full_path()})}")
+        return self.get_response(request)
+
+
+# Not staff pages: the API answers in the request's language (Accept-Language),
+# the subscriber pages in the subscriber's (reverification), files have none.
+_LANGUAGE_EXEMPT_PREFIXES = ("/api/", "/static/", "/healthz", "/readyz", "/r/", "/my-lines/")
+
+
+def is_staff_surface(path: str) -> bool:
+    """Whether ``path`` is a staff page or the console (what the staff
+    language and its switch apply to)."""
+    return not path.startswith(_LANGUAGE_EXEMPT_PREFIXES)
+
+
+class StaffLanguageMiddleware:
+    """Staff pages and the console in the signed-in staff member's language:
+    their own choice, else their operator's staff language. Anyone else gets
+    what LocaleMiddleware chose (the language cookie, Accept-Language, else
+    LANGUAGE_CODE).
+
+    A staff member's use of the language switch (Django's ``set_language``)
+    is saved as their choice, so it follows them to any browser."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_staff_surface(request.path):
+            return self.get_response(request)
+        staff = staff_of(getattr(request, "user", None))
+        if staff is None:
+            return self.get_response(request)
+        if request.method == "POST" and request.path == reverse("set_language"):
+            response = self.get_response(request)
+            language = request.POST.get("language", "")
+            # set_language sets its cookie only for a language it accepted.
+            if settings.LANGUAGE_COOKIE_NAME in response.cookies:
+                staff_language_set(staff=staff, language=language, actor=request.user)
+            return response
+        language = staff.effective_language
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)

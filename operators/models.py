@@ -18,8 +18,23 @@ from django.utils.translation import gettext_lazy as _
 from .roles import PRIVILEGED, Role
 
 region_code_validator = RegexValidator(
-    r"^\d{6}$", "An administrative region code has six digits (e.g. 110105)."
+    r"^\d{6}$", _("An administrative region code has six digits (e.g. 110105).")
 )
+
+
+class Language(models.TextChoices):
+    """The languages staff pages and the console speak (settings.LANGUAGES);
+    each label is the language's own name, so anyone can find theirs."""
+
+    ZH_HANS = "zh-hans", "简体中文"
+    EN = "en", "English"
+
+
+def default_language() -> str:
+    """A new operator's staff language: the site's LANGUAGE_CODE (zh-hans in
+    base settings) when it is one of :class:`Language`, else Simplified Chinese."""
+    code = settings.LANGUAGE_CODE.lower()
+    return code if code in Language.values else Language.ZH_HANS
 
 
 def default_reminder_days() -> list[int]:
@@ -29,39 +44,65 @@ def default_reminder_days() -> list[int]:
 class Operator(models.Model):
     TENANT_OPERATOR_PATH = "pk"
 
-    code = models.SlugField(max_length=32, unique=True)
-    name = models.CharField(max_length=200)
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=200)
     country = models.CharField(
-        max_length=2, default="CN", help_text="ISO 3166-1 alpha-2 country of its numbers."
+        _("country"),
+        max_length=2,
+        default="CN",
+        help_text=_("ISO 3166-1 alpha-2 country of its numbers."),
     )
     mobile_line_cap = models.PositiveSmallIntegerField(
-        default=5, help_text="Mobile lines one identity document may hold at this operator."
+        _("mobile line cap"),
+        default=5,
+        help_text=_("Mobile lines one identity document may hold at this operator."),
     )
     landline_line_cap = models.PositiveSmallIntegerField(
-        default=5, help_text="Landlines one identity document may hold at this operator."
+        _("landline line cap"),
+        default=5,
+        help_text=_("Landlines one identity document may hold at this operator."),
     )
     min_holder_age = models.PositiveSmallIntegerField(
-        default=16, help_text="Minimum age for holding a line in one's own name."
+        _("min holder age"),
+        default=16,
+        help_text=_("Minimum age for holding a line in one's own name."),
     )
     reverification_response_days = models.PositiveSmallIntegerField(
-        default=30, help_text="Default days a subscriber has to answer a re-verification."
+        _("reverification response days"),
+        default=30,
+        help_text=_("Default days a subscriber has to answer a re-verification."),
     )
     reverification_reminder_days = models.JSONField(
+        _("reverification reminder days"),
         default=default_reminder_days,
-        help_text="Default reminders, in days before the deadline, e.g. [14, 7, 2].",
+        help_text=_("Default reminders, in days before the deadline, e.g. [14, 7, 2]."),
     )
     reverification_suspend_after_days = models.PositiveSmallIntegerField(
+        _("reverification suspend after days"),
         default=15,
-        help_text="Days a line stays barred from outgoing service after its re-verification "
-        "expired, before it is suspended.",
+        help_text=_(
+            "Days a line stays barred from outgoing service after its re-verification "
+            "expired, before it is suspended."
+        ),
+    )
+    default_language = models.CharField(
+        _("staff language"),
+        max_length=16,
+        choices=Language.choices,
+        default=default_language,
+        help_text=_("The language of staff pages and the console for staff who chose none."),
     )
     retention_days = models.PositiveIntegerField(
-        default=730, help_text="Days personal data is kept after the person's last line closed."
+        _("retention days"),
+        default=730,
+        help_text=_("Days personal data is kept after the person's last line closed."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("operator")
+        verbose_name_plural = _("operators")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -90,15 +131,23 @@ class Operator(models.Model):
 class Store(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="stores")
-    code = models.SlugField(max_length=32)
-    name = models.CharField(max_length=200)
-    region_code = models.CharField(max_length=6, validators=[region_code_validator])
-    address = models.CharField(max_length=300, help_text="The store's own business address.")
-    active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="stores"
+    )
+    code = models.SlugField(_("code"), max_length=32)
+    name = models.CharField(_("name"), max_length=200)
+    region_code = models.CharField(
+        _("region code"), max_length=6, validators=[region_code_validator]
+    )
+    address = models.CharField(
+        _("address"), max_length=300, help_text=_("The store's own business address.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("store")
+        verbose_name_plural = _("stores")
         ordering = ["operator__code", "code"]
         constraints = [
             models.UniqueConstraint(
@@ -115,24 +164,43 @@ class StaffMember(models.Model):
     TENANT_STORE_PATH = "store"
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="staff",
     )
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="staff")
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="staff"
+    )
     store = models.ForeignKey(
         Store,
+        verbose_name=_("store"),
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="staff",
-        help_text="Empty for head-office staff.",
+        help_text=_("Empty for head-office staff."),
     )
-    role = models.CharField(max_length=32, choices=Role.choices)
-    active = models.BooleanField(default=True)
-    confidentiality_accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
-    confidentiality_version = models.CharField(max_length=32, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    active = models.BooleanField(_("active"), default=True)
+    language = models.CharField(
+        _("language"),
+        max_length=16,
+        choices=Language.choices,
+        blank=True,
+        help_text=_("Empty: the operator's staff language."),
+    )
+    confidentiality_accepted_at = models.DateTimeField(
+        _("confidentiality accepted at"), null=True, blank=True, editable=False
+    )
+    confidentiality_version = models.CharField(
+        _("confidentiality version"), max_length=32, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
         ordering = ["operator__code", "user__username"]
         constraints = [
             models.CheckConstraint(
@@ -144,11 +212,16 @@ class StaffMember(models.Model):
     def __str__(self) -> str:
         return f"{self.user.get_username()} ({self.get_role_display()})"
 
+    @property
+    def effective_language(self) -> str:
+        """The language this staff member's pages are shown in."""
+        return self.language or self.operator.default_language
+
     def clean(self) -> None:
         if self.store_id and self.operator_id and self.store.operator_id != self.operator_id:
-            raise ValidationError({"store": "The store belongs to another operator."})
+            raise ValidationError({"store": _("The store belongs to another operator.")})
         if self.role in (Role.CLERK, Role.STORE_MANAGER) and not self.store_id:
-            raise ValidationError({"store": "Clerks and store managers work in a store."})
+            raise ValidationError({"store": _("Clerks and store managers work in a store.")})
 
 
 class RoleGrantState(models.TextChoices):
@@ -187,6 +260,8 @@ class RoleGrant(models.Model):
     decision_note = models.CharField(max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("role grant")
+        verbose_name_plural = _("role grants")
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -223,6 +298,8 @@ class ConfidentialityUndertaking(models.Model):
     published_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("confidentiality undertaking")
+        verbose_name_plural = _("confidentiality undertakings")
         ordering = ["-published_at"]
         get_latest_by = "published_at"
 
@@ -238,6 +315,8 @@ class UndertakingAcceptance(models.Model):
     accepted_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("undertaking acceptance")
+        verbose_name_plural = _("undertaking acceptances")
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "undertaking"], name="undertaking_accepted_once"
@@ -253,6 +332,10 @@ class WorkerHeartbeat(models.Model):
 
     name = models.CharField(max_length=64, unique=True)
     seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
 
     def __str__(self) -> str:
         return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M}"

@@ -7,13 +7,14 @@ grants access. The README reproduces this table.
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    CLERK = "clerk", "Clerk"
-    STORE_MANAGER = "store_manager", "Store manager"
-    COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
-    OPERATOR_ADMIN = "operator_admin", "Operator admin"
+    CLERK = "clerk", _("Clerk")
+    STORE_MANAGER = "store_manager", _("Store manager")
+    COMPLIANCE_OFFICER = "compliance_officer", _("Compliance officer")
+    OPERATOR_ADMIN = "operator_admin", _("Operator admin")
 
 
 ALL = frozenset(Role)

@@ -22,6 +22,7 @@ from .errors import (
 )
 from .models import (
     ConfidentialityUndertaking,
+    Language,
     RoleGrant,
     RoleGrantState,
     StaffMember,
@@ -63,6 +64,25 @@ def undertaking_accept(
     if hasattr(user, "_telereg_undertaking_pending"):
         del user._telereg_undertaking_pending
     return acceptance
+
+
+def staff_language_set(*, staff: StaffMember, language: str, actor: AbstractBaseUser) -> bool:
+    """Save the language ``staff``'s pages and console are shown in ("" = the
+    operator's staff language).
+
+    Guarantees: only the staff member themselves changes it (anyone else, or
+    a code outside :class:`operators.models.Language`, changes nothing and
+    returns False); the change is logged with the actor's id, not a name."""
+    if actor is None or actor.pk != staff.user_id:
+        return False
+    if language and language not in Language.values:
+        return False
+    if staff.language == language:
+        return True
+    StaffMember.objects.filter(pk=staff.pk).update(language=language)
+    staff.language = language
+    logger.info("user %s set staff language %s", actor.pk, language or "(operator default)")
+    return True
 
 
 def heartbeat_record(*, name: str) -> None:

@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -125,12 +126,14 @@ def undertaking(request: HttpRequest) -> HttpResponse:
     pending = selectors.undertaking_pending(request.user)
     if request.method == "POST" and current is not None:
         if request.POST.get("version") != current.version:
-            messages.error(request, "The undertaking changed while you read it; read it again.")
+            messages.error(
+                request, gettext("The undertaking changed while you read it; read it again.")
+            )
         elif request.POST.get("accept") != "yes":
-            messages.error(request, "Tick the box to accept the undertaking.")
+            messages.error(request, gettext("Tick the box to accept the undertaking."))
         else:
             services.undertaking_accept(user=request.user, undertaking=current)
-            messages.success(request, "Thank you: your acceptance is recorded.")
+            messages.success(request, gettext("Thank you: your acceptance is recorded."))
             return redirect(next_url)
     return render(
         request,

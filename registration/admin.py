@@ -161,7 +161,7 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
     list_select_related = ["store", "staff", "line", "operator"]
     date_hierarchy = "created_at"
     search_fields = ["^reference"]
-    search_help_text = "Transaction reference (or its beginning)."
+    search_help_text = gettext_lazy("Transaction reference (or its beginning).")
     fields = [
         "reference",
         "kind",
@@ -187,11 +187,11 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
     readonly_fields = fields
     inlines = [TransactionEventInline]
 
-    @admin.display(description="number", ordering="number")
+    @admin.display(description=gettext_lazy("number"), ordering="number")
     def line_number(self, obj: Transaction) -> str:
         return obj.line.number if obj.line_id else obj.number or "—"
 
-    @admin.display(description="line holder (masked)")
+    @admin.display(description=gettext_lazy("line holder (masked)"))
     def holder_masked(self, obj: Transaction) -> str:
         return (_masked_holder(obj.line)["name"] or "—") if obj.line_id else "—"
 
@@ -244,15 +244,15 @@ class LineHoldingInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "transaction")
 
-    @admin.display(description="person")
+    @admin.display(description=gettext_lazy("person"))
     def holder_uid(self, obj: LineHolding) -> str:
         return str(obj.holder.uid)
 
-    @admin.display(description="name (masked)")
+    @admin.display(description=gettext_lazy("name (masked)"))
     def holder_name(self, obj: LineHolding) -> str:
         return identity_selectors.person_masked(obj.holder)["name"] or ""
 
-    @admin.display(description="transaction")
+    @admin.display(description=gettext_lazy("transaction"))
     def transaction_reference(self, obj: LineHolding) -> str:
         return obj.transaction.reference
 
@@ -268,7 +268,7 @@ class LineAddressInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "line", "transaction")
 
-    @admin.display(description="address (masked)")
+    @admin.display(description=gettext_lazy("address (masked)"))
     def address_masked(self, obj: LineAddress) -> str:
         return (
             identity_selectors.value_masked(
@@ -280,11 +280,11 @@ class LineAddressInline(ReadOnlyInline):
             or "—"
         )
 
-    @admin.display(description="sealed for person")
+    @admin.display(description=gettext_lazy("sealed for person"))
     def holder_uid(self, obj: LineAddress) -> str:
         return str(obj.holder.uid)
 
-    @admin.display(description="transaction")
+    @admin.display(description=gettext_lazy("transaction"))
     def transaction_reference(self, obj: LineAddress) -> str:
         return obj.transaction.reference
 
@@ -299,7 +299,7 @@ class LineServiceInline(ReadOnlyInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("service", "transaction")
 
-    @admin.display(description="transaction")
+    @admin.display(description=gettext_lazy("transaction"))
     def transaction_reference(self, obj: LineService) -> str:
         return obj.transaction.reference
 
@@ -434,19 +434,19 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "line.lookup")
 
-    @admin.display(description="holder (masked)")
+    @admin.display(description=gettext_lazy("holder (masked)"))
     def holder_name(self, obj: Line) -> str:
         return _masked_holder(obj)["name"] or ""
 
-    @admin.display(description="holder")
+    @admin.display(description=gettext_lazy("holder"))
     def holder_uid(self, obj: Line) -> str:
         return str(obj.holder.uid)
 
-    @admin.display(description="holder document (masked)")
+    @admin.display(description=gettext_lazy("holder document (masked)"))
     def holder_document(self, obj: Line) -> str:
         return _masked_holder(obj)["id_number"] or ""
 
-    @admin.display(description="installation address (masked)")
+    @admin.display(description=gettext_lazy("installation address (masked)"))
     def address_masked(self, obj: Line) -> str:
         return selectors.line_masked_address(obj) or "—"
 
@@ -506,25 +506,41 @@ class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
             return queryset, False
         return (queryset.filter(number__contains=digits) if digits else queryset.none()), False
 
-    @admin.action(description="Quarantine the selected available numbers", permissions=["manage"])
+    @admin.action(
+        description=gettext_lazy("Quarantine the selected available numbers"),
+        permissions=["manage"],
+    )
     def quarantine_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         days = settings.TELEREG_QUARANTINE_DAYS
         changed, skipped = inventory.number_quarantine(numbers=queryset, days=days)
-        self._report(request, f"Quarantined {changed} number(s) for {days} days", skipped)
+        self._report(
+            request,
+            gettext("Quarantined %(count)d number(s) for %(days)d days")
+            % {"count": changed, "days": days},
+            skipped,
+        )
 
     @admin.action(
-        description="Release the selected numbers from quarantine", permissions=["manage"]
+        description=gettext_lazy("Release the selected numbers from quarantine"),
+        permissions=["manage"],
     )
     def release_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         changed, skipped = inventory.number_release(numbers=queryset)
-        self._report(request, f"Released {changed} number(s) from quarantine", skipped)
+        self._report(
+            request,
+            gettext("Released %(count)d number(s) from quarantine") % {"count": changed},
+            skipped,
+        )
 
     def _report(self, request: HttpRequest, done: str, skipped: int) -> None:
         if skipped:
             self.message_user(
                 request,
-                f"{done}; skipped {skipped} that were not in the right state "
-                "(reserved and assigned numbers are never touched).",
+                gettext(
+                    "%(done)s; skipped %(skipped)d that were not in the right state "
+                    "(reserved and assigned numbers are never touched)."
+                )
+                % {"done": done, "skipped": skipped},
                 messages.WARNING,
             )
         else:
@@ -538,7 +554,7 @@ class ServiceForm(forms.ModelForm):
     line_kinds = forms.MultipleChoiceField(
         choices=LineKind.choices,
         widget=forms.CheckboxSelectMultiple,
-        help_text="The kinds of line this service can be added to.",
+        help_text=gettext_lazy("The kinds of line this service can be added to."),
     )
 
     # Set by ServiceAdmin.get_form for tenants, whose form has no operator field.
@@ -560,7 +576,9 @@ class ServiceForm(forms.ModelForm):
             if self.instance.pk:
                 taken = taken.exclude(pk=self.instance.pk)
             if taken.exists():
-                raise forms.ValidationError("Your catalog already has a service with this code.")
+                raise forms.ValidationError(
+                    gettext("Your catalog already has a service with this code.")
+                )
         return code
 
 
@@ -597,7 +615,7 @@ class ServiceAdmin(OperatorScopedAdmin):
             form = type(form.__name__, (form,), {"operator_for_unique_check": staff.operator})
         return form
 
-    @admin.display(description="line kinds")
+    @admin.display(description=gettext_lazy("line kinds"))
     def kinds(self, obj: Service) -> str:
         labels = dict(LineKind.choices)
         return ", ".join(str(labels.get(kind, kind)) for kind in obj.line_kinds)

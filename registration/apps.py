@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class RegistrationConfig(AppConfig):
     name = "registration"
-    verbose_name = "Registration"
+    verbose_name = gettext_lazy("Registration")
 
     def ready(self) -> None:
         # Imports the services at start-up, so that their errors show then.

@@ -3,8 +3,17 @@ its own code, never carrying personal data. Mapped once in config.api."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
 from config.api import DomainError
 from identity.errors import IdentityMismatch
+
+
+def _kind_label(kind: str) -> str:
+    """A line kind as people read it ("mobile" → 移动电话 in zh-hans)."""
+    labels = {"mobile": gettext("mobile"), "landline": gettext("landline")}
+    return labels.get(kind, kind)
 
 
 class RegistrationRefused(DomainError):
@@ -18,55 +27,58 @@ class CapReached(RegistrationRefused):
 
     def __init__(self, *, count: int, cap: int, kind: str) -> None:
         super().__init__(
-            f"This identity already holds {count} {kind} line(s) at this operator; "
-            f"the limit is {cap}."
+            gettext(
+                "This identity already holds %(count)d %(kind)s line(s) at this operator; "
+                "the limit is %(cap)d."
+            )
+            % {"count": count, "kind": _kind_label(kind), "cap": cap}
         )
         self.count, self.cap = count, cap
 
 
 class NumberTaken(RegistrationRefused):
     code = "number_taken"
-    message = "That number is not available: it is taken, reserved or resting."
+    message = _("That number is not available: it is taken, reserved or resting.")
 
 
 class NumberUnknown(RegistrationRefused):
     code = "number_unknown"
-    message = "That number is not in this operator's inventory."
+    message = _("That number is not in this operator's inventory.")
 
 
 class NoNumberAvailable(RegistrationRefused):
     code = "no_number_available"
-    message = "No number of this kind is available in the inventory."
+    message = _("No number of this kind is available in the inventory.")
 
 
 class HolderMismatch(RegistrationRefused):
     code = "holder_mismatch"
-    message = "The identity given is not the registered holder of this line."
+    message = _("The identity given is not the registered holder of this line.")
 
 
 class TransferToSelf(RegistrationRefused):
     code = "transfer_to_self"
-    message = "The new holder is already the registered holder of this line."
+    message = _("The new holder is already the registered holder of this line.")
 
 
 class LineNotActive(RegistrationRefused):
     code = "line_not_active"
-    message = "This line is barred, suspended or closed: it accepts only re-verification."
+    message = _("This line is barred, suspended or closed: it accepts only re-verification.")
 
 
 class LineWrongKind(RegistrationRefused):
     code = "line_wrong_kind"
-    message = "This transaction does not apply to this kind of line."
+    message = _("This transaction does not apply to this kind of line.")
 
 
 class ServiceNotApplicable(RegistrationRefused):
     code = "service_not_applicable"
-    message = "This service does not apply to this kind of line."
+    message = _("This service does not apply to this kind of line.")
 
 
 class ServiceAlreadyActive(RegistrationRefused):
     code = "service_already_active"
-    message = "This service is already active on the line."
+    message = _("This service is already active on the line.")
 
 
 class IdentityNotVerified(RegistrationRefused):
@@ -74,39 +86,44 @@ class IdentityNotVerified(RegistrationRefused):
 
     def __init__(self, *, party: str, outcome: str) -> None:
         reasons = {
-            "mismatch": "the details do not match the authority's record",
-            "not_found": "the authority has no such document",
-            "revoked": "the document was revoked by the authority",
+            "mismatch": gettext("the details do not match the authority's record"),
+            "not_found": gettext("the authority has no such document"),
+            "revoked": gettext("the document was revoked by the authority"),
         }
+        parties = {
+            "holder": gettext("holder"),
+            "new_holder": gettext("new holder"),
+        }
+        reason = reasons.get(outcome, gettext("the authority did not confirm it"))
         super().__init__(
-            f"The {party.replace('_', ' ')}'s identity was not confirmed: "
-            f"{reasons.get(outcome, outcome)}.",
-            fields={party: [reasons.get(outcome, outcome)]},
+            gettext("The %(party)s's identity was not confirmed: %(reason)s.")
+            % {"party": parties.get(party, party.replace("_", " ")), "reason": reason},
+            fields={party: [reason]},
         )
         self.outcome = outcome
 
 
 class StoreInactive(DomainError):
     code = "store_inactive"
-    message = "Your store is not active: it cannot take transactions."
+    message = _("Your store is not active: it cannot take transactions.")
 
 
 class NotCancellable(DomainError):
     code = "not_cancellable"
-    message = "Only a transaction waiting for the authority can be cancelled."
+    message = _("Only a transaction waiting for the authority can be cancelled.")
 
 
 class LineNotFound(DomainError):
     code = "line_not_found"
-    message = "No line with that number at this operator."
+    message = _("No line with that number at this operator.")
 
 
 class ServiceNotFound(DomainError):
     code = "service_not_found"
-    message = "No such service in the operator's catalog."
+    message = _("No such service in the operator's catalog.")
 
     def __init__(self) -> None:
-        super().__init__(fields={"service": ["No such service in the catalog."]})
+        super().__init__(fields={"service": [gettext("No such service in the catalog.")]})
 
 
 class IdentityMismatchRefused(RegistrationRefused):

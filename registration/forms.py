@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from identity import lookups
@@ -28,30 +28,32 @@ class IdentityForm(forms.Form):
     is prefixed with the party: ``applicant``, ``holder`` or ``new_holder``)."""
 
     id_type = forms.ChoiceField(
-        choices=identity_selectors.document_type_choices, label="Document type"
+        choices=identity_selectors.document_type_choices, label=gettext_lazy("Document type")
     )
-    id_number = forms.CharField(max_length=40, label="Document number")
-    name = forms.CharField(max_length=100, label="Name as on the document")
-    date_of_birth = forms.DateField(label="Date of birth", widget=DATE_INPUT)
+    id_number = forms.CharField(max_length=40, label=gettext_lazy("Document number"))
+    name = forms.CharField(max_length=100, label=gettext_lazy("Name as on the document"))
+    date_of_birth = forms.DateField(label=gettext_lazy("Date of birth"), widget=DATE_INPUT)
     sex = forms.ChoiceField(
-        choices=[("M", "M (male)"), ("F", "F (female)")], label="Sex", widget=forms.RadioSelect
+        choices=[("M", gettext_lazy("M (male)")), ("F", gettext_lazy("F (female)"))],
+        label=gettext_lazy("Sex"),
+        widget=forms.RadioSelect,
     )
     id_expiry = forms.DateField(
         required=False,
-        label="Valid until",
+        label=gettext_lazy("Valid until"),
         widget=DATE_INPUT,
-        help_text="Leave empty for a document valid for life.",
+        help_text=gettext_lazy("Leave empty for a document valid for life."),
     )
     nationality = forms.CharField(
         max_length=3,
         required=False,
-        label="Nationality",
-        help_text="ISO 3166-1 alpha-3 (e.g. USA); required for foreign documents.",
+        label=gettext_lazy("Nationality"),
+        help_text=gettext_lazy("ISO 3166-1 alpha-3 (e.g. USA); required for foreign documents."),
     )
     address = forms.CharField(
         max_length=300,
         required=False,
-        label="Address",
+        label=gettext_lazy("Address"),
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -68,7 +70,7 @@ class IdentityForm(forms.Form):
             field.widget.attrs.setdefault("autocomplete", "off")
         if address_required:
             # Shown as required; the document rules still decide.
-            self.fields["address"].label = "Address (required)"
+            self.fields["address"].label = gettext("Address (required)")
 
     def to_identity(self) -> IdentityData:
         return IdentityData.from_mapping(self.cleaned_data)
@@ -120,17 +122,26 @@ class ConsentForm(forms.Form):
     """The subscriber read the notice and consents (or refuses: the view reads
     the button pressed)."""
 
-    notice = forms.ChoiceField(label="Notice the subscriber read", widget=forms.RadioSelect)
+    notice = forms.ChoiceField(
+        label=gettext_lazy("Notice the subscriber read"), widget=forms.RadioSelect
+    )
     consent = forms.BooleanField(
         required=False,
-        label="The subscriber has read the privacy notice above and consents to the "
-        "collection and use of their personal information as it states.",
+        label=gettext_lazy(
+            "The subscriber has read the privacy notice above and consents to the "
+            "collection and use of their personal information as it states."
+        ),
     )
 
     def __init__(self, *args: Any, notices: list[PrivacyNotice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["notice"].choices = [
-            (n.content_hash, f"{n.get_language_display()} · version {n.version}") for n in notices
+            (
+                n.content_hash,
+                gettext("%(language)s · version %(version)s")
+                % {"language": n.get_language_display(), "version": n.version},
+            )
+            for n in notices
         ]
         if notices:
             self.fields["notice"].initial = notices[0].content_hash
@@ -144,8 +155,10 @@ class ConsentForm(forms.Form):
         if self.is_bound and not self.errors.get("consent"):
             self.add_error(
                 "consent",
-                "Tick the box once the subscriber has read the notice and consents, "
-                "or record their refusal.",
+                gettext(
+                    "Tick the box once the subscriber has read the notice and consents, "
+                    "or record their refusal."
+                ),
             )
         return False
 
@@ -156,8 +169,8 @@ class NumberFilterForm(forms.Form):
     pattern = forms.CharField(
         max_length=16,
         required=False,
-        label="Numbers containing",
-        help_text="Digits, e.g. 888 or 6688.",
+        label=gettext_lazy("Numbers containing"),
+        help_text=gettext_lazy("Digits, e.g. 888 or 6688."),
     )
 
 
@@ -166,15 +179,17 @@ class DetailsForm(forms.Form):
 
     number = forms.CharField(
         required=False,
-        label="Number",
+        label=gettext_lazy("Number"),
         widget=forms.RadioSelect,
-        help_text="Or leave “any available number” to take the first free one.",
+        help_text=gettext_lazy("Or leave “any available number” to take the first free one."),
     )
-    line = forms.CharField(max_length=20, label="Line number")
+    line = forms.CharField(max_length=20, label=gettext_lazy("Line number"))
     installation_address = forms.CharField(
-        max_length=300, label="Installation address", widget=forms.Textarea(attrs={"rows": 2})
+        max_length=300,
+        label=gettext_lazy("Installation address"),
+        widget=forms.Textarea(attrs={"rows": 2}),
     )
-    service = forms.ChoiceField(label="Service", widget=forms.RadioSelect)
+    service = forms.ChoiceField(label=gettext_lazy("Service"), widget=forms.RadioSelect)
 
     ANY = ""
 
@@ -197,7 +212,7 @@ class DetailsForm(forms.Form):
         self.line_kind = line_kind
         self.available = available
         if "number" in self.fields:
-            choices = [(self.ANY, "Any available number")]
+            choices = [(self.ANY, gettext("Any available number"))]
             choices += [(n.number, n.number) for n in (offered if offered is not None else [])]
             selected = self.initial.get("number") or (self.data.get(self.add_prefix("number")))
             if selected and selected not in dict(choices):
@@ -217,7 +232,9 @@ class DetailsForm(forms.Form):
             and self.available is not None
             and not self.available.filter(number=number).exists()
         ):
-            raise forms.ValidationError("That number is no longer available: choose another.")
+            raise forms.ValidationError(
+                gettext("That number is no longer available: choose another.")
+            )
         return number
 
     def clean_line(self) -> str:
@@ -229,7 +246,7 @@ class DetailsForm(forms.Form):
 
 
 class LineLookupForm(forms.Form):
-    number = forms.CharField(max_length=20, label="Line number")
+    number = forms.CharField(max_length=20, label=gettext_lazy("Line number"))
     purpose = forms.ChoiceField(
         choices=lookups.LOOKUP_PURPOSE_CHOICES,
         initial=lookups.DEFAULT_PURPOSE,

@@ -12,28 +12,29 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from identity.models import Consent, Person
 from operators.models import Operator, Store
 
 
 class LineKind(models.TextChoices):
-    MOBILE = "mobile", "Mobile"
-    LANDLINE = "landline", "Landline"
+    MOBILE = "mobile", _("Mobile")
+    LANDLINE = "landline", _("Landline")
 
 
 class LineStatus(models.TextChoices):
-    ACTIVE = "active", "Active"
-    BARRED_OUTGOING = "barred_outgoing", "Outgoing calls barred"
-    SUSPENDED = "suspended", "Suspended"
-    CLOSED = "closed", "Closed"
+    ACTIVE = "active", _("Active")
+    BARRED_OUTGOING = "barred_outgoing", _("Outgoing calls barred")
+    SUSPENDED = "suspended", _("Suspended")
+    CLOSED = "closed", _("Closed")
 
 
 class NumberStatus(models.TextChoices):
-    AVAILABLE = "available", "Available"
-    RESERVED = "reserved", "Reserved"
-    ASSIGNED = "assigned", "Assigned"
-    QUARANTINED = "quarantined", "Quarantined"
+    AVAILABLE = "available", _("Available")
+    RESERVED = "reserved", _("Reserved")
+    ASSIGNED = "assigned", _("Assigned")
+    QUARANTINED = "quarantined", _("Quarantined")
 
 
 class PhoneNumber(models.Model):
@@ -41,19 +42,23 @@ class PhoneNumber(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="numbers")
-    number = models.CharField(max_length=16, unique=True, help_text="E.164")
-    kind = models.CharField(max_length=16, choices=LineKind.choices)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="numbers"
+    )
+    number = models.CharField(_("number"), max_length=16, unique=True, help_text=_("E.164"))
+    kind = models.CharField(_("kind"), max_length=16, choices=LineKind.choices)
     status = models.CharField(
-        max_length=16, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE
+        _("status"), max_length=16, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE
     )
     reserved_for = models.ForeignKey(
         "Transaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    quarantined_until = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    quarantined_until = models.DateTimeField(_("quarantined until"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("phone number")
+        verbose_name_plural = _("phone numbers")
         ordering = ["number"]
         indexes = [models.Index(fields=["operator", "kind", "status", "number"])]
         constraints = [
@@ -72,13 +77,19 @@ class Service(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="services")
-    code = models.SlugField(max_length=40)
-    name = models.CharField(max_length=120)
-    line_kinds = models.JSONField(default=list, help_text='e.g. ["mobile", "landline"]')
-    active = models.BooleanField(default=True)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="services"
+    )
+    code = models.SlugField(_("code"), max_length=40)
+    name = models.CharField(_("name"), max_length=120)
+    line_kinds = models.JSONField(
+        _("line kinds"), default=list, help_text='e.g. ["mobile", "landline"]'
+    )
+    active = models.BooleanField(_("active"), default=True)
 
     class Meta:
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
         ordering = ["operator", "code"]
         constraints = [
             models.UniqueConstraint(fields=["operator", "code"], name="service_code_per_operator"),
@@ -91,21 +102,33 @@ class Service(models.Model):
 class Line(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    number = models.CharField(max_length=16, help_text="E.164")
-    kind = models.CharField(max_length=16, choices=LineKind.choices)
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="lines")
-    holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="lines")
-    status = models.CharField(max_length=20, choices=LineStatus.choices, default=LineStatus.ACTIVE)
-    installation_address_enc = models.BinaryField(null=True, editable=False)
-    status_reason = models.CharField(max_length=40, blank=True)
-    status_changed_at = models.DateTimeField(null=True, blank=True)
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="lines")
-    registered_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    uid = models.UUIDField(_("uid"), default=uuid.uuid4, unique=True, editable=False)
+    number = models.CharField(_("number"), max_length=16, help_text=_("E.164"))
+    kind = models.CharField(_("kind"), max_length=16, choices=LineKind.choices)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="lines"
+    )
+    holder = models.ForeignKey(
+        Person, verbose_name=_("holder"), on_delete=models.PROTECT, related_name="lines"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=LineStatus.choices, default=LineStatus.ACTIVE
+    )
+    installation_address_enc = models.BinaryField(
+        _("installation address enc"), null=True, editable=False
+    )
+    status_reason = models.CharField(_("status reason"), max_length=40, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="lines"
+    )
+    registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("line")
+        verbose_name_plural = _("lines")
         ordering = ["number"]
         constraints = [
             # A number is never given to two open lines.
@@ -140,6 +163,8 @@ class LineHolding(models.Model):
     transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("line holding")
+        verbose_name_plural = _("line holdings")
         ordering = ["line", "started_at"]
 
     def __str__(self) -> str:
@@ -159,6 +184,8 @@ class LineAddress(models.Model):
     transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("line address")
+        verbose_name_plural = _("line addresses")
         ordering = ["line", "started_at"]
 
     def __str__(self) -> str:
@@ -175,6 +202,8 @@ class LineService(models.Model):
     transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
+        verbose_name = _("line service")
+        verbose_name_plural = _("line services")
         constraints = [
             models.UniqueConstraint(
                 fields=["line", "service"],
@@ -188,19 +217,19 @@ class LineService(models.Model):
 
 
 class TransactionKind(models.TextChoices):
-    MOBILE_OPEN = "mobile_open", "Mobile account opening"
-    LANDLINE_INSTALL = "landline_install", "Landline installation"
-    LANDLINE_RELOCATE = "landline_relocate", "Landline relocation"
-    LANDLINE_TRANSFER = "landline_transfer", "Landline transfer"
-    MOBILE_TRANSFER = "mobile_transfer", "Mobile account transfer"
-    SERVICE_ADD = "service_add", "Added service item"
+    MOBILE_OPEN = "mobile_open", _("Mobile account opening")
+    LANDLINE_INSTALL = "landline_install", _("Landline installation")
+    LANDLINE_RELOCATE = "landline_relocate", _("Landline relocation")
+    LANDLINE_TRANSFER = "landline_transfer", _("Landline transfer")
+    MOBILE_TRANSFER = "mobile_transfer", _("Mobile account transfer")
+    SERVICE_ADD = "service_add", _("Added service item")
 
 
 class TransactionState(models.TextChoices):
-    PENDING_VERIFICATION = "pending_verification", "Waiting for the authority"
-    COMPLETED = "completed", "Completed"
-    REJECTED = "rejected", "Rejected"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING_VERIFICATION = "pending_verification", _("Waiting for the authority")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class Transaction(models.Model):
@@ -211,55 +240,95 @@ class Transaction(models.Model):
     TENANT_OPERATOR_PATH = "operator"
     TENANT_STORE_PATH = "store"
 
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    reference = models.CharField(max_length=32, unique=True)
-    kind = models.CharField(max_length=24, choices=TransactionKind.choices)
-    state = models.CharField(max_length=24, choices=TransactionState.choices)
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="transactions")
-    store = models.ForeignKey(Store, on_delete=models.PROTECT, related_name="transactions")
+    uid = models.UUIDField(_("uid"), default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(_("reference"), max_length=32, unique=True)
+    kind = models.CharField(_("kind"), max_length=24, choices=TransactionKind.choices)
+    state = models.CharField(_("state"), max_length=24, choices=TransactionState.choices)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="transactions"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="transactions"
+    )
     staff = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="transactions"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        on_delete=models.PROTECT,
+        related_name="transactions",
     )
     line = models.ForeignKey(
-        Line, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions"
+        Line,
+        verbose_name=_("line"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transactions",
     )
-    line_kind = models.CharField(max_length=16, choices=LineKind.choices)
-    number = models.CharField(max_length=16, blank=True, help_text="Requested or claimed, E.164")
+    line_kind = models.CharField(_("line kind"), max_length=16, choices=LineKind.choices)
+    number = models.CharField(
+        _("number"), max_length=16, blank=True, help_text=_("Requested or claimed, E.164")
+    )
     applicant = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Person,
+        verbose_name=_("applicant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     new_holder = models.ForeignKey(
-        Person, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Person,
+        verbose_name=_("new holder"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     consent = models.ForeignKey(
-        Consent, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Consent,
+        verbose_name=_("consent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     service = models.ForeignKey(
-        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Service,
+        verbose_name=_("service"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     # The new installation address while the transaction waits (holder's key).
-    pending_address_enc = models.BinaryField(null=True, editable=False)
+    pending_address_enc = models.BinaryField(_("pending address enc"), null=True, editable=False)
     # The identities as given, while the transaction waits for the authority:
     # the applicant's (or, in a transfer, the current holder's) under
     # ``applicant``'s data key, the new holder's under theirs, each bound to
     # this transaction. The persons' own fields are not touched until the
     # authority matches; both are erased once the transaction ends.
-    applicant_identity_enc = models.BinaryField(null=True, editable=False)
-    new_holder_identity_enc = models.BinaryField(null=True, editable=False)
-    verification = models.JSONField(default=dict, blank=True)
-    verification_attempts = models.PositiveIntegerField(default=0)
-    next_verification_at = models.DateTimeField(null=True, blank=True)
+    applicant_identity_enc = models.BinaryField(
+        _("applicant identity enc"), null=True, editable=False
+    )
+    new_holder_identity_enc = models.BinaryField(
+        _("new holder identity enc"), null=True, editable=False
+    )
+    verification = models.JSONField(_("verification"), default=dict, blank=True)
+    verification_attempts = models.PositiveIntegerField(_("verification attempts"), default=0)
+    next_verification_at = models.DateTimeField(_("next verification at"), null=True, blank=True)
     # The last failure of a background task on this transaction (its check
     # with the authority): the error's type, never data.
-    last_error = models.CharField(max_length=200, blank=True, db_default="")
-    last_error_at = models.DateTimeField(null=True, blank=True)
-    refusal_code = models.CharField(max_length=40, blank=True)
-    refusal_message = models.CharField(max_length=300, blank=True)
-    notice_hash = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True, db_default="")
+    last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
+    refusal_code = models.CharField(_("refusal code"), max_length=40, blank=True)
+    refusal_message = models.CharField(_("refusal message"), max_length=300, blank=True)
+    notice_hash = models.CharField(_("notice hash"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
+        verbose_name = _("transaction")
+        verbose_name_plural = _("transactions")
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["operator", "state", "created_at"]),
@@ -291,6 +360,8 @@ class TransactionEvent(models.Model):
     at = models.DateTimeField()
 
     class Meta:
+        verbose_name = _("transaction event")
+        verbose_name_plural = _("transaction events")
         ordering = ["transaction", "at", "id"]
 
     def __str__(self) -> str:
@@ -313,6 +384,8 @@ class IdempotencyRecord(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
         constraints = [
             models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user"),
         ]
@@ -341,6 +414,8 @@ class HolderAlert(models.Model):
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = _("holder alert")
+        verbose_name_plural = _("holder alerts")
         indexes = [
             models.Index(
                 fields=["enqueued_at"],

@@ -26,6 +26,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
@@ -61,22 +62,22 @@ WIZARD_SESSION_KEY = "registration.wizard"
 WIZARD_MAX_AGE_SECONDS = 60 * 60  # a transaction left alone this long starts again
 NUMBERS_OFFERED = 24
 STEPS = (
-    ("identity", "Identity"),
-    ("notice", "Privacy notice"),
-    ("details", "Details"),
-    ("confirm", "Confirm"),
+    ("identity", gettext_lazy("Identity")),
+    ("notice", gettext_lazy("Privacy notice")),
+    ("details", gettext_lazy("Details")),
+    ("confirm", gettext_lazy("Confirm")),
 )
 PARTY_LABELS = {
-    "applicant": "Applicant",
-    "holder": "Current holder",
-    "new_holder": "New holder",
+    "applicant": gettext_lazy("Applicant"),
+    "holder": gettext_lazy("Current holder"),
+    "new_holder": gettext_lazy("New holder"),
 }
 AUTHORITY_TEXT = {
-    Outcome.MATCH: "confirmed by the authority",
-    Outcome.MISMATCH: "the details do not match the authority's record",
-    Outcome.NOT_FOUND: "the authority has no such document",
-    Outcome.REVOKED: "the document was revoked by the authority",
-    Outcome.UNAVAILABLE: (
+    Outcome.MATCH: gettext_lazy("confirmed by the authority"),
+    Outcome.MISMATCH: gettext_lazy("the details do not match the authority's record"),
+    Outcome.NOT_FOUND: gettext_lazy("the authority has no such document"),
+    Outcome.REVOKED: gettext_lazy("the document was revoked by the authority"),
+    Outcome.UNAVAILABLE: gettext_lazy(
         "the authority cannot be reached now: the transaction will wait for it "
         "and complete automatically"
     ),
@@ -339,7 +340,9 @@ def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRe
                 }
                 for party, outcome in refused.items():
                     forms_by_party[party].add_error(
-                        None, f"Not confirmed: {AUTHORITY_TEXT[outcome]}. Check every field."
+                        None,
+                        gettext("Not confirmed: %(reason)s. Check every field.")
+                        % {"reason": AUTHORITY_TEXT[outcome]},
                     )
                     status = 409
                 if not refused:
@@ -464,14 +467,14 @@ def _detail_rows(
 ) -> list[dict]:
     details = wizard.details or {}
     shown = {
-        "number": ("Number", details.get("number") or "Any available number"),
-        "line": ("Line", details.get("line", "")),
+        "number": (gettext("Number"), details.get("number") or gettext("Any available number")),
+        "line": (gettext("Line"), details.get("line", "")),
         "installation_address": (
-            "Installation address",
+            gettext("Installation address"),
             identity_selectors.address_masked(details.get("installation_address")),
         ),
         "service": (
-            "Service",
+            gettext("Service"),
             services_by_code.get(details.get("service", ""), details.get("service", "")),
         ),
     }
@@ -499,7 +502,7 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             )
         except IdentityInvalid as exc:
             errors, status = exc.errors, 400
-            message = "Some details are not valid: correct them and confirm again."
+            message = gettext("Some details are not valid: correct them and confirm again.")
         except RegistrationRefused as exc:
             errors, message, status = exc.fields, exc.message, status_for(exc)
             rejected = getattr(exc, "transaction", None)
@@ -513,7 +516,10 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             errors, message, status = exc.fields, exc.message, status_for(exc)
         else:
             Wizard.clear(request)
-            messages.success(request, f"Transaction {tx.reference} recorded.")
+            messages.success(
+                request,
+                gettext("Transaction %(reference)s recorded.") % {"reference": tx.reference},
+            )
             return redirect("registration:receipt", uid=tx.uid)
     context = _step_context(kind, "confirm", wizard)
     services_by_code = {s.code: s.name for s in selectors.service_list(user=request.user)}
@@ -543,7 +549,9 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
 @require_POST
 def abandon(request: HttpRequest) -> HttpResponse:
     Wizard.clear(request)
-    messages.info(request, "The transaction was abandoned: nothing about the person was stored.")
+    messages.info(
+        request, gettext("The transaction was abandoned: nothing about the person was stored.")
+    )
     return redirect("registration:index")
 
 
@@ -649,7 +657,9 @@ def cancel(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
     except NotCancellable as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Transaction {tx.reference} cancelled.")
+        messages.success(
+            request, gettext("Transaction %(reference)s cancelled.") % {"reference": tx.reference}
+        )
     if request.POST.get("back") == "receipt":
         return redirect("registration:receipt", uid=tx.uid)
     return redirect("registration:transactions")

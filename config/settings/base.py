@@ -67,11 +67,17 @@ MIDDLEWARE = [
     # Before anything that reads a parameter, a header or the session cookie.
     "config.middleware.RejectNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the request (cookie, Accept-Language, else LANGUAGE_CODE);
+    # after sessions, before common (which may redirect to a language's URL).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # request.user.is_verified(): whether this session passed the second factor.
     "django_otp.middleware.OTPMiddleware",
+    # A signed-in staff member's own language (or their operator's default)
+    # for staff pages and the console; after LocaleMiddleware and authentication.
+    "operators.middleware.StaffLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # No document or phone number in a console URL (identity/console_urls.py);
@@ -93,6 +99,8 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                # LANGUAGE_CODE, LANGUAGES and LANGUAGE_BIDI for <html lang> and the switch.
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "operators.context_processors.staff",
@@ -228,20 +236,16 @@ TELEREG_CACHEABLE_PATHS = ["/api/schema/", "/api/docs/", "/static/", "/healthz",
 
 # --- I18N -------------------------------------------------------------------------
 
-LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+# Staff pages and the console speak Simplified Chinese unless the staff member,
+# their operator or the request (cookie from /i18n/setlang/, Accept-Language)
+# says otherwise. The project catalogue is locale/ (make messages builds the .mo).
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 
-# i12l2 (issue 12, subscriber side): the minimum to choose the language per
-# request until the staff side's i18n block lands (the integrator keeps one).
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
-    "django.middleware.locale.LocaleMiddleware",
-)
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("django.template.context_processors.i18n")
-# end i12l2
 
 # --- Static files -----------------------------------------------------------------
 

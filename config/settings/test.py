@@ -7,6 +7,9 @@ from .base import *  # noqa: F403
 
 SECRET_KEY = "test-only-secret-key-not-used-anywhere-else-0123456789"  # noqa: S105
 DEBUG = False
+# The suite's existing tests assert English texts; tests/test_translations.py
+# checks base settings' zh-hans default and renders the pages in Chinese.
+LANGUAGE_CODE = "en"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 if DATABASE_MIGRATE_URL and DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
