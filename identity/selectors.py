@@ -26,9 +26,10 @@ DEFAULT_PERSON_LANGUAGE = "zh-hans"
 
 
 def default_language(operator: Operator | None) -> str:
-    """The language a new person's notices get unless they choose one."""
-    chosen = getattr(operator, "default_language", "") if operator is not None else ""
-    return chosen if chosen in NoticeLanguage.values else DEFAULT_PERSON_LANGUAGE
+    """The language a new person's notices get unless they choose one: Simplified
+    Chinese. (``Operator.default_language`` is the language of the carrier's
+    staff pages, a staff preference; it does not choose for subscribers.)"""
+    return DEFAULT_PERSON_LANGUAGE
 
 
 def person_language(person: Person | None) -> str:

@@ -421,8 +421,11 @@ def test_the_api_answers_in_the_requests_language_with_unchanged_codes(
 
 
 def test_the_subscriber_pages_carry_no_staff_language_switch(db):
+    # They carry the subscriber's own switch (identity/_language_switch.html),
+    # never the staff header's, which also saves a staff member's choice.
     page = Client().get("/my-lines/").content.decode()
-    assert 'action="/i18n/setlang/"' not in page
+    assert "inline language-switch" not in page
+    assert 'action="/i18n/setlang/"' in page  # its own switch
 
 
 def test_an_operator_admin_sets_the_operators_staff_language_in_the_console(shop):

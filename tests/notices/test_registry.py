@@ -4,6 +4,7 @@ its name); texts render from templates exactly as they always read."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
@@ -122,7 +123,7 @@ def test_holder_alerts_go_through_the_configured_channel(
     channel = fake_channel(batchable=False)
     settings.TELEREG_ALERT_CHANNEL = "fake"
     monkeypatch.setattr(services, "enqueue", lambda *args, **kwargs: True)
-    identity = citizen()
+    identity = dataclasses.replace(citizen(), language="zh-hans")
     request = services.TransactionRequest(kind="mobile_open", consent=consent, applicant=identity)
     services.transaction_submit(actor=alpha_clerk.user, request=request)
     second = services.transaction_submit(actor=alpha_clerk.user, request=request)
