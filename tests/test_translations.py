@@ -388,6 +388,16 @@ def test_the_switch_is_a_post_form_on_staff_pages_and_the_console(shop, compiled
         assert "onclick" not in form.group(0)
 
 
+def test_the_switch_names_each_language_in_that_language(db, compiled_catalogue):
+    # A reader who does not understand the page's language still finds theirs.
+    page = Client().get(reverse("operators:login"), HTTP_ACCEPT_LANGUAGE="zh-hans").content
+    assert '<button class="link" name="language" value="en" lang="en">English</button>' in (
+        page.decode()
+    )
+    page = Client().get(reverse("operators:login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'value="zh-hans" lang="zh-hans">简体中文</button>' in page
+
+
 def test_the_sign_in_page_follows_the_browser_and_the_switch(db, compiled_catalogue):
     client = Client()
     page = client.get(reverse("operators:login"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
