@@ -326,7 +326,9 @@ class FindByNumberMixin:
     find_title = ""
 
     def find_rows(self, request: HttpRequest, number: str, purpose: str) -> list:
-        raise NotImplementedError
+        """The rows a number finds (counted and logged as a look-up): each admin
+        that uses the mixin says which."""
+        raise TypeError(f"{type(self).__name__} must define find_rows()")
 
     def find_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
