@@ -582,6 +582,12 @@ def _holder_of(tx: Transaction) -> dict[str, str | None] | None:
     return selectors.transaction_holder_masked(tx)
 
 
+# Once a transfer is done, its "current holder" held the line before it.
+RECEIPT_PARTY_LABELS = {
+    TransactionState.COMPLETED: {"holder": gettext_lazy("Previous holder")},
+}
+
+
 @login_required
 @never_cache
 def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
@@ -606,8 +612,9 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         and "installation_address" in kinds.get(tx.kind).fields
     ):
         address = selectors.line_masked_address(tx.line)
+    labels = {**PARTY_LABELS, **RECEIPT_PARTY_LABELS.get(tx.state, {})}
     parties = [
-        {**party, "label": PARTY_LABELS.get(party["party"], PARTY_LABELS["applicant"])}
+        {**party, "label": labels.get(party["party"], labels["applicant"])}
         for party in selectors.transaction_parties_masked(tx)
     ]
     return render(
