@@ -309,6 +309,9 @@ def transaction_holder_masked(tx: Transaction) -> dict[str, str | None] | None:
 
 
 def _held_party_masked(tx: Transaction, party: str) -> dict[str, str | None] | None:
+    """A waiting transaction's party as typed, masked: ``party`` names the
+    identity block (``holder`` of a transfer is sealed on the applicant's
+    column, under the applicant's key, bound to the party's own name)."""
     person, blob = (
         (tx.new_holder, tx.new_holder_identity_enc)
         if party == "new_holder"
@@ -343,7 +346,7 @@ def transaction_parties_masked(tx: Transaction) -> list[dict[str, str | None]]:
         if person is None:
             continue
         masked = (
-            _held_party_masked(tx, "applicant" if party == "holder" else party)
+            _held_party_masked(tx, party)
             if pending
             else identity_selectors.person_masked(person, fields=("name", "id_number"))
         )

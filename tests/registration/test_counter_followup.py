@@ -7,6 +7,7 @@ is refused beside its field, never a 500."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
@@ -18,6 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from identity import services as identity_services
+from identity.authority import AuthorityResult, Outcome, utc_now
+from identity.masking import mask_name
 from identity.models import CorrectionRequest, CorrectionStatus, Person
 from operators.roles import Role
 from registration import receipts
@@ -114,6 +117,33 @@ def test_transfer_receipt_shows_both_parties_masked(alpha_clerk, transfer):
     assert "Previous holder" in content
     assert "New holder" in content
     assert_no_clear_identity(content, holder, new_holder)
+
+
+class _AuthorityDown:
+    name = "test-down"
+
+    def verify(self, identity):
+        return AuthorityResult(Outcome.UNAVAILABLE, "LOCAL-x", utc_now(), self.name)
+
+
+def test_a_waiting_transfers_receipt_shows_both_parties_as_typed_masked(
+    alpha_clerk, submit, open_mobile, citizen, monkeypatch
+):
+    from identity import authority
+
+    opened, holder = open_mobile()
+    new_holder = citizen()
+    monkeypatch.setattr(authority, "get_backend", lambda: _AuthorityDown())
+    typed_holder = dataclasses.replace(holder, name="乙" + holder.name)
+    tx = submit("mobile_transfer", holder=typed_holder, new_holder=new_holder, line=opened.number)
+    assert tx.state == TransactionState.PENDING_VERIFICATION
+    content = receipt_page(clerk_client(alpha_clerk), tx).content.decode()
+    old = re.search(r'id="party-holder" class="party">(.*?)</dd>', content).group(1)
+    new = re.search(r'id="party-new_holder" class="party">(.*?)</dd>', content).group(1)
+    assert old.startswith(mask_name(typed_holder.name))  # what was typed, not the file
+    assert new.startswith(mask_name(new_holder.name))
+    assert "Current holder" in content  # not done yet: still the holder
+    assert_no_clear_identity(content, typed_holder, new_holder)
 
 
 def test_receipt_qr_code_is_inline_svg_of_the_check_url_without_style_or_script(
