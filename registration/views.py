@@ -577,11 +577,8 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _holder_of(tx: Transaction) -> dict[str, str | None] | None:
-    """The person the transaction is about, masked (registration.selectors)."""
-    return selectors.transaction_holder_masked(tx)
-
-
+# The receipt's element ids: the one who holds the line by it is #holder.
+RECEIPT_PARTY_IDS = {"applicant": "holder", "holder": "transfer-holder", "new_holder": "new-holder"}
 # Once a transfer is done, its "current holder" held the line before it.
 RECEIPT_PARTY_LABELS = {
     TransactionState.COMPLETED: {"holder": gettext_lazy("Previous holder")},
@@ -614,7 +611,11 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         address = selectors.line_masked_address(tx.line)
     labels = {**PARTY_LABELS, **RECEIPT_PARTY_LABELS.get(tx.state, {})}
     parties = [
-        {**party, "label": labels.get(party["party"], labels["applicant"])}
+        {
+            **party,
+            "label": labels.get(party["party"], labels["applicant"]),
+            "element_id": RECEIPT_PARTY_IDS.get(party["party"], "holder"),
+        }
         for party in selectors.transaction_parties_masked(tx)
     ]
     return render(
@@ -622,7 +623,6 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         "registration/receipt.html",
         {
             "tx": tx,
-            "holder": _holder_of(tx) if tx.state != TransactionState.REJECTED else None,
             "parties": parties,
             "services": selectors.transaction_services(tx),
             "notice": notice,

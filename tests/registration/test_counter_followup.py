@@ -106,8 +106,8 @@ def test_receipt_names_the_store_and_its_address_the_services_and_the_notice_sho
 def test_transfer_receipt_shows_both_parties_masked(alpha_clerk, transfer):
     tx, holder, new_holder = transfer
     content = receipt_page(clerk_client(alpha_clerk), tx).content.decode()
-    old = re.search(r'id="party-holder" class="party">(.*?)</dd>', content).group(1)
-    new = re.search(r'id="party-new_holder" class="party">(.*?)</dd>', content).group(1)
+    old = re.search(r'id="transfer-holder" class="party">(.*?)</dd>', content).group(1)
+    new = re.search(r'id="new-holder" class="party">(.*?)</dd>', content).group(1)
     assert old.startswith(holder.name[0])
     assert "*" in old
     assert new.startswith(new_holder.name[0])
@@ -138,8 +138,8 @@ def test_a_waiting_transfers_receipt_shows_both_parties_as_typed_masked(
     tx = submit("mobile_transfer", holder=typed_holder, new_holder=new_holder, line=opened.number)
     assert tx.state == TransactionState.PENDING_VERIFICATION
     content = receipt_page(clerk_client(alpha_clerk), tx).content.decode()
-    old = re.search(r'id="party-holder" class="party">(.*?)</dd>', content).group(1)
-    new = re.search(r'id="party-new_holder" class="party">(.*?)</dd>', content).group(1)
+    old = re.search(r'id="transfer-holder" class="party">(.*?)</dd>', content).group(1)
+    new = re.search(r'id="new-holder" class="party">(.*?)</dd>', content).group(1)
     assert old.startswith(mask_name(typed_holder.name))  # what was typed, not the file
     assert new.startswith(mask_name(new_holder.name))
     assert "Current holder" in content  # not done yet: still the holder
