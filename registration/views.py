@@ -665,7 +665,7 @@ def transactions(request: HttpRequest) -> HttpResponse:
             "form": form,
             "page": page,
             "query": query.urlencode() if status == 200 else "",
-            "filtered": form.is_bound,
+            "filtered": any(request.GET.get(name) for name in form.fields),
             "can_cancel": can(request.user, "transaction.create"),
         },
         status=status,

@@ -291,6 +291,9 @@ def test_the_list_pages_through_every_transaction_of_the_store(alpha_clerk):
     assert len(listed(second)) == 5
     assert listed(first).isdisjoint(listed(second))
     assert 'rel="prev"' in second.content.decode()
+    assert 'id="tx-filter-clear"' not in second.content.decode()  # a page is not a filter
+    filtered = list_page(client, reference="ZZ").content.decode()
+    assert 'href="?reference=ZZ&amp;page=2"' in filtered  # the next page keeps the filter
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "abc", "99999", "9" * 400])
