@@ -7,6 +7,7 @@ from rest_framework.permissions import AllowAny
 
 from config import health
 from operators.admin import console
+from registration import store_views as registration_store_views
 from reverification import views as reverification_views
 
 
@@ -59,6 +60,12 @@ urlpatterns = [
     ),
     path("r/<str:token>", reverification_views.answer, name="reverification-answer"),
     path("my-lines/", reverification_views.my_lines, name="my-lines"),
+    # The receipt's QR code: anyone holding the paper checks it is genuine.
+    path(
+        "receipt-check/<str:reference>/<str:token>/",
+        registration_store_views.receipt_check,
+        name="receipt-check",
+    ),
     path("", include("identity.urls")),
     path("store/", include("registration.urls")),
     path("store/", include("reverification.urls")),

@@ -431,6 +431,9 @@ class CorrectionRequest(models.Model):
         related_name="+",
     )
     decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    # Why the subscriber asks (the clerk's words at the counter); the values
+    # themselves are in ``proposed``, encrypted.
+    request_note = models.CharField(_("request note"), max_length=300, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 

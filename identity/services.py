@@ -702,21 +702,26 @@ def _iso(value: dt.datetime | None) -> str | None:
 # --- Corrections ---------------------------------------------------------------------------
 
 CORRECTABLE_FIELDS = ("name", "date_of_birth", "sex", "id_expiry", "nationality", "address")
+CANNOT_BE_CORRECTED = _("This field cannot be corrected.")
 
 
 @transaction.atomic
 @sensitive_variables()
 def correction_request_create(
-    *, person: Person, values: dict[str, str | None], actor: AbstractBaseUser | None
+    *,
+    person: Person,
+    values: dict[str, str | None],
+    actor: AbstractBaseUser | None,
+    note: str = "",
 ) -> CorrectionRequest:
     """A proposed correction, validated against the whole identity so that a
     fixed birth date still agrees with the document number. Refuses before any
     write: a field that cannot be corrected (CorrectionInvalid); a value that
     breaks the identity rules, a malformed date included (documents.IdentityInvalid,
-    per field)."""
+    per field). ``note`` says why (kept with the request for the officer)."""
     unknown = set(values) - set(CORRECTABLE_FIELDS)
     if unknown:
-        raise CorrectionInvalid(fields={f: ["This field cannot be corrected."] for f in unknown})
+        raise CorrectionInvalid(fields={f: [CANNOT_BE_CORRECTED] for f in unknown})
     current = vault.open_fields(person)
     merged = {**current, **values}
     candidate = IdentityData(
@@ -732,13 +737,16 @@ def correction_request_create(
     normalised = identity_validate(operator=person.operator, identity=candidate)
     proposed = {name: vault.identity_values(normalised)[name] for name in values}
     return CorrectionRequest.objects.create(
-        person=person, proposed=vault.encrypt_values(person, proposed), requested_by=actor
+        person=person,
+        proposed=vault.encrypt_values(person, proposed),
+        requested_by=actor,
+        request_note=" ".join((note or "").split())[:300],
     )
 
 
 class CorrectionInvalid(NoticeIncomplete):
     code = "correction_invalid"
-    message = "The correction is not valid."
+    message = _("The correction is not valid.")
 
 
 NOT_A_DATE = _("not a date: write it as YYYY-MM-DD")

@@ -61,7 +61,15 @@ class StaffGateMiddleware:
 
 # Not staff pages: the API answers in the request's language (Accept-Language),
 # the subscriber pages in the subscriber's (reverification), files have none.
-_LANGUAGE_EXEMPT_PREFIXES = ("/api/", "/static/", "/healthz", "/readyz", "/r/", "/my-lines/")
+_LANGUAGE_EXEMPT_PREFIXES = (
+    "/api/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/r/",
+    "/my-lines/",
+    "/receipt-check/",
+)
 
 
 def is_staff_surface(path: str) -> bool:

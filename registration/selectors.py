@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -18,11 +21,13 @@ from . import kinds
 from .models import (
     HolderAlertMessage,
     Line,
+    LineService,
     LineStatus,
     NumberStatus,
     PhoneNumber,
     Service,
     Transaction,
+    TransactionState,
 )
 
 if TYPE_CHECKING:
@@ -281,4 +286,173 @@ def holder_alert_messages(tx: Transaction) -> list[dict[str, object]]:
             "sent_at": row.sent_at,
         }
         for row in rows
+    ]
+
+
+# --- The receipt, its public check, the transactions list and the line's history -------------
+
+
+def transaction_holder_masked(tx: Transaction) -> dict[str, str | None] | None:
+    """The person the transaction is about, masked: while it waits, the
+    identity as typed on it; then the line's holder when the line is theirs,
+    otherwise the transaction's own party (a line may have moved on since)."""
+    if tx.state == TransactionState.PENDING_VERIFICATION:
+        # Not verified yet: what the clerk typed, never the person on file.
+        return transaction_party_masked(tx)
+    person_id = tx.new_holder_id or tx.applicant_id
+    if tx.line is not None and tx.line.holder_id == person_id:
+        return line_masked_holder(tx.line)
+    person = tx.new_holder or tx.applicant
+    if person is None:
+        return None
+    return identity_selectors.person_masked(person, fields=("name", "id_number"))
+
+
+def _held_party_masked(tx: Transaction, party: str) -> dict[str, str | None] | None:
+    """A waiting transaction's party as typed, masked: ``party`` names the
+    identity block (``holder`` of a transfer is sealed on the applicant's
+    column, under the applicant's key, bound to the party's own name)."""
+    person, blob = (
+        (tx.new_holder, tx.new_holder_identity_enc)
+        if party == "new_holder"
+        else (tx.applicant, tx.applicant_identity_enc)
+    )
+    if person is None:
+        return None
+    if blob is None:
+        return identity_selectors.person_masked(person, fields=("name", "id_number"))
+    return identity_selectors.held_identity_masked(
+        person=person,
+        context=tx.held_identity_context(party),
+        blob=bytes(blob),
+        fields=("name", "id_number"),
+    )
+
+
+def transaction_parties_masked(tx: Transaction) -> list[dict[str, str | None]]:
+    """Every party the receipt names, masked, each with its ``party`` code
+    (applicant; holder and new_holder for a transfer). A rejected transaction
+    names nobody: it holds no personal data. While a transaction waits, each
+    party is shown as typed (held on the transaction), never the stored person."""
+    if tx.state == TransactionState.REJECTED:
+        return []
+    transfers = kinds.known(tx.kind) and kinds.get(tx.kind).transfers
+    if not transfers:
+        holder = transaction_holder_masked(tx)
+        return [{"party": "applicant", **holder}] if holder else []
+    pending = tx.state == TransactionState.PENDING_VERIFICATION
+    parties = []
+    for party, person in (("holder", tx.applicant), ("new_holder", tx.new_holder)):
+        if person is None:
+            continue
+        masked = (
+            _held_party_masked(tx, party)
+            if pending
+            else identity_selectors.person_masked(person, fields=("name", "id_number"))
+        )
+        if masked:
+            parties.append({"party": party, **masked})
+    return parties
+
+
+def line_services_active(line: Line) -> list[LineService]:
+    """The added services active on a line now, by name."""
+    return list(
+        LineService.objects.filter(line=line, deactivated_at__isnull=True)
+        .select_related("service")
+        .order_by("service__name")
+    )
+
+
+def transaction_services(tx: Transaction) -> list[Service]:
+    """What a receipt lists as services: the one an added-service transaction
+    took, then the others active on its line (each once)."""
+    shown: list[Service] = [tx.service] if tx.service is not None else []
+    if tx.line is not None and tx.state == TransactionState.COMPLETED:
+        shown += [
+            row.service for row in line_services_active(tx.line) if row.service_id != tx.service_id
+        ]
+    return shown
+
+
+def receipt_public(*, uid: uuid.UUID) -> dict[str, object] | None:
+    """A receipt as its public check shows it (no sign-in: the caller holds a
+    signed token naming ``uid``): masked number, masked holder name, and what
+    is not personal. None when no such transaction exists."""
+    tx = (
+        Transaction.objects.select_related(
+            "operator", "store", "line__holder", "applicant", "new_holder"
+        )
+        .filter(uid=uid)
+        .first()
+    )
+    if tx is None:
+        return None
+    holder = transaction_holder_masked(tx) if tx.state != TransactionState.REJECTED else None
+    return {
+        "reference": tx.reference,
+        "kind_label": kinds.label(tx.kind),
+        "state": tx.state,
+        "state_label": tx.get_state_display(),
+        "created_at": tx.created_at,
+        "operator": tx.operator.name,
+        "store": tx.store.name,
+        "number": identity_selectors.phone_masked(tx.number) if tx.number else "",
+        "holder_name": holder["name"] if holder else "",
+    }
+
+
+@dataclass(frozen=True)
+class TransactionFilter:
+    """What the transactions list is narrowed to (all optional)."""
+
+    kind: str = ""
+    state: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    reference: str = ""
+
+
+def transaction_search(*, user: AnyUser, criteria: TransactionFilter) -> QuerySet[Transaction]:
+    """The transactions ``user`` may see (as :func:`transaction_list`), newest
+    first, narrowed by kind, state, the day they were taken (in the current
+    time zone) and a part of the reference."""
+    qs = transaction_list(user=user)
+    if criteria.kind:
+        qs = qs.filter(kind=criteria.kind)
+    if criteria.state:
+        qs = qs.filter(state=criteria.state)
+    if criteria.date_from:
+        qs = qs.filter(created_at__date__gte=criteria.date_from)
+    if criteria.date_to:
+        qs = qs.filter(created_at__date__lte=criteria.date_to)
+    if criteria.reference:
+        qs = qs.filter(reference__icontains=criteria.reference)
+    return qs.order_by("-created_at", "-pk")
+
+
+def line_history(*, user: AnyUser, line: Line) -> list[dict[str, object]]:
+    """The transactions on a line, newest first, as the look-up shows them:
+    kind, day, store and state, nobody's data. Every transaction of the line
+    (the line is the operator's, whichever store took it); ``uid`` only where
+    ``user`` may open its receipt, so a clerk never gets a link to another
+    store's."""
+    rows = (
+        Transaction.objects.filter(line=line, operator_id=line.operator_id)
+        .select_related("store")
+        .order_by("-created_at", "-pk")
+    )
+    openable = set(transaction_list(user=user).filter(line=line).values_list("uid", flat=True))
+    return [
+        {
+            # Another store's reference is not the clerk's to follow up.
+            "reference": tx.reference if tx.uid in openable else "",
+            "uid": tx.uid if tx.uid in openable else None,
+            "kind_label": kinds.label(tx.kind),
+            "state": tx.state,
+            "state_label": tx.get_state_display(),
+            "created_at": tx.created_at,
+            "store": tx.store,
+        }
+        for tx in rows
     ]

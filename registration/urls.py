@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import store_views, views
 
 app_name = "registration"
 
@@ -17,4 +17,10 @@ urlpatterns = [
     path("transactions/<uuid:uid>/", views.receipt, name="receipt"),
     path("transactions/<uuid:uid>/cancel/", views.cancel, name="cancel"),
     path("lines/", views.lines, name="lines"),
+    path(
+        "transactions/<uuid:uid>/correction/",
+        store_views.correction_for_transaction,
+        name="correction-transaction",
+    ),
+    path("lines/<uuid:uid>/correction/", store_views.correction_for_line, name="correction-line"),
 ]

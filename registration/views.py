@@ -23,6 +23,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -44,7 +45,7 @@ from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
-from . import hooks, kinds, selectors, services
+from . import hooks, kinds, receipts, selectors, services
 from . import lookups as line_lookups
 from .errors import NotCancellable, RegistrationRefused
 from .forms import (
@@ -57,6 +58,7 @@ from .forms import (
     identity_to_json,
 )
 from .models import LineKind, Transaction, TransactionState
+from .store_forms import TransactionFilterForm
 
 WIZARD_SESSION_KEY = "registration.wizard"
 WIZARD_MAX_AGE_SECONDS = 60 * 60  # a transaction left alone this long starts again
@@ -575,21 +577,12 @@ def index(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _holder_of(tx: Transaction) -> dict[str, str | None] | None:
-    """The person the transaction is about, masked: while it waits, the
-    identity as typed on it; then the line's holder when the line is theirs,
-    otherwise the transaction's own party (a line may have moved on since)."""
-    if tx.state == TransactionState.PENDING_VERIFICATION:
-        # Not verified yet: what the clerk typed, never the person on file.
-        return selectors.transaction_party_masked(tx)
-    person_id = tx.new_holder_id or tx.applicant_id
-    if tx.line is not None and tx.line.holder_id == person_id:
-        return selectors.line_masked_holder(tx.line)
-    person = tx.new_holder or tx.applicant
-    if person is None:
-        return None
-    masked = identity_selectors.person_masked(person)
-    return {key: masked[key] for key in ("id", "id_type", "name", "id_number")}
+# The receipt's element ids: the one who holds the line by it is #holder.
+RECEIPT_PARTY_IDS = {"applicant": "holder", "holder": "transfer-holder", "new_holder": "new-holder"}
+# Once a transfer is done, its "current holder" held the line before it.
+RECEIPT_PARTY_LABELS = {
+    TransactionState.COMPLETED: {"holder": gettext_lazy("Previous holder")},
+}
 
 
 @login_required
@@ -616,34 +609,66 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         and "installation_address" in kinds.get(tx.kind).fields
     ):
         address = selectors.line_masked_address(tx.line)
+    labels = {**PARTY_LABELS, **RECEIPT_PARTY_LABELS.get(tx.state, {})}
+    parties = [
+        {
+            **party,
+            "label": labels.get(party["party"], labels["applicant"]),
+            "element_id": RECEIPT_PARTY_IDS.get(party["party"], "holder"),
+        }
+        for party in selectors.transaction_parties_masked(tx)
+    ]
     return render(
         request,
         "registration/receipt.html",
         {
             "tx": tx,
-            "holder": _holder_of(tx) if tx.state != TransactionState.REJECTED else None,
+            "parties": parties,
+            "services": selectors.transaction_services(tx),
             "notice": notice,
+            "notice_short_hash": tx.notice_hash[:12],
             "address": address,
             "pending": tx.state == TransactionState.PENDING_VERIFICATION,
             "can_cancel": tx.state == TransactionState.PENDING_VERIFICATION
             and can(request.user, "transaction.create"),
+            "can_correct": bool(parties)
+            and tx.state == TransactionState.COMPLETED
+            and can(request.user, "person.correction_request"),
+            "check_url": receipts.receipt_check_url(tx),
+            "qr_svg": receipts.receipt_qr_svg(tx),
         },
     )
+
+
+TRANSACTIONS_PER_PAGE = 25
 
 
 @login_required
 @never_cache
 def transactions(request: HttpRequest) -> HttpResponse:
+    """The transactions the clerk may see (their store's; head office: the
+    operator's), filtered by a GET form and paged; the ones waiting for the
+    authority first, where they can be cancelled."""
     _require(request, "transaction.view")
     scope = selectors.transaction_list(user=request.user)
+    form = TransactionFilterForm(request.GET or None)
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    found = selectors.transaction_search(user=request.user, criteria=form.criteria())
+    page = Paginator(found, TRANSACTIONS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "registration/transactions.html",
         {
             "pending": scope.filter(state=TransactionState.PENDING_VERIFICATION)[:100],
-            "recent": scope.filter(staff=request.user)[:30],
+            "form": form,
+            "page": page,
+            "query": query.urlencode() if status == 200 else "",
+            "filtered": any(request.GET.get(name) for name in form.fields),
             "can_cancel": can(request.user, "transaction.create"),
         },
+        status=status,
     )
 
 
@@ -697,11 +722,18 @@ def lines(request: HttpRequest) -> HttpResponse:
                     "address": selectors.line_masked_address(line)
                     if line.kind == LineKind.LANDLINE
                     else None,
+                    "services": selectors.line_services_active(line),
+                    "history": selectors.line_history(user=request.user, line=line),
                 }
             )
     return render(
         request,
         "registration/lines.html",
-        {"form": form, "found": found, "searched": form.is_bound and status == 200},
+        {
+            "form": form,
+            "found": found,
+            "searched": form.is_bound and status == 200,
+            "can_correct": can(request.user, "person.correction_request"),
+        },
         status=status,
     )

@@ -437,6 +437,8 @@ TELEREG_SMS_TIMEOUT = env.float("TELEREG_SMS_TIMEOUT", default=5.0)
 TELEREG_LINK_GRACE_DAYS = env.int("TELEREG_LINK_GRACE_DAYS", default=60)
 # Wrong answers on the self-service pages, per address and hour.
 TELEREG_ANSWER_ADDRESS_LIMIT = env.int("TELEREG_ANSWER_ADDRESS_LIMIT", default=20)
+# Receipt checks (the QR code's public page) per client address per hour.
+TELEREG_RECEIPT_CHECK_LIMIT = env.int("TELEREG_RECEIPT_CHECK_LIMIT", default=60)
 # Look-ups by document (and of a line by number) per staff member and hour, all
 # surfaces counted together; past it a 429 and an alert to compliance officers
 # (0: no limit, for the benchmark only).
