@@ -59,6 +59,7 @@ urlpatterns = [
     ),
     path("r/<str:token>", reverification_views.answer, name="reverification-answer"),
     path("my-lines/", reverification_views.my_lines, name="my-lines"),
+    path("brand/<slug:operator_code>.css", reverification_views.brand_css, name="brand-css"),
     path("", include("identity.urls")),
     path("store/", include("registration.urls")),
     path("store/", include("reverification.urls")),
