@@ -5,34 +5,68 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('operators', '0006_i12l1_translated_names'),
+        ("operators", "0006_i12l1_translated_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='operator',
-            name='brand_colour',
-            field=models.CharField(blank=True, help_text='The primary colour of the subscriber pages, as #rrggbb; empty: the default.', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}\\Z', 'A colour as #rrggbb, e.g. #0b5cad.')], verbose_name='brand colour'),
+            model_name="operator",
+            name="brand_colour",
+            field=models.CharField(
+                blank=True,
+                help_text="The primary colour of the subscriber pages, as #rrggbb; empty: the default.",
+                max_length=7,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^#[0-9a-fA-F]{6}\\Z", "A colour as #rrggbb, e.g. #0b5cad."
+                    )
+                ],
+                verbose_name="brand colour",
+            ),
         ),
         migrations.AddField(
-            model_name='operator',
-            name='display_name_en',
-            field=models.CharField(blank=True, help_text='The name subscribers read on English pages; empty: the name.', max_length=200, verbose_name='display name (English)'),
+            model_name="operator",
+            name="display_name_en",
+            field=models.CharField(
+                blank=True,
+                help_text="The name subscribers read on English pages; empty: the name.",
+                max_length=200,
+                verbose_name="display name (English)",
+            ),
         ),
         migrations.AddField(
-            model_name='operator',
-            name='display_name_zh',
-            field=models.CharField(blank=True, help_text='The name subscribers read on Chinese pages; empty: the name.', max_length=200, verbose_name='display name (Simplified Chinese)'),
+            model_name="operator",
+            name="display_name_zh",
+            field=models.CharField(
+                blank=True,
+                help_text="The name subscribers read on Chinese pages; empty: the name.",
+                max_length=200,
+                verbose_name="display name (Simplified Chinese)",
+            ),
         ),
         migrations.AddField(
-            model_name='operator',
-            name='review_days',
-            field=models.PositiveSmallIntegerField(default=15, help_text="Days within which the operator answers a subscriber's report of a line that is not theirs, or their correction request (told to the subscriber).", validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(90)], verbose_name='subscriber request review days'),
+            model_name="operator",
+            name="review_days",
+            field=models.PositiveSmallIntegerField(
+                default=15,
+                help_text="Days within which the operator answers a subscriber's report of a line that is not theirs, or their correction request (told to the subscriber).",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(90),
+                ],
+                verbose_name="subscriber request review days",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='operator',
-            constraint=models.CheckConstraint(condition=models.Q(('brand_colour', ''), ('brand_colour__regex', '^#[0-9a-fA-F]{6}$'), _connector='OR'), name='operator_brand_colour_rrggbb'),
+            model_name="operator",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("brand_colour", ""),
+                    ("brand_colour__regex", "^#[0-9a-fA-F]{6}$"),
+                    _connector="OR",
+                ),
+                name="operator_brand_colour_rrggbb",
+            ),
         ),
     ]
