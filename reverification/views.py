@@ -18,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -178,8 +179,14 @@ class DisputeForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
         label=_("Anything else we should know (optional)"),
-        help_text=_("At most %(limit)s characters.") % {"limit": DISPUTE_REASON_TEXT_MAX},
     )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # In the page's language: translated when the form is made, not at import.
+        self.fields["reason_text"].help_text = gettext("At most %(limit)s characters.") % {
+            "limit": DISPUTE_REASON_TEXT_MAX
+        }
 
 
 class CorrectionForm(forms.Form):
