@@ -33,10 +33,11 @@ def catalogues():
 
 
 @pytest.fixture
-def catalogue(compiled_catalogue) -> dict[str, str]:
+def catalogue(request) -> dict[str, str]:
     """msgid → Chinese of the project catalogue and reverification's."""
+    project = request.getfixturevalue("compiled_catalogue")
     own = catalogue_entries(ROOT / "reverification/locale/zh_Hans/LC_MESSAGES/django.po")
-    return {**compiled_catalogue, **own}
+    return {**project, **own}
 
 
 @pytest.fixture
