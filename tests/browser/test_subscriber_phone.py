@@ -33,7 +33,9 @@ def test_every_subscriber_page_fits_a_360_px_phone(
     settings.TELEREG_OUTBOX_DIR = str(tmp_path)
     settings.TELEREG_PUBLIC_URL = live_server.url
     Operator.objects.filter(pk=alpha.pk).update(
-        brand_colour="#c8102e", display_name_zh="阿尔法移动通信有限公司", display_name_en="Alpha Mobile"
+        brand_colour="#c8102e",
+        display_name_zh="阿尔法移动通信有限公司",
+        display_name_en="Alpha Mobile",
     )
     outbox = tmp_path / "file.jsonl"
     answer_path, _ = answer_link(alpha, make_staff, open_mobile, outbox)

@@ -335,3 +335,17 @@ def test_the_answer_page_carries_the_brand_and_the_masked_number(
     assert "/brand/alpha.css?v=" in body
     assert line.number not in body
     assert f"{line.number[:6]}****{line.number[-4:]}" in body
+
+
+def test_a_link_naming_the_operator_brands_the_first_page_and_anything_else_is_ignored(
+    client, alpha
+):
+    Operator.objects.filter(pk=alpha.pk).update(display_name_en="Alpha Mobile")
+    named = client.get(f"{PAGE}?lang=en&operator=alpha").content.decode()
+    assert '<span class="brand" id="brand">Alpha Mobile</span>' in named
+    assert '<option value="alpha" selected>' in named
+    for hostile in ("nobody", "x" * 500, "<script>"):
+        response = client.get(PAGE, {"lang": "en", "operator": hostile})
+        assert response.status_code == 200
+        assert "Alpha Mobile" not in response.content.decode().split("<main>")[0]
+        assert "<script>" not in response.content.decode().split("</head>")[1]
