@@ -40,6 +40,7 @@ from .models import (
 )
 
 CODE_TTL = dt.timedelta(minutes=10)
+VERIFIED_TTL = dt.timedelta(minutes=30)  # after the code, the lines stay open this long
 START_LIMIT_PER_HOUR = 10  # look-ups started per address and hour
 MAX_CODE_ATTEMPTS = 5
 DISPUTE_CAMPAIGN = "Disputed lines"
@@ -193,8 +194,19 @@ def challenge_verify(*, challenge: MyLinesChallenge, code: str) -> list[Line]:
     return challenge_lines(challenge=challenge)
 
 
+def challenge_verified(challenge: MyLinesChallenge | None) -> bool:
+    """Whether the code was entered, recently enough to act on it: a page left
+    open on a shared phone does not file reports or corrections for ever."""
+    return (
+        challenge is not None
+        and challenge.person_id is not None
+        and challenge.verified_at is not None
+        and challenge.verified_at > timezone.now() - VERIFIED_TTL
+    )
+
+
 def challenge_lines(*, challenge: MyLinesChallenge) -> list[Line]:
-    if challenge.verified_at is None or challenge.person_id is None:
+    if not challenge_verified(challenge):
         return []
     return list(
         Line.objects.filter(holder_id=challenge.person_id).exclude(status=LineStatus.CLOSED)
@@ -296,7 +308,7 @@ def correction_file(*, challenge: MyLinesChallenge, values: dict[str, str]) -> C
     correction_request_create validates it against the whole identity; nothing
     is stored when it is refused). One per code: a second submit answers the
     first request instead of filing another."""
-    if challenge.verified_at is None or challenge.person_id is None:
+    if not challenge_verified(challenge):
         raise CodeRefused(_("Enter the code first."))
     proposed = {
         field: _free_text(values.get(field, "") or "", field=field, limit=limit)

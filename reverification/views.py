@@ -232,10 +232,6 @@ def _challenge_of(request: HttpRequest) -> MyLinesChallenge | None:
     return MyLinesChallenge.objects.filter(uid=uid).select_related("operator").first()
 
 
-def _verified(challenge: MyLinesChallenge | None) -> bool:
-    return challenge is not None and challenge.verified_at is not None
-
-
 def _step_start(request: HttpRequest, page: MyLinesPage) -> None:
     form = MyLinesStartForm(request.POST)
     page.context["start_form"] = form
@@ -355,12 +351,12 @@ def _my_lines_step(request: HttpRequest) -> MyLinesPage:
     elif step == "code":
         _step_code(request, page)
     elif step in STEPS_AFTER_CODE:
-        if _verified(page.challenge):
+        if service.challenge_verified(page.challenge):
             STEPS_AFTER_CODE[step](request, page)
         else:
             page.status = 403
-            page.context["error"] = service.CodeRefused(_("Enter the code first.")).message
-    elif _verified(page.challenge):
+            page.context["error"] = _("Enter the code first.")
+    elif service.challenge_verified(page.challenge):
         page.state = "lines"
     return page
 

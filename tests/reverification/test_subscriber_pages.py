@@ -4,6 +4,7 @@ their own data, and every page carries the operator's name and colours."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 
@@ -12,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from identity.models import CorrectionRequest, CorrectionStatus
 from operators.models import Operator
@@ -349,3 +351,15 @@ def test_a_link_naming_the_operator_brands_the_first_page_and_anything_else_is_i
         assert response.status_code == 200
         assert "Alpha Mobile" not in response.content.decode().split("<main>")[0]
         assert "<script>" not in response.content.decode().split("</head>")[1]
+
+
+def test_half_an_hour_after_the_code_nothing_more_is_filed_without_a_new_one(coded):
+    client, tx, _ = coded
+    MyLinesChallenge.objects.update(
+        verified_at=timezone.now() - my_lines.VERIFIED_TTL - dt.timedelta(seconds=1)
+    )
+    report = step(client, "report", line=str(tx.line.uid), reason="never_registered")
+    correction = step(client, "correction", address="Room 5, 1 Harbour Road, Test City")
+    assert report.status_code == correction.status_code == 403
+    assert 'id="my-lines"' not in step(client, "").content.decode()
+    assert Dispute.objects.count() == CorrectionRequest.objects.count() == 0
