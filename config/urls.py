@@ -66,6 +66,7 @@ urlpatterns = [
         registration_store_views.receipt_check,
         name="receipt-check",
     ),
+    path("brand/<slug:operator_code>.css", reverification_views.brand_css, name="brand-css"),
     path("", include("identity.urls")),
     path("store/", include("registration.urls")),
     path("store/", include("reverification.urls")),

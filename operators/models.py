@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,11 @@ from .roles import PRIVILEGED, Role
 
 region_code_validator = RegexValidator(
     r"^\d{6}$", _("An administrative region code has six digits (e.g. 110105).")
+)
+# A brand colour is written into a style sheet (reverification's /brand/<code>.css):
+# exactly "#rrggbb", nothing that could close a rule or open another.
+brand_colour_validator = RegexValidator(
+    r"^#[0-9a-fA-F]{6}\Z", _("A colour as #rrggbb, e.g. #0b5cad.")
 )
 
 
@@ -92,6 +97,34 @@ class Operator(models.Model):
         default=default_language,
         help_text=_("The language of staff pages and the console for staff who chose none."),
     )
+    display_name_zh = models.CharField(
+        _("display name (Simplified Chinese)"),
+        max_length=200,
+        blank=True,
+        help_text=_("The name subscribers read on Chinese pages; empty: the name."),
+    )
+    display_name_en = models.CharField(
+        _("display name (English)"),
+        max_length=200,
+        blank=True,
+        help_text=_("The name subscribers read on English pages; empty: the name."),
+    )
+    brand_colour = models.CharField(
+        _("brand colour"),
+        max_length=7,
+        blank=True,
+        validators=[brand_colour_validator],
+        help_text=_("The primary colour of the subscriber pages, as #rrggbb; empty: the default."),
+    )
+    review_days = models.PositiveSmallIntegerField(
+        _("subscriber request review days"),
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(90)],
+        help_text=_(
+            "Days within which the operator answers a subscriber's report of a line that "
+            "is not theirs, or their correction request (told to the subscriber)."
+        ),
+    )
     retention_days = models.PositiveIntegerField(
         _("retention days"),
         default=730,
@@ -109,10 +142,20 @@ class Operator(models.Model):
                 condition=Q(mobile_line_cap__gte=1) & Q(landline_line_cap__gte=1),
                 name="operator_caps_positive",
             ),
+            models.CheckConstraint(
+                condition=Q(brand_colour="") | Q(brand_colour__regex=r"^#[0-9a-fA-F]{6}$"),
+                name="operator_brand_colour_rrggbb",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
+
+    def display_name(self, language: str) -> str:
+        """The name subscribers read in ``language`` (the brand, not the
+        product): the operator's name in that language, else its name."""
+        by_language = {"zh-hans": self.display_name_zh, "en": self.display_name_en}
+        return by_language.get(language, "") or self.name
 
     def clean(self) -> None:
         days = self.reverification_reminder_days

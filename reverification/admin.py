@@ -280,8 +280,17 @@ class CampaignAdmin(OperatorScopedAdmin):
 class DisputeAdmin(ReadOnlyScopedAdmin):
     """Lines reported "not mine": dismiss, or suspend and re-verify the holder."""
 
-    list_display = ["pk", "line", "state", "created_at", "resolved_by", "resolved_at"]
-    list_filter = ["state"]
+    list_display = [
+        "pk",
+        "line",
+        "state",
+        "reason",
+        "created_at",
+        "review_by",
+        "resolved_by",
+        "resolved_at",
+    ]
+    list_filter = ["state", "reason"]
     list_select_related = ["line", "resolved_by"]
     actions = ["dismiss", "suspend_and_reverify"]
 

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from identity.models import Person
+from identity.models import CorrectionRequest, Person
 from operators.models import Operator
 from registration.models import Line
 
@@ -232,6 +232,14 @@ class MyLinesChallenge(models.Model):
     expires_at = models.DateTimeField()
     failed_attempts = models.PositiveSmallIntegerField(default=0)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # What the code page says the code went to: a masked number (never the
+    # clear one), the same shape whether or not the document is known.
+    sent_to_masked = models.CharField(max_length=32, blank=True)
+    # The one correction the person filed after this code (a second submit
+    # shows it again instead of filing another).
+    correction = models.ForeignKey(
+        CorrectionRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         db_table = "registration_mylineschallenge"
@@ -246,6 +254,18 @@ class DisputeState(models.TextChoices):
     SUSPENDED = "suspended", _("Line suspended, re-verification opened")
 
 
+class DisputeReason(models.TextChoices):
+    """Why the person says the line is not theirs (what the reviewer reads first)."""
+
+    NEVER_REGISTERED = "never_registered", _("I never registered this number")
+    GAVE_UP = "gave_up", _("I gave this line up or closed it")
+    SOMEONE_ELSE = "someone_else", _("Someone else uses it under my document")
+    OTHER = "other", _("Another reason")
+
+
+DISPUTE_REASON_TEXT_MAX = 200
+
+
 class Dispute(models.Model):
     """A person reported a line registered under their document as not theirs."""
 
@@ -255,6 +275,13 @@ class Dispute(models.Model):
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="disputes")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     state = models.CharField(max_length=16, choices=DisputeState.choices, default=DisputeState.OPEN)
+    reason = models.CharField(
+        _("reason"), max_length=32, choices=DisputeReason.choices, default=DisputeReason.OTHER
+    )
+    reason_text = models.CharField(
+        _("in the person's words"), max_length=DISPUTE_REASON_TEXT_MAX, blank=True
+    )
+    review_by = models.DateField(_("answer due by"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -5,29 +5,34 @@ answer is the same whether or not the document is known."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
 import secrets
+import unicodedata
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from config.api import DomainError
+from config.api import DomainError, InvalidInput
 from identity import lookups
 from identity import selectors as identity_selectors
-from identity.models import AccessPurpose, Person
+from identity import services as identity_services
+from identity.models import AccessPurpose, CorrectionRequest, Person
 from notices import channels
 from notices.messages import render_message
 from operators.models import Operator
-from registration.models import Line, LineStatus
+from registration.models import Line, LineKind, LineStatus, PhoneNumber
 
 from .models import (
+    DISPUTE_REASON_TEXT_MAX,
     Campaign,
     CampaignState,
     Dispute,
+    DisputeReason,
     DisputeState,
     MyLinesChallenge,
     RequestState,
@@ -35,9 +40,11 @@ from .models import (
 )
 
 CODE_TTL = dt.timedelta(minutes=10)
+VERIFIED_TTL = dt.timedelta(minutes=30)  # after the code, the lines stay open this long
 START_LIMIT_PER_HOUR = 10  # look-ups started per address and hour
 MAX_CODE_ATTEMPTS = 5
 DISPUTE_CAMPAIGN = "Disputed lines"
+DECOY_SAMPLE = 32  # inventory numbers a decoy takes its shape from
 
 
 class CodeRefused(DomainError):
@@ -49,10 +56,6 @@ def _code_hash(challenge: MyLinesChallenge, code: str) -> str:
     return hmac.new(
         settings.SECRET_KEY.encode(), f"my-lines:{challenge.uid}:{code}".encode(), hashlib.sha256
     ).hexdigest()
-
-
-def _masked(number: str) -> str:
-    return f"{number[:-8]}****{number[-4:]}"
 
 
 def challenge_start(
@@ -93,45 +96,79 @@ def challenge_start(
     )
     if not name_matched:
         person = None
-    line = None
-    if person is not None:
-        line = (
-            Line.objects.filter(holder=person)
-            .exclude(status=LineStatus.CLOSED)
-            .order_by("kind", "registered_at")
-            .first()
-        )
+    line = _code_line(person) if person is not None else None
     challenge = MyLinesChallenge.objects.create(
         operator=operator,
         person=person if line else None,
         expires_at=timezone.now() + CODE_TTL,
+        sent_to_masked=(
+            identity_selectors.phone_masked(line.number)
+            if line is not None
+            else _decoy_masked(operator=operator, doc_index=doc_index, name=name)
+        ),
     )
     if line is not None:
-        code = f"{secrets.randbelow(10**6):06d}"
-        MyLinesChallenge.objects.filter(pk=challenge.pk).update(
-            code_hash=_code_hash(challenge, code)
-        )
-        channel = channels.get_channel(settings.TELEREG_CODE_CHANNEL)
-        channel.send_many(
-            [
-                channels.Message(
-                    delivery=0,
-                    channel=channel.name,
-                    to=line.number,
-                    campaign=None,
-                    request=None,
-                    kind="code",
-                    language=identity_selectors.person_language(person),
-                    text=render_message(
-                        kind="code",
-                        language=identity_selectors.person_language(person),
-                        context={"operator": operator.name, "code": code},
-                    ),
-                    link="",
-                )
-            ]
-        )
+        _code_send(challenge=challenge, line=line, person=person)
     return challenge
+
+
+def _code_line(person: Person) -> Line | None:
+    """The line the code goes to: a mobile line first (codes go by SMS), the
+    oldest of its kind."""
+    lines = Line.objects.filter(holder=person).exclude(status=LineStatus.CLOSED)
+    return (
+        lines.filter(kind=LineKind.MOBILE).order_by("registered_at").first()
+        or lines.order_by("registered_at").first()
+    )
+
+
+def _code_send(*, challenge: MyLinesChallenge, line: Line, person: Person) -> None:
+    code = f"{secrets.randbelow(10**6):06d}"
+    MyLinesChallenge.objects.filter(pk=challenge.pk).update(code_hash=_code_hash(challenge, code))
+    language = identity_selectors.person_language(person)
+    channel = channels.get_channel(settings.TELEREG_CODE_CHANNEL)
+    channel.send_many(
+        [
+            channels.Message(
+                delivery=0,
+                channel=channel.name,
+                to=line.number,
+                campaign=None,
+                request=None,
+                kind="code",
+                language=language,
+                text=render_message(
+                    kind="code",
+                    language=language,
+                    context={"operator": challenge.operator.name, "code": code},
+                ),
+                link="",
+            )
+        ]
+    )
+
+
+def _decoy_masked(*, operator: Operator, doc_index: str, name: str) -> str:
+    """A masked number for a document (or name) not known here, shaped like the
+    operator's own mobile numbers, so that the code page reads the same whether
+    or not the document holds lines (the page hedges: "if the document and name
+    are registered here"). Keyed on the document and the name, so asking again
+    shows the same number and a guessed name cannot be told apart by a change."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(),
+        f"my-lines-decoy:{operator.pk}:{doc_index}:{' '.join(name.split()).casefold()}".encode(),
+        hashlib.sha256,
+    ).digest()
+    numbers = list(
+        PhoneNumber.objects.filter(operator=operator, kind=LineKind.MOBILE)
+        .order_by("pk")
+        .values_list("number", flat=True)[:DECOY_SAMPLE]
+    )
+    if not numbers:
+        return "****"
+    model = numbers[digest[0] % len(numbers)]
+    tail = f"{int.from_bytes(digest[1:4], 'big') % 10**4:04d}"
+    return identity_selectors.phone_masked(model[:-4] + tail)
 
 
 def challenge_verify(*, challenge: MyLinesChallenge, code: str) -> list[Line]:
@@ -157,41 +194,142 @@ def challenge_verify(*, challenge: MyLinesChallenge, code: str) -> list[Line]:
     return challenge_lines(challenge=challenge)
 
 
+def challenge_verified(challenge: MyLinesChallenge | None) -> bool:
+    """Whether the code was entered, recently enough to act on it: a page left
+    open on a shared phone does not file reports or corrections for ever."""
+    return (
+        challenge is not None
+        and challenge.person_id is not None
+        and challenge.verified_at is not None
+        and challenge.verified_at > timezone.now() - VERIFIED_TTL
+    )
+
+
 def challenge_lines(*, challenge: MyLinesChallenge) -> list[Line]:
-    if challenge.verified_at is None or challenge.person_id is None:
+    if not challenge_verified(challenge):
         return []
     return list(
         Line.objects.filter(holder_id=challenge.person_id).exclude(status=LineStatus.CLOSED)
     )
 
 
-def masked_lines(lines: list[Line]) -> list[dict[str, str]]:
+def masked_lines(lines: list[Line]) -> list[dict[str, object]]:
+    """The person's lines as their page shows them: masked numbers, kind and
+    status by their labels in the page's language, never a raw code."""
     return [
         {
             "uid": str(line.uid),
-            "number": _masked(line.number),
-            "kind": line.kind,
-            "status": line.status,
-            "since": line.registered_at.date().isoformat(),
+            "number": identity_selectors.phone_masked(line.number),
+            "kind": line.get_kind_display(),
+            "status": line.get_status_display(),
+            "since": timezone.localdate(line.registered_at),
         }
         for line in lines
     ]
 
 
-def dispute_report(*, challenge: MyLinesChallenge, line_uid: str) -> Dispute:
-    """Report a line as not mine (once per line while open)."""
+def challenge_line(*, challenge: MyLinesChallenge, line_uid: str) -> Line:
+    """One of the lines the code was sent for; anything else (another person's
+    line, a made-up id, no code entered yet) is refused the same way."""
     line = next((x for x in challenge_lines(challenge=challenge) if str(x.uid) == line_uid), None)
     if line is None:
         raise CodeRefused(_("Enter the code first."))
+    return line
+
+
+class DisputeInvalid(InvalidInput):
+    message = _("Say why this line is not yours.")
+
+
+def _free_text(value: str, *, field: str, limit: int) -> str:
+    """A short text a person typed: trimmed, at most ``limit`` characters, no
+    NUL or other control characters (refused, never cut or stored)."""
+    text = value.strip()
+    if len(text) > limit:
+        raise InvalidInput(fields={field: [_("At most %(limit)s characters.") % {"limit": limit}]})
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+        raise InvalidInput(fields={field: [_("Text without control characters.")]})
+    return text
+
+
+def dispute_report(
+    *, challenge: MyLinesChallenge, line_uid: str, reason: str, reason_text: str = ""
+) -> Dispute:
+    """Report a line as not mine, with a reason: recorded once per line while
+    open (a second submit, a double click, answers the first report). The
+    answer is due within the operator's review days."""
+    line = challenge_line(challenge=challenge, line_uid=line_uid)
+    if reason not in DisputeReason.values:
+        raise DisputeInvalid(fields={"reason": [_("Choose one of the reasons.")]})
+    text = _free_text(reason_text, field="reason_text", limit=DISPUTE_REASON_TEXT_MAX)
+    review_by = timezone.localdate() + dt.timedelta(days=line.operator.review_days)
     try:
         with transaction.atomic():
             return Dispute.objects.create(
-                operator=line.operator, line=line, person_id=challenge.person_id
+                operator=line.operator,
+                line=line,
+                person_id=challenge.person_id,
+                reason=reason,
+                reason_text=text,
+                review_by=review_by,
             )
     except IntegrityError:
         return Dispute.objects.get(
             line=line, person_id=challenge.person_id, state=DisputeState.OPEN
         )
+
+
+# --- Self-service correction ----------------------------------------------------------
+
+CORRECTION_FIELD_LIMITS = {
+    "name": 100,
+    "date_of_birth": 10,
+    "sex": 1,
+    "id_expiry": 10,
+    "nationality": 3,
+    "address": 300,
+}
+
+
+class CorrectionEmpty(InvalidInput):
+    message = _("Fill in at least one field you want corrected.")
+
+
+@dataclasses.dataclass(frozen=True)
+class CorrectionFiled:
+    correction: CorrectionRequest
+    review_by: dt.date
+    created: bool
+
+
+def correction_file(*, challenge: MyLinesChallenge, values: dict[str, str]) -> CorrectionFiled:
+    """The person the code was sent for asks to correct their own data: it goes
+    to the compliance queue like one filed in store (identity's
+    correction_request_create validates it against the whole identity; nothing
+    is stored when it is refused). One per code: a second submit answers the
+    first request instead of filing another."""
+    if not challenge_verified(challenge):
+        raise CodeRefused(_("Enter the code first."))
+    proposed = {
+        field: _free_text(values.get(field, "") or "", field=field, limit=limit)
+        for field, limit in CORRECTION_FIELD_LIMITS.items()
+    }
+    proposed = {field: value for field, value in proposed.items() if value}
+    if not proposed:
+        raise CorrectionEmpty(fields={"__all__": [CorrectionEmpty.message]})
+    with transaction.atomic():
+        challenge = MyLinesChallenge.objects.select_for_update().get(pk=challenge.pk)
+        operator = Operator.objects.get(pk=challenge.operator_id)
+        review_by = timezone.localdate() + dt.timedelta(days=operator.review_days)
+        if challenge.correction_id is not None:
+            return CorrectionFiled(challenge.correction, review_by, created=False)
+        person = Person.objects.get(pk=challenge.person_id)
+        correction = identity_services.correction_request_create(
+            person=person, values=proposed, actor=None
+        )
+        challenge.correction = correction
+        challenge.save(update_fields=["correction"])
+    return CorrectionFiled(correction, review_by, created=True)
 
 
 @transaction.atomic

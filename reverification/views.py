@@ -4,6 +4,7 @@ SMS scanners open links)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from django import forms
@@ -14,7 +15,10 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
+from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -35,7 +39,7 @@ from registration import selectors as registration_selectors
 
 from . import campaigns, selectors, tokens
 from . import my_lines as service
-from .models import MyLinesChallenge, RequestState
+from .models import DISPUTE_REASON_TEXT_MAX, DisputeReason, MyLinesChallenge, RequestState
 
 
 class AnswerForm(forms.Form):
@@ -57,8 +61,17 @@ class AnswerForm(forms.Form):
         return IdentityData.from_mapping(self.cleaned_data)
 
 
-def _masked_number(number: str) -> str:
-    return f"{number[:-8]}****{number[-4:]}" if len(number) > 8 else "****"
+def _brand(operator: Operator | None) -> dict[str, str]:
+    """The subscriber pages' frame: the operator's name in the page's language
+    and, when it has a colour, its style sheet (versioned by its last change,
+    so a new colour is seen at once although the sheet is cached)."""
+    if operator is None:
+        return {"brand_name": "", "brand_css": ""}
+    css = ""
+    if operator.brand_colour:
+        version = int(operator.updated_at.timestamp())
+        css = f"{reverse('brand-css', args=[operator.code])}?v={version}"
+    return {"brand_name": operator.display_name(translation.get_language()), "brand_css": css}
 
 
 @never_cache
@@ -81,9 +94,9 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     # One language at a time: the notice in the page's language, or what exists.
     notices = [n for n in notices if n.language == translation.get_language()] or notices
     context = {
+        **_brand(operator),
         "req": req,
-        "operator": operator,
-        "number": _masked_number(req.line.number),
+        "number": identity_selectors.phone_masked(req.line.number),
         "campaign": req.campaign,
         "notices": notices,
         "done": req.state == RequestState.VERIFIED,
@@ -154,59 +167,247 @@ class CodeForm(forms.Form):
     code = forms.CharField(max_length=6, min_length=6, label=_("Code"))
 
 
+class DisputeForm(forms.Form):
+    """ "Not mine": which line, why (a choice), and a few words of one's own."""
+
+    line = forms.CharField(max_length=36, widget=forms.HiddenInput)
+    reason = forms.ChoiceField(
+        choices=DisputeReason.choices, widget=forms.RadioSelect, label=_("Why is it not yours?")
+    )
+    reason_text = forms.CharField(
+        max_length=DISPUTE_REASON_TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label=_("Anything else we should know (optional)"),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # In the page's language: translated when the form is made, not at import.
+        self.fields["reason_text"].help_text = gettext("At most %(limit)s characters.") % {
+            "limit": DISPUTE_REASON_TEXT_MAX
+        }
+
+
+class CorrectionForm(forms.Form):
+    """What the person wants corrected; empty fields stay as they are."""
+
+    name = forms.CharField(max_length=100, required=False, label=_("Name"))
+    date_of_birth = forms.DateField(required=False, label=_("Date of birth (YYYY-MM-DD)"))
+    sex = forms.ChoiceField(
+        choices=[("", _("No change")), ("M", _("Male")), ("F", _("Female"))],
+        required=False,
+        label=_("Sex"),
+    )
+    id_expiry = forms.DateField(required=False, label=_("Valid until (YYYY-MM-DD)"))
+    nationality = forms.CharField(
+        max_length=3, required=False, label=_("Nationality (ISO 3166 alpha-3)")
+    )
+    address = forms.CharField(
+        max_length=300, required=False, widget=forms.Textarea(attrs={"rows": 2}), label=_("Address")
+    )
+
+    def values(self) -> dict[str, str]:
+        return {
+            name: value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+            for name, value in self.cleaned_data.items()
+        }
+
+
+@dataclasses.dataclass
+class MyLinesPage:
+    """What one request to /my-lines/ renders: the state (ask, code, lines,
+    dispute, reported, correct, corrected), its forms and its status."""
+
+    challenge: MyLinesChallenge | None
+    state: str = "ask"
+    status: int = 200
+    context: dict = dataclasses.field(default_factory=dict)
+
+
+def _challenge_of(request: HttpRequest) -> MyLinesChallenge | None:
+    uid = request.session.get("my_lines_challenge")
+    if not uid:
+        return None
+    return MyLinesChallenge.objects.filter(uid=uid).select_related("operator").first()
+
+
+def _step_start(request: HttpRequest, page: MyLinesPage) -> None:
+    form = MyLinesStartForm(request.POST)
+    page.context["start_form"] = form
+    if not form.is_valid():
+        page.status = 400
+        return
+    try:
+        page.challenge = service.challenge_start(
+            operator=form.cleaned_data["operator"],
+            id_type=form.cleaned_data["id_type"],
+            id_number=form.cleaned_data["id_number"],
+            name=form.cleaned_data["name"],
+            address=client_ip(request),
+        )
+    except DomainError as exc:
+        page.status = form_errors_add(form, exc)
+        return
+    request.session["my_lines_challenge"] = str(page.challenge.uid)
+    page.state = "code"
+
+
+def _step_code(request: HttpRequest, page: MyLinesPage) -> None:
+    form = CodeForm(request.POST)
+    page.context["code_form"] = form
+    if page.challenge is None:  # no look-up started in this session
+        return
+    page.state = "code"
+    if not form.is_valid():
+        page.status = 400
+        return
+    try:
+        service.challenge_verify(challenge=page.challenge, code=form.cleaned_data["code"])
+    except DomainError as exc:
+        form.add_error("code", exc.message)
+        page.status = 400
+        return
+    page.challenge.refresh_from_db()
+    page.state = "lines"
+
+
+def _dispute_line(page: MyLinesPage, form: DisputeForm) -> dict | None:
+    """The masked line the dispute form is about, when it is one of the person's."""
+    uid = form.data.get("line", "")
+    lines = service.masked_lines(service.challenge_lines(challenge=page.challenge))
+    return next((line for line in lines if line["uid"] == uid), None)
+
+
+def _step_dispute(request: HttpRequest, page: MyLinesPage, *, submit: bool) -> None:
+    """ "Not mine" first asks for confirmation and a reason; the second POST
+    records the dispute (once) and says what happens next."""
+    form = DisputeForm(request.POST if submit else {"line": request.POST.get("line", "")})
+    line = _dispute_line(page, form)
+    if line is None:
+        page.state, page.status = "lines", 404
+        page.context["error"] = _("This line is not one of yours.")
+        return
+    page.state = "dispute"
+    page.context.update({"dispute_form": form, "line": line})
+    if not submit:
+        page.context["dispute_form"] = DisputeForm(initial={"line": line["uid"]})
+        return
+    if not form.is_valid():
+        page.status = 400
+        return
+    try:
+        dispute = service.dispute_report(
+            challenge=page.challenge,
+            line_uid=line["uid"],
+            reason=form.cleaned_data["reason"],
+            reason_text=form.cleaned_data["reason_text"],
+        )
+    except DomainError as exc:
+        page.status = form_errors_add(form, exc)
+        return
+    page.state = "reported"
+    page.context["dispute"] = dispute
+
+
+def _step_correct(request: HttpRequest, page: MyLinesPage, *, submit: bool) -> None:
+    """Self-service correction (the privacy notice's promise): a form with the
+    current values masked; the submit files it to the compliance queue."""
+    form = CorrectionForm(request.POST if submit else None)
+    page.state = "correct"
+    page.context["correction_form"] = form
+    page.context["current"] = identity_selectors.person_masked(
+        page.challenge.person, fields=("name", "date_of_birth", "address")
+    )
+    if not submit:
+        return
+    if not form.is_valid():
+        page.status = 400
+        return
+    try:
+        filed = service.correction_file(challenge=page.challenge, values=form.values())
+    except DomainError as exc:
+        page.status = form_errors_add(form, exc)
+        return
+    page.state = "corrected"
+    page.context["filed"] = filed
+
+
+STEPS_AFTER_CODE = {
+    "dispute": lambda request, page: _step_dispute(request, page, submit=False),
+    "report": lambda request, page: _step_dispute(request, page, submit=True),
+    "correct": lambda request, page: _step_correct(request, page, submit=False),
+    "correction": lambda request, page: _step_correct(request, page, submit=True),
+}
+
+
+def _my_lines_step(request: HttpRequest) -> MyLinesPage:
+    """Run the POSTed step; a step after the code without a verified code (a
+    stranger, an expired session) is refused and asks for the document."""
+    page = MyLinesPage(challenge=_challenge_of(request))
+    step = request.POST.get("step", "") if request.method == "POST" else ""
+    if step == "start":
+        _step_start(request, page)
+    elif step == "code":
+        _step_code(request, page)
+    elif step in STEPS_AFTER_CODE:
+        if service.challenge_verified(page.challenge):
+            STEPS_AFTER_CODE[step](request, page)
+        else:
+            page.status = 403
+            page.context["error"] = _("Enter the code first.")
+    elif service.challenge_verified(page.challenge):
+        page.state = "lines"
+    return page
+
+
 @never_cache
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 @link_language
 def my_lines(request: HttpRequest) -> HttpResponse:
-    challenge = None
-    if uid := request.session.get("my_lines_challenge"):
-        challenge = MyLinesChallenge.objects.filter(uid=uid).select_related("operator").first()
-    step = request.POST.get("step", "")
-    context: dict = {"sent": False, "lines": None}
-    start_form = MyLinesStartForm(request.POST if step == "start" else None)
-    code_form = CodeForm(request.POST if step == "code" else None)
-    status = 200
-    if step == "start" and not start_form.is_valid():
-        status = 400
-    elif step == "code" and not code_form.is_valid():
-        status = 400
-        context["sent"] = True
-    elif step == "start":
-        try:
-            challenge = service.challenge_start(
-                operator=start_form.cleaned_data["operator"],
-                id_type=start_form.cleaned_data["id_type"],
-                id_number=start_form.cleaned_data["id_number"],
-                name=start_form.cleaned_data["name"],
-                address=client_ip(request),
-            )
-        except DomainError as exc:
-            status = form_errors_add(start_form, exc)
-        else:
-            request.session["my_lines_challenge"] = str(challenge.uid)
-            context["sent"] = True
-    elif step == "code" and challenge is not None:
-        try:
-            service.challenge_verify(challenge=challenge, code=code_form.cleaned_data["code"])
-        except DomainError as exc:
-            code_form.add_error("code", exc.message)
-            context["sent"] = True
-            status = 400
-    elif step == "report" and challenge is not None:
-        try:
-            service.dispute_report(challenge=challenge, line_uid=request.POST.get("line", ""))
-            context["reported"] = True
-        except DomainError as exc:
-            context["error"] = exc.message
-    if challenge is not None:
-        challenge.refresh_from_db()
-        if challenge.verified_at:
-            context["lines"] = service.masked_lines(service.challenge_lines(challenge=challenge))
-        elif step != "start":
-            context["sent"] = context["sent"] or step == "code"
-    context.update({"start_form": start_form, "code_form": code_form})
-    return render(request, "reverification/subscriber/my_lines.html", context, status=status)
+    page = _my_lines_step(request)
+    challenge = page.challenge
+    operator = challenge.operator if challenge is not None else _operator_from_link(request)
+    context = {
+        **_brand(operator),
+        "state": page.state,
+        "challenge": challenge,
+        "start_form": MyLinesStartForm(initial={"operator": operator.code if operator else None}),
+        "code_form": CodeForm(),
+        **page.context,
+    }
+    if page.state == "lines":
+        context["lines"] = service.masked_lines(service.challenge_lines(challenge=challenge))
+    return render(request, "reverification/subscriber/my_lines.html", context, status=page.status)
+
+
+def _operator_from_link(request: HttpRequest) -> Operator | None:
+    """The operator a link names (``?operator=<code>``): its brand and the
+    look-up's default. Anything else is ignored."""
+    code = request.GET.get("operator", "")
+    if not code or len(code) > 32:
+        return None
+    return Operator.objects.filter(code=code).first()
+
+
+# --- The operator's brand ------------------------------------------------------------
+
+
+@require_http_methods(["GET", "HEAD"])
+def brand_css(request: HttpRequest, operator_code: str) -> HttpResponse:
+    """The operator's colours for its subscriber pages, as a small style sheet
+    (the strict CSP allows no inline style). Written only from validated
+    values (selectors.brand_stylesheet); cacheable: it holds no personal data."""
+    operator = get_object_or_404(Operator, code=operator_code)
+    response = HttpResponse(
+        selectors.brand_stylesheet(operator), content_type="text/css; charset=utf-8"
+    )
+    patch_cache_control(response, public=True, max_age=BRAND_CSS_MAX_AGE)
+    return response
+
+
+BRAND_CSS_MAX_AGE = 3600
 
 
 # --- In store ------------------------------------------------------------------------

@@ -232,7 +232,15 @@ CONTENT_SECURITY_POLICY = {
 }
 # Responses under these paths may be cached (no personal data); every other
 # response is sent with Cache-Control: no-store (config.cache_control).
-TELEREG_CACHEABLE_PATHS = ["/api/schema/", "/api/docs/", "/static/", "/healthz", "/readyz"]
+# /brand/ holds each operator's colours for its subscriber pages (reverification).
+TELEREG_CACHEABLE_PATHS = [
+    "/api/schema/",
+    "/api/docs/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/brand/",
+]
 
 # --- I18N -------------------------------------------------------------------------
 

@@ -44,7 +44,17 @@ def test_known_and_unknown_documents_get_the_same_answer(client, open_mobile, ci
     known = start(client, holder).content.decode()
     unknown = start(client, citizen()).content.decode()
     wrong_name = start(client, holder, name="Someone Else").content.decode()
-    strip = lambda body: re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)  # noqa: E731
+    sent_to = re.compile(r'<strong id="sent-to">([^<]*)</strong>')
+    # The code page names a masked number; for an unknown document or name it
+    # is a decoy of the same shape, so only the number differs.
+    shapes = {re.sub(r"\d", "9", sent_to.search(body).group(1)) for body in (known, unknown)}
+    assert shapes == {"+99999****9999"}  # +86 138****8000: country, 3 shown, 4 shown
+    assert sent_to.search(wrong_name).group(1) != sent_to.search(known).group(1)
+
+    def strip(body: str) -> str:
+        body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", body)
+        return sent_to.sub("", body)
+
     assert strip(known) == strip(unknown) == strip(wrong_name)
     assert 'id="sent"' in known
     assert len(outbox.read_text().splitlines()) == 1  # only the known holder got a code
@@ -65,8 +75,9 @@ def test_the_code_shows_my_lines_masked_and_i_report_one(client, open_mobile, ou
     assert tx.line.number not in body
     assert tx.line.number[-4:] in body
     line_uid = str(tx.line.uid)
-    client.post("/my-lines/", {"step": "report", "line": line_uid})
-    client.post("/my-lines/", {"step": "report", "line": line_uid})
+    report = {"step": "report", "line": line_uid, "reason": "never_registered"}
+    client.post("/my-lines/", report)
+    client.post("/my-lines/", report)
     assert Dispute.objects.filter(line=tx.line).count() == 1
 
 
@@ -166,7 +177,9 @@ def test_compliance_suspends_a_disputed_line_and_opens_a_reverification(
     tx, holder = open_mobile()
     start(client, holder)
     client.post("/my-lines/", {"step": "code", "code": last_code(outbox)})
-    client.post("/my-lines/", {"step": "report", "line": str(tx.line.uid)})
+    client.post(
+        "/my-lines/", {"step": "report", "line": str(tx.line.uid), "reason": "someone_else"}
+    )
     dispute = Dispute.objects.get()
     officer = web_client_for(make_staff(alpha, Role.COMPLIANCE_OFFICER))
     officer.post(
