@@ -254,14 +254,19 @@ class CampaignForm(forms.ModelForm):
         if cleaned.get("holder_verification") == OLDER and not cleaned.get("older_than_days"):
             if "older_than_days" not in self.errors:
                 self.add_error("older_than_days", gettext("Say how many days."))
-        if self.errors or self.operator is None:
+        if self.operator is None:
             return cleaned
+        # The service's rules run even when a widget refused its input, so that
+        # every field's reason shows at once; a field already refused keeps its own.
         try:
             campaigns.campaign_input_check(operator=self.operator, data=self.campaign_input())
         except DomainError as exc:
             for field, reasons in exc.fields.items():
                 name = ERROR_FIELDS.get(field, field)
-                self.add_error(name if name in self.fields else None, reasons)
+                if name == "holder_verification" and cleaned.get(name) == OLDER:
+                    name = "older_than_days"  # the number of days is what is wrong
+                if name not in self.errors:
+                    self.add_error(name if name in self.fields else None, reasons)
         return cleaned
 
 
