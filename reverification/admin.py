@@ -197,7 +197,7 @@ class CampaignAdmin(OperatorScopedAdmin):
 
     # --- Columns and read-only fields, labelled in the reader's language ---------------
 
-    @admin.display(description=gettext_lazy("Name"), ordering="name")
+    @admin.display(description=gettext_lazy("Campaign name"), ordering="name")
     def name_column(self, obj: Campaign) -> str:
         return obj.name
 

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from config.api import DomainError
@@ -98,7 +98,7 @@ class ChannelOrderField(forms.MultiValueField):
 
     def __init__(self, **kwargs: Any) -> None:
         options = channels.choices()
-        choices = [("", pgettext_lazy("no channel", "—")), *options]
+        choices = [("", "—"), *options]
         fields = [forms.ChoiceField(choices=choices, required=False) for _ in options]
         super().__init__(
             fields=fields,
@@ -183,7 +183,7 @@ class CampaignForm(forms.ModelForm):
         model = Campaign
         fields = ["name", "deadline", "notice_text_zh", "notice_text_en"]
         labels = {
-            "name": _("Name"),
+            "name": _("Campaign name"),
             "deadline": _("Deadline"),
             "notice_text_zh": _("Notice text (Chinese)"),
             "notice_text_en": _("Notice text (English)"),

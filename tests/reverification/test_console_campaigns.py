@@ -88,7 +88,9 @@ def test_the_form_stores_the_same_json_as_the_api(alpha, officer, console, api_c
         "reminder_days": [2, 14, 7],
         "channels": ["sms", "file"],
     }
-    assert api_client_for(officer).post("/api/v1/campaigns/", body, format="json").status_code == 201
+    assert (
+        api_client_for(officer).post("/api/v1/campaigns/", body, format="json").status_code == 201
+    )
     by_form, by_api = Campaign.objects.get(name="Console"), Campaign.objects.get(name="API")
     assert by_form.criteria == by_api.criteria
     assert by_form.criteria == {**body["criteria"], "holder_verification": {"older_than_days": 400}}
@@ -100,7 +102,9 @@ def test_both_kinds_and_any_holder_store_the_apis_empty_criteria(officer, consol
     response = console.post(reverse(ADD), campaign_form_data(line_kinds=["mobile", "landline"]))
     assert response.status_code == 302, form_errors(response)
     body = {"name": "API", "criteria": {}, "deadline": campaign_form_data()["deadline"]}
-    assert api_client_for(officer).post("/api/v1/campaigns/", body, format="json").status_code == 201
+    assert (
+        api_client_for(officer).post("/api/v1/campaigns/", body, format="json").status_code == 201
+    )
     by_form, by_api = Campaign.objects.get(name="Console"), Campaign.objects.get(name="API")
     assert by_form.criteria == by_api.criteria == {"line_kind": "any", "holder_verification": "any"}
 
@@ -275,9 +279,7 @@ def test_a_launched_campaign_cannot_be_launched_again_from_its_page(alpha, offic
     assert campaign.events.count() == 1
 
 
-def test_the_launch_action_leads_to_the_confirmation_and_launches_nothing(
-    alpha, officer, console
-):
+def test_the_launch_action_leads_to_the_confirmation_and_launches_nothing(alpha, officer, console):
     campaign, other = draft(alpha, officer), draft(alpha, officer)
     changelist = reverse("console:reverification_campaign_changelist")
     response = console.post(changelist, {"action": "launch", "_selected_action": [campaign.pk]})
