@@ -420,7 +420,7 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
 
     permission_prefix = "person"
     list_display = [
-        "pk",
+        "reference",
         "person_ref",
         "fields_proposed",
         "status",
@@ -430,6 +430,7 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     ]
     list_filter = ["status"]
     list_select_related = ["person", "requested_by", "decided_by"]
+    list_display_links = ["reference"]
     actions = []
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
@@ -445,6 +446,10 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     @admin.display(description=gettext_lazy("fields"))
     def fields_proposed(self, obj: CorrectionRequest) -> str:
         return selectors.correction_fields_text(obj) or "—"
+
+    @admin.display(description=gettext_lazy("No."), ordering="pk")
+    def reference(self, obj: CorrectionRequest) -> str:
+        return f"#{obj.pk}"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         return self.correction_view(request, object_id)

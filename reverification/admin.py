@@ -102,7 +102,7 @@ class CampaignAdmin(OperatorScopedAdmin):
 
     permission_prefix = "campaign"
     form = CampaignForm
-    change_form_template = "reverification/admin/campaign_change_form.html"
+    add_form_template = change_form_template = "reverification/admin/campaign_change_form.html"
     list_display = [
         "name_column",
         "state_column",
@@ -407,7 +407,7 @@ class CampaignAdmin(OperatorScopedAdmin):
                 "criteria": console_forms.criteria_summary(campaign.criteria),
                 "channels": console_forms.channels_summary(campaign.channels),
                 "change_url": change_url,
-                "title": gettext("Launch this campaign?"),
+                "title": gettext("Launch the campaign “%(name)s”?") % {"name": campaign.name},
             },
         )
         response["Cache-Control"] = "no-store"

@@ -164,13 +164,13 @@ class CampaignForm(forms.ModelForm):
     stores = forms.MultipleChoiceField(
         label=_("Stores"),
         required=False,
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "choice-list"}),
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Only lines registered at these stores; none ticked: every store."),
     )
     regions = forms.MultipleChoiceField(
         label=_("Regions"),
         required=False,
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "choice-list"}),
+        widget=forms.CheckboxSelectMultiple,
         help_text=_("Only lines of stores in these regions; none ticked: every region."),
     )
     reminder_days = ReminderDaysField(label=_("Reminder days"))

@@ -56,7 +56,8 @@ def test_the_page_shows_both_values_side_by_side_masked(filed, officer_client):
         assert clear not in body
     rows = {row.field: row for row in response.context["rows"]}
     assert set(rows) == {"name", "address"}
-    assert rows["name"].current.startswith(identity.name[0]) and "*" in rows["name"].current
+    assert rows["name"].current.startswith(identity.name[0])
+    assert "*" in rows["name"].current
     assert rows["name"].proposed == "C" + "*" * (len(NEW_NAME) - 1)
     assert rows["address"].current != rows["address"].proposed  # the change is visible
     assert "***" in rows["address"].proposed

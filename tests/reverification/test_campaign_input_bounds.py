@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from operators.roles import Role
 from reverification import campaigns, tokens
-from tests.reverification.campaign_form import campaign_form_data
 from reverification.models import Campaign, RequestState, ReverificationRequest
 from tests.helpers import identity_form_fields
+from tests.reverification.campaign_form import campaign_form_data
 
 pytestmark = pytest.mark.django_db
 

@@ -188,7 +188,8 @@ def test_the_form_offers_channels_and_kinds_by_their_labels(console):
     assert 'name="channels_0"' in page
     assert "Outbox file (testing and demo)" in page
     assert ">SMS<" in page
-    assert 'value="mobile"' in page and "Mobile" in page
+    assert 'value="mobile"' in page
+    assert "Mobile" in page
     assert "{&quot;" not in page  # no JSON left to type
 
 
@@ -261,7 +262,8 @@ def test_the_sample_is_masked_and_holds_no_clear_data(alpha, officer, console, h
 def test_the_launch_is_a_post_that_records_the_officer(alpha, officer, console, holders):
     campaign = draft(alpha, officer)
     page = console.get(launch_url(campaign)).content.decode()
-    assert 'method="post"' in page and "csrfmiddlewaretoken" in page
+    assert 'method="post"' in page
+    assert "csrfmiddlewaretoken" in page
     assert reverse("console:reverification_campaign_change", args=[campaign.pk]) in page  # Cancel
     response = console.post(launch_url(campaign), {"launch": "1"})
     assert response.status_code == 302
