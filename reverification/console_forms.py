@@ -255,7 +255,8 @@ class CampaignForm(forms.ModelForm):
             if "older_than_days" not in self.errors:
                 self.add_error("older_than_days", gettext("Say how many days."))
         if self.operator is None:
-            return cleaned
+            # A platform admin belongs to no operator: campaigns are the operators' own.
+            raise forms.ValidationError(gettext("Campaigns belong to an operator's staff."))
         # The service's rules run even when a widget refused its input, so that
         # every field's reason shows at once; a field already refused keeps its own.
         try:

@@ -8,11 +8,13 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from operators import services as operator_services
 from operators.roles import Role
 from reverification import campaigns, launch_preview
 from reverification.models import Campaign, CampaignAction, CampaignState
+from tests.factories import ensure_undertaking
 from tests.reverification.campaign_form import campaign_form_data
 
 pytestmark = pytest.mark.django_db
@@ -313,3 +315,24 @@ def test_staff_without_the_campaign_permission_get_403(
     assert client.get(launch_url(campaign)).status_code == 403
     assert client.post(launch_url(campaign), {"launch": "1"}).status_code == 403
     assert Campaign.objects.get(pk=campaign.pk).state == CampaignState.DRAFT
+
+
+def test_a_platform_admin_without_an_operator_is_told_not_500(
+    django_user_model, web_client_for, alpha
+):
+    root = django_user_model.objects.create_superuser("platform-root", password="x-synthetic-9")
+    operator_services.undertaking_accept(user=root, undertaking=ensure_undertaking())
+    response = web_client_for(root).post(reverse(ADD), campaign_form_data())
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors()
+    assert not Campaign.objects.exists()
+
+
+def test_a_refused_action_names_the_state_and_action_in_words(alpha, officer):
+    campaign = draft(alpha, officer)
+    assert "Draft" in str(campaigns.CampaignStateConflict(campaign, "paused").message)
+    with translation.override("zh-hans"):
+        text = str(campaigns.CampaignStateConflict(campaign, "paused").message)
+    assert "草稿" in text
+    assert "暂停" in text
+    assert "draft" not in text
