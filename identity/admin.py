@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,7 +22,7 @@ from config.forms import form_errors_add
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.tenancy import can, staff_of
 
-from . import lookups, selectors, services
+from . import console_corrections, lookups, selectors, services
 from .console_urls import UidSearchOnlyMixin
 from .errors import IdentityInvalid
 from .forms import PersonFindForm, RevealForm
@@ -414,9 +414,13 @@ class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
 
 @admin.register(CorrectionRequest, site=console)
 class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
+    """Corrections are decided one at a time on their own page, where the
+    values held and proposed stand side by side (console_corrections): no
+    bulk action approves values nobody looked at."""
+
     permission_prefix = "person"
     list_display = [
-        "pk",
+        "reference",
         "person_ref",
         "fields_proposed",
         "status",
@@ -426,7 +430,8 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     ]
     list_filter = ["status"]
     list_select_related = ["person", "requested_by", "decided_by"]
-    actions = ["approve", "refuse"]
+    list_display_links = ["reference"]
+    actions = []
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "person.reveal")
@@ -440,22 +445,94 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
 
     @admin.display(description=gettext_lazy("fields"))
     def fields_proposed(self, obj: CorrectionRequest) -> str:
-        return ", ".join(obj.proposed)
+        return selectors.correction_fields_text(obj) or "—"
 
-    def _decide(self, request: HttpRequest, queryset, approve: bool) -> None:
-        done = 0
-        for correction in queryset.filter(status=CorrectionStatus.PENDING):
-            services.correction_decide(correction=correction, approve=approve, actor=request.user)
-            done += 1
-        self.message_user(request, f"{done} correction(s) {'approved' if approve else 'refused'}.")
+    @admin.display(description=gettext_lazy("No."), ordering="pk")
+    def reference(self, obj: CorrectionRequest) -> str:
+        return f"#{obj.pk}"
 
-    @admin.action(description=gettext_lazy("Approve (apply, versioned)"), permissions=["decide"])
-    def approve(self, request: HttpRequest, queryset) -> None:
-        self._decide(request, queryset, True)
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        return self.correction_view(request, object_id)
 
-    @admin.action(description=gettext_lazy("Refuse"), permissions=["decide"])
-    def refuse(self, request: HttpRequest, queryset) -> None:
-        self._decide(request, queryset, False)
+    def correction_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """GET: the correction side by side, masked. POST ``action=reveal``:
+        the same in clear, through the audited reveal. POST ``decision``:
+        approve or refuse with a note, through correction_decide."""
+        if not str(object_id).isdigit():
+            raise Http404
+        queryset = self.get_queryset(request).select_related(
+            "person__operator", "requested_by", "decided_by"
+        )
+        correction = get_object_or_404(queryset, pk=int(object_id))
+        if not self.has_view_permission(request, correction):
+            raise PermissionDenied
+        pending = correction.status == CorrectionStatus.PENDING
+        may_decide = pending and self.has_decide_permission(request)
+        decision_form = console_corrections.CorrectionDecisionForm()
+        reveal_form = console_corrections.CorrectionRevealForm()
+        rows, status = None, 200
+        if request.method == "POST" and request.POST.get("action") == "reveal":
+            reveal_form = console_corrections.CorrectionRevealForm(request.POST)
+            if reveal_form.is_valid():
+                try:
+                    rows = services.correction_reveal(
+                        correction=correction,
+                        actor=request.user,
+                        reason=reveal_form.cleaned_data["reason"],
+                    )
+                except DomainError as exc:
+                    reveal_form.add_error(None, exc.message)
+                    status = status_for(exc)
+            else:
+                status = 400
+        elif request.method == "POST":
+            if not may_decide:
+                raise PermissionDenied
+            decision_form = console_corrections.CorrectionDecisionForm(request.POST)
+            if decision_form.is_valid():
+                data = decision_form.cleaned_data
+                try:
+                    services.correction_decide(
+                        correction=correction,
+                        approve=data["decision"] == console_corrections.APPROVE,
+                        actor=request.user,
+                        note=data["note"],
+                    )
+                except DomainError as exc:
+                    decision_form.add_error(None, exc.message)
+                    status = status_for(exc)
+                else:
+                    correction.refresh_from_db()
+                    self.message_user(
+                        request,
+                        gettext("Correction #%(id)s: %(status)s.")
+                        % {"id": correction.pk, "status": correction.get_status_display()},
+                    )
+                    return redirect(request.path)
+            else:
+                status = 400
+        response = TemplateResponse(
+            request,
+            "identity/admin/correction.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": correction,
+                "correction": correction,
+                "rows": rows if rows is not None else selectors.correction_masked(correction),
+                "revealed": rows is not None,
+                "may_reveal": services.can_reveal(request.user, correction.person),
+                "may_decide": may_decide,
+                "own_request": correction.requested_by_id == request.user.pk,
+                "decided": console_corrections.decided_text(correction),
+                "decision_form": decision_form,
+                "reveal_form": reveal_form,
+                "title": gettext("Correction request #%(id)s") % {"id": correction.pk},
+            },
+            status=status,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 @admin.register(LookupAlert, site=console)

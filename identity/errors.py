@@ -91,6 +91,11 @@ class CorrectionDecided(DomainError):
     message = _("This correction request was already decided.")
 
 
+class CorrectionFourEyes(DomainError):
+    code = "four_eyes"
+    message = _("A correction is decided by a second person, not by the person who filed it.")
+
+
 class IdentityMismatch(DomainError):
     """The identity given differs, in what identifies a person (name, birth
     date, sex, nationality), from the identity already verified for that

@@ -4,15 +4,17 @@ personal data in clear: persons come back masked (unmasking is
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from operators.tenancy import scoped
 
 from . import documents, masking, vault
-from .models import AccessLogEntry, NoticeLanguage, Person, PrivacyNotice
+from .models import AccessLogEntry, CorrectionRequest, NoticeLanguage, Person, PrivacyNotice
 from .types import IdentityData
 
 if TYPE_CHECKING:
@@ -175,3 +177,68 @@ def identity_masked(identity: IdentityData) -> dict[str, str]:
 
 def address_masked(address: str | None) -> str:
     return masking.mask_address(address)
+
+
+# --- Corrections, side by side ---------------------------------------------------------
+
+CORRECTION_FIELD_LABELS = {
+    "name": _("Name"),
+    "date_of_birth": _("Date of birth"),
+    "sex": _("Sex"),
+    "id_expiry": _("Document valid until"),
+    "nationality": _("Nationality"),
+    "address": _("Address"),
+}
+HIDDEN = "*"
+_CORRECTION_MASKS = {
+    "name": masking.mask_name,
+    "date_of_birth": masking.mask_date,
+    "id_expiry": masking.mask_date,
+    "address": masking.mask_address,
+}
+
+
+@dataclass(frozen=True)
+class CorrectionField:
+    """One field of a correction: its label, the value held and the value
+    proposed (masked, unless it came from services.correction_reveal)."""
+
+    field: str
+    label: str
+    current: str | None
+    proposed: str | None
+
+
+def _correction_mask(field: str, value: str | None) -> str | None:
+    if value is None or value == "":
+        return None
+    # A one-letter sex or a three-letter country has no part worth showing.
+    return _CORRECTION_MASKS.get(field, lambda _value: HIDDEN)(value) or HIDDEN
+
+
+@sensitive_variables()
+def correction_masked(correction: CorrectionRequest) -> list[CorrectionField]:
+    """A correction's fields side by side, current and proposed, masked (not
+    logged, like person_masked); empty once the person is erased."""
+    person = correction.person
+    if person.is_shredded:
+        return []
+    fields = [name for name in CORRECTION_FIELD_LABELS if name in correction.proposed]
+    current = vault.open_fields(person, fields)
+    proposed = vault.decrypt_values(person, {name: correction.proposed[name] for name in fields})
+    return [
+        CorrectionField(
+            field=name,
+            label=str(CORRECTION_FIELD_LABELS[name]),
+            current=_correction_mask(name, current[name]),
+            proposed=_correction_mask(name, proposed[name]),
+        )
+        for name in fields
+    ]
+
+
+def correction_fields_text(correction: CorrectionRequest) -> str:
+    """The fields a correction concerns, by their labels (the console's list)."""
+    return ", ".join(
+        str(label) for name, label in CORRECTION_FIELD_LABELS.items() if name in correction.proposed
+    )

@@ -25,6 +25,7 @@ from .errors import (
     ConsentRefused,
     ConsentRequired,
     CorrectionDecided,
+    CorrectionFourEyes,
     IdentityMismatch,
     LanguageInvalid,
     NoCurrentNotice,
@@ -771,10 +772,13 @@ def _date(value: str | None, *, field: str) -> dt.date | None:
 def correction_decide(
     *, correction: CorrectionRequest, approve: bool, actor: AbstractBaseUser, note: str = ""
 ) -> CorrectionRequest:
-    """Approve (apply, versioned) or refuse a pending correction, once."""
+    """Approve (apply, versioned) or refuse a pending correction, once, by a
+    second person: whoever filed it cannot decide it (CorrectionFourEyes)."""
     correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
     if correction.status != CorrectionStatus.PENDING:
         raise CorrectionDecided()
+    if correction.requested_by_id is not None and correction.requested_by_id == actor.pk:
+        raise CorrectionFourEyes()
     person = Person.objects.select_for_update().get(pk=correction.person_id)
     if approve:
         values = vault.decrypt_values(person, correction.proposed)
@@ -793,6 +797,35 @@ def correction_decide(
         reason=f"correction #{correction.pk} {correction.status}",
     )
     return correction
+
+
+@sensitive_variables()
+def correction_reveal(
+    *, correction: CorrectionRequest, actor: AbstractBaseUser, reason: str
+) -> list[selectors.CorrectionField]:
+    """A correction's fields side by side in clear, current and proposed, for
+    whoever may reveal the person: through person_reveal (its checks, its
+    reason, its access-log entry naming the fields concerned, purpose
+    "correction") before anything is decrypted."""
+    person = correction.person
+    fields = [name for name in CORRECTABLE_FIELDS if name in correction.proposed]
+    current = person_reveal(
+        person=person,
+        actor=actor,
+        reason=reason,
+        purpose=AccessPurpose.CORRECTION,
+        fields=fields,
+    )
+    proposed = vault.decrypt_values(person, {name: correction.proposed[name] for name in fields})
+    return [
+        selectors.CorrectionField(
+            field=name,
+            label=str(selectors.CORRECTION_FIELD_LABELS[name]),
+            current=current[name],
+            proposed=proposed[name],
+        )
+        for name in fields
+    ]
 
 
 # --- Retention and keys -------------------------------------------------------------------

@@ -44,6 +44,7 @@ DJANGO_ADMIN_TEXTS = (
     gettext_noop("Model name"),
     gettext_noop("Add link"),
     gettext_noop("Change or view list link"),
+    gettext_noop("Error:"),  # the title of a form page sent back with errors
 )
 
 

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.forms.fields import InvalidJSONInput
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html_join
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from config.api import DomainError
@@ -22,120 +25,155 @@ from operators.admin import OperatorScopedAdmin, console
 from operators.tenancy import can, staff_of
 from registration.admin import ReadOnlyInline, ReadOnlyScopedAdmin, failed_text
 
-from . import campaigns, my_lines
-from .models import BatchState, Campaign, CampaignEvent, DispatchBatch, Dispute
+from . import campaigns, console_forms, launch_preview, my_lines
+from .console_forms import CampaignForm
+from .models import (
+    BatchState,
+    Campaign,
+    CampaignEvent,
+    CampaignState,
+    DispatchBatch,
+    Dispute,
+    RequestState,
+)
 
 
-class BoundedJSONField(forms.JSONField):
-    """Django's JSON form field, refusing nesting too deep to decode (Python's
-    decoder raises RecursionError, which the form field would let through as
-    a 500)."""
-
-    def to_python(self, value):
-        try:
-            return super().to_python(value)
-        except RecursionError:
-            raise forms.ValidationError(gettext("Nested too deeply."), code="invalid") from None
-
-    def bound_data(self, data, initial):
-        try:
-            return super().bound_data(data, initial)
-        except RecursionError:
-            return InvalidJSONInput(data)  # shown back as typed, like other bad JSON
-
-
-class CampaignForm(forms.ModelForm):
-    """The campaign body of the API, as a form; rules are the service's."""
-
-    class Meta:
-        model = Campaign
-        field_classes = {
-            "criteria": BoundedJSONField,
-            "reminder_days": BoundedJSONField,
-            "channels": BoundedJSONField,
-        }
-        fields = [
-            "name",
-            "criteria",
-            "deadline",
-            "reminder_days",
-            "channels",
-            "notice_text_zh",
-            "notice_text_en",
-        ]
-        help_texts = {
-            "criteria": 'e.g. {"line_kind": "mobile", "holder_verification": "never", '
-            '"registered_before": "2026-01-01"}',
-            "notice_text_zh": "Placeholders: {operator} {number} {deadline} {link}",
-            "notice_text_en": "Placeholders: {operator} {number} {deadline} {link}",
-        }
-
-    operator = None  # set by CampaignAdmin.get_form
-
-    def campaign_input(self) -> campaigns.CampaignInput:
-        data = self.cleaned_data
-        return campaigns.CampaignInput(
-            name=data.get("name") or "",
-            criteria=data.get("criteria") or {},
-            deadline=data.get("deadline"),
-            reminder_days=data.get("reminder_days") or [],
-            channels=data.get("channels") or [],
-            notice_text_zh=data.get("notice_text_zh") or "",
-            notice_text_en=data.get("notice_text_en") or "",
-        )
-
-    def clean(self):
-        cleaned = super().clean()
-        if self.errors or self.operator is None:
-            return cleaned
-        try:
-            campaigns.campaign_input_check(operator=self.operator, data=self.campaign_input())
-        except DomainError as exc:
-            for field, reasons in exc.fields.items():
-                name = field.split(".", 1)[0]
-                self.add_error(name if name in self.fields else None, reasons)
-        return cleaned
+def _state_label(code: str) -> str:
+    """A campaign's (or, for an extension, a request's) state by its label."""
+    labels = {**dict(RequestState.choices), **dict(CampaignState.choices)}
+    return str(labels.get(code, code)) if code else "—"
 
 
 class CampaignEventInline(ReadOnlyInline):
     model = CampaignEvent
     view_permission = "campaign.manage"
-    fields = ["at", "action", "from_state", "to_state", "actor_label", "note"]
+    fields = ["when", "action_label", "from_label", "to_label", "by", "note_text"]
     readonly_fields = fields
     verbose_name = gettext_lazy("change")
     verbose_name_plural = gettext_lazy("history")
+
+    @admin.display(description=gettext_lazy("When"))
+    def when(self, obj: CampaignEvent) -> str:
+        return date_format(timezone.localtime(obj.at), "DATETIME_FORMAT")
+
+    @admin.display(description=gettext_lazy("What"))
+    def action_label(self, obj: CampaignEvent) -> str:
+        return obj.get_action_display()
+
+    @admin.display(description=gettext_lazy("From"))
+    def from_label(self, obj: CampaignEvent) -> str:
+        return _state_label(obj.from_state)
+
+    @admin.display(description=gettext_lazy("To"))
+    def to_label(self, obj: CampaignEvent) -> str:
+        return _state_label(obj.to_state)
+
+    @admin.display(description=gettext_lazy("By"))
+    def by(self, obj: CampaignEvent) -> str:
+        return obj.actor_label if obj.actor_id else gettext("the system")
+
+    @admin.display(description=gettext_lazy("Note"))
+    def note_text(self, obj: CampaignEvent) -> str:
+        return obj.note or "—"
+
+
+class CampaignStateFilter(admin.SimpleListFilter):
+    """The state filter, titled and labelled in the reader's language."""
+
+    title = gettext_lazy("state")
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin):
+        return CampaignState.choices
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value in CampaignState.values:
+            return queryset.filter(state=value)
+        return queryset
 
 
 @admin.register(Campaign, site=console)
 class CampaignAdmin(OperatorScopedAdmin):
     """Compliance officers define, preview, launch, pause, resume and close
-    campaigns here; every change goes through reverification.campaigns."""
+    campaigns here; every change goes through reverification.campaigns.
+    A draft is edited with typed fields (console_forms); a launch is asked
+    for on its own page, which shows what it would select."""
 
     permission_prefix = "campaign"
     form = CampaignForm
+    add_form_template = change_form_template = "reverification/admin/campaign_change_form.html"
     list_display = [
-        "name",
-        "state",
-        "deadline",
-        "planned_count",
+        "name_column",
+        "state_column",
+        "deadline_column",
+        "planned_column",
         "progress",
         "cycle_status",
         "task_failures",
-        "created_at",
+        "created_column",
     ]
-    list_filter = ["state"]
+    list_display_links = ["name_column"]
+    list_filter = [CampaignStateFilter]
     search_fields = ["name"]
     actions = ["launch", "pause", "resume", "close"]
-    readonly_fields = [
-        "state",
-        "planned_count",
+    # What a draft's page shows besides its form; a launched campaign's page
+    # shows all of it read-only (see get_fieldsets).
+    progress_fields = [
+        "state_column",
+        "planned_column",
         "matching_lines",
         "progress",
-        "launched_at",
+        "launched_column",
         "cycle_status",
         "task_status",
     ]
+    summary_fields = [
+        "name_column",
+        "deadline_column",
+        "criteria_text",
+        "reminder_days_text",
+        "channels_text",
+        "notice_zh_text",
+        "notice_en_text",
+    ]
+    readonly_fields = [*progress_fields, *summary_fields]
     inlines = [CampaignEventInline]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Campaign | None = None):
+        if obj is not None and obj.state != CampaignState.DRAFT:
+            return [
+                (None, {"fields": self.summary_fields}),
+                (gettext("Progress"), {"fields": self.progress_fields}),
+            ]
+        fieldsets = [
+            (None, {"fields": ["name", "deadline"]}),
+            (
+                gettext("Which lines"),
+                {
+                    "fields": [
+                        "line_kinds",
+                        "holder_verification",
+                        "older_than_days",
+                        "registered_before",
+                        "stores",
+                        "regions",
+                    ]
+                },
+            ),
+            (
+                gettext("Notices"),
+                {"fields": ["reminder_days", "channels", "notice_text_zh", "notice_text_en"]},
+            ),
+        ]
+        if obj is not None:
+            fieldsets.append((gettext("Progress"), {"fields": self.progress_fields}))
+        return fieldsets
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Campaign | None = None):
+        if obj is not None and obj.state != CampaignState.DRAFT:
+            return self.readonly_fields
+        return self.progress_fields if obj is not None else []
 
     def get_inlines(self, request: HttpRequest, obj: Campaign | None):
         # A draft (or a new campaign) has no history yet, and its form is
@@ -157,18 +195,74 @@ class CampaignAdmin(OperatorScopedAdmin):
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return can(request.user, "campaign.manage")
 
-    @admin.display(description="lines matching now")
+    # --- Columns and read-only fields, labelled in the reader's language ---------------
+
+    @admin.display(description=gettext_lazy("Campaign name"), ordering="name")
+    def name_column(self, obj: Campaign) -> str:
+        return obj.name
+
+    @admin.display(description=gettext_lazy("State"), ordering="state")
+    def state_column(self, obj: Campaign) -> str:
+        return obj.get_state_display()
+
+    @admin.display(description=gettext_lazy("Deadline"), ordering="deadline")
+    def deadline_column(self, obj: Campaign) -> str:
+        return date_format(obj.deadline, "DATE_FORMAT") if obj.deadline else "—"
+
+    @admin.display(description=gettext_lazy("Planned"), ordering="planned_count")
+    def planned_column(self, obj: Campaign) -> int:
+        return obj.planned_count
+
+    @admin.display(description=gettext_lazy("Created"), ordering="created_at")
+    def created_column(self, obj: Campaign) -> str:
+        return date_format(timezone.localtime(obj.created_at), "SHORT_DATETIME_FORMAT")
+
+    @admin.display(description=gettext_lazy("Launched"))
+    def launched_column(self, obj: Campaign) -> str:
+        if not obj.launched_at:
+            return "—"
+        return date_format(timezone.localtime(obj.launched_at), "DATETIME_FORMAT")
+
+    @admin.display(description=gettext_lazy("Which lines"))
+    def criteria_text(self, obj: Campaign) -> str:
+        return format_html_join(
+            "", "<div>{}</div>", ((text,) for text in console_forms.criteria_summary(obj.criteria))
+        )
+
+    @admin.display(description=gettext_lazy("Reminder days"))
+    def reminder_days_text(self, obj: Campaign) -> str:
+        return ", ".join(str(day) for day in obj.reminder_days) or "—"
+
+    @admin.display(description=gettext_lazy("Channels"))
+    def channels_text(self, obj: Campaign) -> str:
+        return console_forms.channels_summary(obj.channels) or "—"
+
+    @admin.display(description=gettext_lazy("Notice text (Chinese)"))
+    def notice_zh_text(self, obj: Campaign) -> str:
+        return obj.notice_text_zh or "—"
+
+    @admin.display(description=gettext_lazy("Notice text (English)"))
+    def notice_en_text(self, obj: Campaign) -> str:
+        return obj.notice_text_en or "—"
+
+    @admin.display(description=gettext_lazy("lines matching now"))
     def matching_lines(self, obj: Campaign) -> str:
         return str(campaigns.campaign_preview(campaign=obj)) if obj.pk else "—"
 
-    @admin.display(description="progress")
+    @admin.display(description=gettext_lazy("progress"))
     def progress(self, obj: Campaign) -> str:
         if not obj.pk:
             return "—"
         p = campaigns.campaign_progress(obj)
-        states = ", ".join(f"{k} {v}" for k, v in sorted(p["by_state"].items())) or "no requests"
+        labels = dict(RequestState.choices)
+        states = "; ".join(
+            f"{labels.get(state, state)} {count}" for state, count in sorted(p["by_state"].items())
+        )
         sent = p["deliveries"].get("sent", 0)
-        return f"{states}; {sent} message(s) sent"
+        return gettext("%(states)s; messages sent: %(sent)s") % {
+            "states": states or gettext("no requests"),
+            "sent": sent,
+        }
 
     @admin.display(description=gettext_lazy("cycle"))
     def cycle_status(self, obj: Campaign) -> str:
@@ -233,6 +327,8 @@ class CampaignAdmin(OperatorScopedAdmin):
             )
         return "; ".join(parts) or gettext("ok")
 
+    # --- The form ------------------------------------------------------------------------
+
     def get_form(self, request: HttpRequest, obj: Campaign | None = None, **kwargs: Any):
         form_class = super().get_form(request, obj, **kwargs)
         staff = staff_of(request.user)
@@ -248,6 +344,75 @@ class CampaignAdmin(OperatorScopedAdmin):
         obj.pk, obj.operator, obj.state = created.pk, created.operator, created.state
         obj._state.adding = False
 
+    # --- Launching, with its confirmation page --------------------------------------------
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:pk>/launch/",
+                self.admin_site.admin_view(self.launch_view),
+                name="reverification_campaign_launch",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        campaign = self.get_queryset(request).filter(pk=object_id).first()
+        if (
+            campaign is not None
+            and campaign.state == CampaignState.DRAFT
+            and self.has_manage_permission(request)
+        ):
+            extra_context["launch_url"] = reverse(
+                "console:reverification_campaign_launch", args=[campaign.pk]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def launch_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """GET: how many lines a launch would ask now and five of them, masked,
+        with Launch and Cancel. POST: the launch (through campaign_launch).
+        Another operator's campaign is a 404, as on every console page."""
+        if not self.has_manage_permission(request):
+            raise PermissionDenied
+        campaign = get_object_or_404(self.get_queryset(request), pk=pk)
+        change_url = reverse("console:reverification_campaign_change", args=[campaign.pk])
+        if campaign.state != CampaignState.DRAFT:
+            self.message_user(
+                request, gettext("Only a draft campaign can be launched."), messages.WARNING
+            )
+            return redirect(change_url)
+        if request.method == "POST":
+            try:
+                campaigns.campaign_launch(campaign=campaign, actor=request.user)
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Campaign “%(name)s” launched: its requests are being planned.")
+                    % {"name": campaign.name},
+                )
+            return redirect(change_url)
+        preview = launch_preview.campaign_launch_preview(campaign=campaign)
+        response = TemplateResponse(
+            request,
+            "reverification/admin/launch_confirm.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": campaign,
+                "campaign": campaign,
+                "preview": preview,
+                "criteria": console_forms.criteria_summary(campaign.criteria),
+                "channels": console_forms.channels_summary(campaign.channels),
+                "change_url": change_url,
+                "title": gettext("Launch the campaign “%(name)s”?") % {"name": campaign.name},
+            },
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
     def _act(self, request: HttpRequest, queryset, action, verb: str) -> None:
         done = 0
         for campaign in queryset:
@@ -257,23 +422,39 @@ class CampaignAdmin(OperatorScopedAdmin):
             except DomainError as exc:
                 self.message_user(request, f"{campaign.name}: {exc.message}", messages.ERROR)
         if done:
-            self.message_user(request, f"{done} campaign(s) {verb}.")
+            self.message_user(
+                request,
+                ngettext("%(count)s campaign %(verb)s.", "%(count)s campaigns %(verb)s.", done)
+                % {"count": done, "verb": verb},
+            )
 
-    @admin.action(description="Launch (plan requests, send notices)", permissions=["manage"])
-    def launch(self, request, queryset) -> None:
-        self._act(request, queryset, campaigns.campaign_launch, "launched")
+    @admin.action(
+        description=gettext_lazy("Launch… (shows what it selects, then asks)"),
+        permissions=["manage"],
+    )
+    def launch(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        """A launch is confirmed on its own page, one campaign at a time."""
+        campaign = queryset.first()
+        if queryset.count() != 1 or campaign is None:
+            self.message_user(
+                request, gettext("Select one campaign to launch at a time."), messages.WARNING
+            )
+            return None
+        return redirect(reverse("console:reverification_campaign_launch", args=[campaign.pk]))
 
-    @admin.action(description="Pause sending", permissions=["manage"])
+    @admin.action(description=gettext_lazy("Pause sending"), permissions=["manage"])
     def pause(self, request, queryset) -> None:
-        self._act(request, queryset, campaigns.campaign_pause, "paused")
+        self._act(request, queryset, campaigns.campaign_pause, gettext("paused"))
 
-    @admin.action(description="Resume sending", permissions=["manage"])
+    @admin.action(description=gettext_lazy("Resume sending"), permissions=["manage"])
     def resume(self, request, queryset) -> None:
-        self._act(request, queryset, campaigns.campaign_resume, "resumed")
+        self._act(request, queryset, campaigns.campaign_resume, gettext("resumed"))
 
-    @admin.action(description="Close (cancel waiting requests)", permissions=["manage"])
+    @admin.action(
+        description=gettext_lazy("Close (cancel waiting requests)"), permissions=["manage"]
+    )
     def close(self, request, queryset) -> None:
-        self._act(request, queryset, campaigns.campaign_close, "closed")
+        self._act(request, queryset, campaigns.campaign_close, gettext("closed"))
 
 
 @admin.register(Dispute, site=console)

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ReverificationConfig(AppConfig):
     name = "reverification"
     label = "reverification"
-    verbose_name = "Re-verification"
+    verbose_name = _("Re-verification")
 
     def ready(self) -> None:
         # Registration tells re-verification what it must know through its

@@ -32,7 +32,7 @@ from django.db.models import (
     Value,
 )
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from config.api import DomainError
@@ -76,13 +76,27 @@ class CampaignInvalid(DomainError):
     message = _("Some fields are not valid.")
 
 
+# What was refused, as people read it (the message names no code).
+STATE_CONFLICT_ACTIONS = {
+    "launched": pgettext_lazy("campaign action refused", "launched"),
+    "paused": pgettext_lazy("campaign action refused", "paused"),
+    "resumed": pgettext_lazy("campaign action refused", "resumed"),
+    "closed": pgettext_lazy("campaign action refused", "closed"),
+    "edited": pgettext_lazy("campaign action refused", "edited"),
+    "planned": pgettext_lazy("campaign action refused", "planned"),
+}
+
+
 class CampaignStateConflict(DomainError):
     code = "campaign_state"
 
     def __init__(self, campaign: Campaign, action: str) -> None:
         super().__init__(
             gettext("A %(state)s campaign cannot be %(action)s.")
-            % {"state": campaign.state, "action": action}
+            % {
+                "state": campaign.get_state_display(),
+                "action": STATE_CONFLICT_ACTIONS.get(action, action),
+            }
         )
 
 

@@ -73,6 +73,8 @@ class Campaign(models.Model):
     class Meta:
         db_table = "registration_campaign"
         ordering = ["-created_at"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
 
     def __str__(self) -> str:
         return self.name
@@ -339,4 +341,4 @@ class CampaignEvent(models.Model):
         ordering = ["campaign", "at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.campaign} {self.action}"
+        return f"{self.campaign} · {self.get_action_display()}"

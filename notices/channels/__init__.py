@@ -18,6 +18,7 @@ __all__ = [
     "EmailChannel",
     "FileChannel",
     "Message",
+    "choices",
     "SmsGatewayChannel",
     "get_channel",
     "names",
@@ -42,6 +43,12 @@ for _channel in (FileChannel, SmsGatewayChannel, EmailChannel):
 def names() -> tuple[str, ...]:
     """The registered channels' names, in registration order."""
     return tuple(REGISTRY)
+
+
+def choices() -> list[tuple[str, str]]:
+    """(name, label) of the registered channels, in registration order: what a
+    form offers people (labels in the reader's language, never the names)."""
+    return [(name, channel.label) for name, channel in REGISTRY.items()]
 
 
 def get_channel(name: str) -> Channel:

@@ -45,6 +45,8 @@ class Channel(Protocol):
     """The contract of a channel.
 
     - ``name``: how campaigns, settings and delivery rows name it.
+    - ``label``: what people read for it (the console's channel choices), a
+      lazy translation.
     - ``batchable``: True if ``send_many`` takes a whole chunk at once and
       ``already_sent`` can tell what a killed worker wrote (dispatch then
       sends a chunk in one call inside the transaction that marks it sent);
@@ -58,6 +60,7 @@ class Channel(Protocol):
     """
 
     name: ClassVar[str]
+    label: ClassVar[str]
     batchable: ClassVar[bool]
 
     def send(self, message: Message) -> None: ...

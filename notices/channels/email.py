@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from django.core.mail import send_mail
 from django.utils import translation
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .base import ChannelError, Message
 
@@ -17,6 +18,7 @@ class EmailChannel:
     channel is tried."""
 
     name = "email"
+    label = _("E-mail")
     batchable = False
 
     def send_many(self, messages: Iterable[Message]) -> None:

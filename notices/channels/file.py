@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .base import Message
 
@@ -41,6 +42,7 @@ class FileChannel:
     in full."""
 
     name = "file"
+    label = _("Outbox file (testing and demo)")
     batchable = True
     READ_BLOCK = 1 << 20
 

@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Iterable
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from .base import ChannelError, Message
 
@@ -18,6 +19,7 @@ class SmsGatewayChannel:
     message they already took (their idempotency)."""
 
     name = "sms"
+    label = _("SMS")
     batchable = False
 
     def __init__(

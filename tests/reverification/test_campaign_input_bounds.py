@@ -14,6 +14,7 @@ from operators.roles import Role
 from reverification import campaigns, tokens
 from reverification.models import Campaign, RequestState, ReverificationRequest
 from tests.helpers import identity_form_fields
+from tests.reverification.campaign_form import campaign_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -109,34 +110,28 @@ def test_console_campaign_form_refuses_an_unbounded_reminder_day(officer, web_cl
     client = web_client_for(officer)
     response = client.post(
         reverse("console:reverification_campaign_add"),
-        {
-            "name": "Console",
-            "criteria": '{"line_kind": "mobile", "holder_verification": {"older_than_days": true}}',
-            "deadline": "9999-12-31",
-            "reminder_days": "[1000000]",
-            "channels": '["file"]',
-        },
+        campaign_form_data(
+            holder_verification="older",
+            older_than_days="true",
+            deadline="9999-12-31",
+            reminder_days="1000000",
+        ),
     )
     assert response.status_code == 200
     form = response.context["adminform"].form
-    assert {"reminder_days", "deadline", "criteria"} <= set(form.errors)
+    assert {"reminder_days", "deadline", "older_than_days"} <= set(form.errors)
     assert not Campaign.objects.exists()
 
 
-def test_console_campaign_form_refuses_criteria_nested_too_deeply(officer, web_client_for):
+def test_console_campaign_form_refuses_oversized_and_nul_input(officer, web_client_for):
     client = web_client_for(officer)
+    add = reverse("console:reverification_campaign_add")
     response = client.post(
-        reverse("console:reverification_campaign_add"),
-        {
-            "name": "Console",
-            "criteria": "[" * 100_000 + "]" * 100_000,
-            "deadline": _far(30),
-            "reminder_days": "[7]",
-            "channels": '["file"]',
-        },
+        add, campaign_form_data(reminder_days="[" * 100_000, older_than_days="9" * 5000)
     )
     assert response.status_code == 200
-    assert "criteria" in response.context["adminform"].form.errors
+    assert {"older_than_days", "reminder_days"} <= set(response.context["adminform"].form.errors)
+    assert client.post(add, campaign_form_data(name="Console\x00")).status_code == 400
     assert not Campaign.objects.exists()
 
 

@@ -225,40 +225,23 @@ def test_compliance_defines_and_launches_a_campaign_in_the_console(
 ):
     from django.urls import reverse
 
+    from tests.reverification.campaign_form import campaign_form_data
+
     client = web_client_for(officer)
-    deadline = (timezone.localdate() + dt.timedelta(days=40)).isoformat()
-    bad = client.post(
-        reverse("console:reverification_campaign_add"),
-        {
-            "name": "Console",
-            "criteria": '{"line_kind": "fax"}',
-            "deadline": deadline,
-            "reminder_days": "[7]",
-            "channels": '["file"]',
-        },
-    )
+    add = reverse("console:reverification_campaign_add")
+    bad = client.post(add, campaign_form_data(line_kinds=["fax"]))
     assert bad.status_code == 200
-    assert "mobile, landline or any" in bad.content.decode()
+    assert "line_kinds" in bad.context["adminform"].form.errors
     assert not Campaign.objects.exists()
-    ok = client.post(
-        reverse("console:reverification_campaign_add"),
-        {
-            "name": "Console",
-            "criteria": '{"line_kind": "mobile"}',
-            "deadline": deadline,
-            "reminder_days": "[7]",
-            "channels": '["file"]',
-        },
-    )
+    ok = client.post(add, campaign_form_data())
     assert ok.status_code == 302
     campaign = Campaign.objects.get()
     page = client.get(reverse("console:reverification_campaign_change", args=[campaign.pk]))
     assert "lines matching now" in page.content.decode().lower()
+    launch = reverse("console:reverification_campaign_launch", args=[campaign.pk])
+    assert launch in page.content.decode()
     with django_capture_on_commit_callbacks() as callbacks:
-        client.post(
-            reverse("console:reverification_campaign_changelist"),
-            {"action": "launch", "_selected_action": [campaign.pk]},
-        )
+        client.post(launch, {"launch": "1"})
     campaign.refresh_from_db()
     assert campaign.state == CampaignState.PLANNING
     assert len(callbacks) == 1
