@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("reverification", "0003_i11a_alerts_leave_delivery"),
+        ("reverification", "0004_i12a5_dispute_reason_code_sent_to"),
     ]
 
     operations = [
