@@ -85,6 +85,7 @@ STATUS_BY_ERROR: dict[str, int] = {
     "identity.services.RevealReasonRequired": status.HTTP_400_BAD_REQUEST,
     "identity.lookups.LookupLimitReached": status.HTTP_429_TOO_MANY_REQUESTS,
     "identity.lookups.LookupPurposeInvalid": status.HTTP_400_BAD_REQUEST,
+    "identity.errors.CorrectionFourEyes": status.HTTP_403_FORBIDDEN,
     # operators
     "operators.errors.SelfRoleChange": status.HTTP_403_FORBIDDEN,
     "operators.errors.RoleChangeNotAllowed": status.HTTP_403_FORBIDDEN,

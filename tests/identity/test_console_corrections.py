@@ -149,7 +149,7 @@ def test_whoever_filed_a_correction_cannot_decide_it(
     page = officer_client.get(page_url(own)).content.decode()
     assert "another person decides it" in page
     response = officer_client.post(page_url(own), {"decision": "approve", "note": ""})
-    assert response.status_code == 409
+    assert response.status_code == 403
     assert CorrectionRequest.objects.get(pk=own.pk).status == CorrectionStatus.PENDING
     with pytest.raises(CorrectionFourEyes):
         services.correction_decide(correction=own, approve=True, actor=alpha_compliance.user)
