@@ -412,6 +412,16 @@ class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
         return can(request.user, "access_log.view")
 
 
+CORRECTION_FIELD_LABELS = {
+    "name": gettext_lazy("Name as on the document"),
+    "date_of_birth": gettext_lazy("Date of birth"),
+    "sex": gettext_lazy("Sex"),
+    "id_expiry": gettext_lazy("Valid until"),
+    "nationality": gettext_lazy("Nationality"),
+    "address": gettext_lazy("Address"),
+}
+
+
 @admin.register(CorrectionRequest, site=console)
 class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     permission_prefix = "person"
@@ -440,14 +450,20 @@ class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
 
     @admin.display(description=gettext_lazy("fields"))
     def fields_proposed(self, obj: CorrectionRequest) -> str:
-        return ", ".join(obj.proposed)
+        # By the labels the counter's identity form uses, never the field codes.
+        return ", ".join(str(CORRECTION_FIELD_LABELS.get(f, f)) for f in obj.proposed)
 
     def _decide(self, request: HttpRequest, queryset, approve: bool) -> None:
         done = 0
         for correction in queryset.filter(status=CorrectionStatus.PENDING):
             services.correction_decide(correction=correction, approve=approve, actor=request.user)
             done += 1
-        self.message_user(request, f"{done} correction(s) {'approved' if approve else 'refused'}.")
+        decided = (
+            gettext("Corrections approved: %(count)d.")
+            if approve
+            else gettext("Corrections refused: %(count)d.")
+        )
+        self.message_user(request, decided % {"count": done})
 
     @admin.action(description=gettext_lazy("Approve (apply, versioned)"), permissions=["decide"])
     def approve(self, request: HttpRequest, queryset) -> None:
