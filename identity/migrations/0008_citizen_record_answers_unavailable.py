@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0007_i12_translated_names'),
+        ("identity", "0007_i12_translated_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='citizenrecord',
-            name='unavailable',
+            model_name="citizenrecord",
+            name="unavailable",
             field=models.BooleanField(default=False),
         ),
     ]

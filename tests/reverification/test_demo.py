@@ -17,8 +17,8 @@ from identity.demo import DemoRole, demo_citizens
 from identity.models import Person
 from identity.services import ConsentInput
 from operators.models import Operator, StaffMember
-from registration.models import Line, LineKind, LineStatus, Transaction, TransactionState
 from registration.errors import CapReached
+from registration.models import Line, LineKind, LineStatus, Transaction, TransactionState
 from registration.services import TransactionRequest, transaction_submit
 
 pytestmark = pytest.mark.django_db
