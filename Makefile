@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check
+.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe
 
 # A fresh machine's Python must be 3.11+ with venv (Debian splits it out as python3-venv):
 # said at once with the command to run, not as a traceback halfway through.
@@ -71,6 +71,17 @@ test-tools:
 	  else \
 	    echo "chromium (for the browser tests) is missing; install it with: sudo apt-get install -y chromium"; exit 1; \
 	  fi; }
+
+# axe-core for the browser tests' accessibility checks is vendored (committed) in
+# tests/browser/vendor/, so a fresh machine needs no node; this refreshes it from the
+# npm registry at the pinned version (npm pack checks the registry's integrity).
+AXE_VERSION := 4.14.1
+vendor-axe:
+	rm -rf var/node/axe && mkdir -p var/node/axe
+	cd var/node/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz
+	cp var/node/axe/package/axe.min.js tests/browser/vendor/axe.min.js
+	cp var/node/axe/package/LICENSE tests/browser/vendor/LICENSE-axe-core.txt
+	sha256sum tests/browser/vendor/axe.min.js
 
 test: test-tools $(STAMP_DEV) messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -35,6 +35,11 @@ def test_the_vendored_axe_core_is_the_pinned_version_with_its_licence():
     )
 
 
+def test_the_makefile_refreshes_the_same_pinned_version():
+    makefile = (AXE_SCRIPT.parents[3] / "Makefile").read_text(encoding="utf-8")
+    assert f"AXE_VERSION := {AXE_VERSION}\n" in makefile
+
+
 def test_a_field_without_a_label_and_an_image_without_alt_fail_by_rule_and_target(blank):
     blank.set_content(BAD)
     ids = {v["id"] for v in axe_violations(blank)}

@@ -6,9 +6,10 @@ Chinese and in English.
 
 At each step the page's content is asserted, ``<html lang>`` names the walk's
 language, a zh-hans page shows no catalogue text left in English
-(``tests/test_translations.py``), axe-core finds nothing serious or critical,
-and a full-page screenshot goes to ``var/screenshots/<language>/<nn>-<step>.png``
-for people to look at. Only synthetic identities appear (tests/factories.py).
+(``tests/test_translations.py``), axe-core finds nothing serious or critical
+(``tests/browser/axe.py``; under the page's own Content-Security-Policy, which
+reports no violation), and a full-page screenshot goes to
+``var/screenshots/<language>/<nn>-<step>.png`` for people to look at. Only synthetic identities appear (tests/factories.py).
 
 A walk is a list of steps (``STEPS``), each a function of the :class:`Walk`;
 adding one (the store-side correction, the console home page) is one function
@@ -37,6 +38,7 @@ from registration.services import TransactionRequest, transaction_submit
 from reverification import campaigns, dispatch
 from reverification.models import Campaign, CampaignState, RequestState, ReverificationRequest
 from tests.browser.axe import assert_accessible
+from tests.browser.test_csp import WATCH
 from tests.browser.test_registration import NOTICE_PARTS_ZH
 from tests.conftest import NOTICE_PARTS_EN, otp_device_for, totp_code
 from tests.factories import PASSWORD, OperatorFactory, StoreFactory
@@ -101,6 +103,8 @@ class Walk:
             left = untranslated(self.page.content(), catalogue(side))
             assert left == [], (where, left)
         assert_accessible(self.page, where)
+        # The page kept its strict policy and broke none of it, axe's run included.
+        assert self.page.evaluate("window.__cspViolations") == [], where
         self.taken.append(step)
         self.page.screenshot(path=self.shots / f"{len(self.taken):02d}-{step}.png", full_page=True)
 
@@ -453,6 +457,8 @@ def test_the_walk_in_each_language(
         locale=BROWSER_LOCALES[language],
         viewport={"width": 360, "height": 740},
     )
+    for context in (staff_context, subscriber_context):
+        context.add_init_script(WATCH)
     try:
         page = staff_context.new_page()
         page.set_default_timeout(15000)
