@@ -9,7 +9,8 @@ language, a zh-hans page shows no catalogue text left in English
 (``tests/test_translations.py``), axe-core finds nothing serious or critical
 (``tests/browser/axe.py``; under the page's own Content-Security-Policy, which
 reports no violation), and a full-page screenshot goes to
-``var/screenshots/<language>/<nn>-<step>.png`` for people to look at. Only synthetic identities appear (tests/factories.py).
+``var/screenshots/<language>/<nn>-<step>.png`` for people to look at. Only
+synthetic identities appear (tests/factories.py).
 
 A walk is a list of steps (``STEPS``), each a function of the :class:`Walk`;
 adding one (the store-side correction, the console home page) is one function
