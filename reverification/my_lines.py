@@ -170,8 +170,9 @@ def masked_lines(lines: list[Line]) -> list[dict[str, str]]:
         {
             "uid": str(line.uid),
             "number": _masked(line.number),
-            "kind": line.kind,
-            "status": line.status,
+            # Labels in the reader's language, never the codes (mobile, active).
+            "kind": line.get_kind_display(),
+            "status": line.get_status_display(),
             "since": line.registered_at.date().isoformat(),
         }
         for line in lines

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,10 +360,27 @@ def subscriber_answers(walk: Walk) -> None:
 
 
 def my_lines(walk: Walk) -> None:
-    page = walk.context["subscriber_page"]
+    page, identity = walk.context["subscriber_page"], walk.context["opener"]
     sub = Walk(**{**walk.__dict__, "page": page})
     page.goto(f"/my-lines/?lang={walk.language}")
+    assert sub.text("h1") == _("Lines under my ID", walk.language)
+    page.select_option("#id_id_type", identity.id_type)
+    page.fill("#id_id_number", identity.id_number)
+    page.fill("#id_name", identity.name)
     sub.look("my-lines", side="subscriber")
+    page.click("form:has(input[name=step][value=start]) button[type=submit]")
+    page.wait_for_selector("#sent")
+    sub.look("my-lines-code", side="subscriber")
+    (sent,) = [m for m in _messages(walk) if m["kind"] == "code"]
+    code = re.search(r"\b\d{6}\b", sent["text"]).group(0)
+    page.fill("#id_code", code)
+    page.click("form:has(input[name=step][value=code]) button[type=submit]")
+    page.wait_for_selector("#my-lines")
+    lines = sub.text("#my-lines")
+    assert _("Mobile", walk.language) in lines
+    assert _("Active", walk.language) in lines
+    assert walk.context["opened"][-4:] in lines
+    sub.look("my-lines-list", side="subscriber")
     walk.taken[:] = sub.taken
 
 
