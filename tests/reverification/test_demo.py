@@ -66,16 +66,9 @@ def _held(identity, code: str, kind: str) -> int:
     ).count()
 
 
-def test_a_second_seed_adds_nothing_and_writes_the_same_files(seeded):
-    before = {model: model.objects.count() for model in COUNTS}
-    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in seeded.glob("demo-*.csv")}
-    call_command("seed_demo")
-    assert {model: model.objects.count() for model in COUNTS} == before
-    again = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in seeded.glob("demo-*.csv")}
-    assert again == files
-
-
-def test_each_operator_has_mobile_lines_and_landlines_with_their_holders_written_down(seeded):
+def test_seed_demo_gives_each_operator_both_kinds_of_line_writes_the_cast_and_adds_nothing_twice(
+    seeded,
+):
     for operator in Operator.objects.filter(code__in=["alpha", "beta"]):
         lines = Line.objects.filter(operator=operator, status=LineStatus.ACTIVE)
         assert lines.filter(kind=LineKind.MOBILE).count() == 300
@@ -86,8 +79,6 @@ def test_each_operator_has_mobile_lines_and_landlines_with_their_holders_written
         assert kinds.count("mobile") == 300
         assert kinds.count("landline") == 40
 
-
-def test_the_csv_says_which_citizen_is_which(seeded):
     rows = _citizens_csv(seeded)
     roles = [row["role"] for row in rows]
     assert set(roles) == set(DemoRole)
@@ -98,8 +89,17 @@ def test_the_csv_says_which_citizen_is_which(seeded):
     assert unreachable["status"] == "unavailable"
     assert {row["status"] for row in rows if row["role"] == "revoked"} == {"revoked"}
 
+    # A second run adds nothing and writes the same files.
+    before = {model: model.objects.count() for model in COUNTS}
+    files = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in seeded.glob("demo-*.csv")}
+    call_command("seed_demo")
+    assert {model: model.objects.count() for model in COUNTS} == before
+    again = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in seeded.glob("demo-*.csv")}
+    assert again == files
 
-def test_newcomers_hold_no_line_and_open_one_at_once(seeded):
+
+def test_each_role_shows_at_the_counter_what_the_csv_says(seeded):
+    # Newcomers hold nothing at either operator and open a line at once.
     newcomers = _by_role(DemoRole.NO_LINE)
     for identity in newcomers:
         for code in ("alpha", "beta"):
@@ -107,20 +107,18 @@ def test_newcomers_hold_no_line_and_open_one_at_once(seeded):
             assert _held(identity, code, LineKind.LANDLINE) == 0
     assert _open_mobile(newcomers[0]).state == TransactionState.COMPLETED
 
-
-def test_the_four_of_five_citizen_opens_a_fifth_line_and_the_sixth_is_refused(seeded):
-    (identity,) = _by_role(DemoRole.FOUR_OF_FIVE)
-    assert _held(identity, "alpha", LineKind.MOBILE) == 4
-    assert _held(identity, "beta", LineKind.MOBILE) == 4
-    assert _open_mobile(identity).state == TransactionState.COMPLETED
+    # Four of five: the fifth opens, the sixth is refused at the cap.
+    (four,) = _by_role(DemoRole.FOUR_OF_FIVE)
+    assert _held(four, "alpha", LineKind.MOBILE) == 4
+    assert _held(four, "beta", LineKind.MOBILE) == 4
+    assert _open_mobile(four).state == TransactionState.COMPLETED
     with pytest.raises(CapReached):
-        _open_mobile(identity)
-    assert _held(identity, "alpha", LineKind.MOBILE) == 5
+        _open_mobile(four)
+    assert _held(four, "alpha", LineKind.MOBILE) == 5
 
-
-def test_the_unreachable_citizen_waits_for_the_authority_with_no_line(seeded):
-    (identity,) = _by_role(DemoRole.AUTHORITY_UNAVAILABLE)
-    tx = _open_mobile(identity)
+    # The unreachable citizen's opening waits for the authority, with no line.
+    (unreachable,) = _by_role(DemoRole.AUTHORITY_UNAVAILABLE)
+    tx = _open_mobile(unreachable)
     assert tx.state == TransactionState.PENDING_VERIFICATION
     assert tx.line is None
-    assert _held(identity, "alpha", LineKind.MOBILE) == 0
+    assert _held(unreachable, "alpha", LineKind.MOBILE) == 0
