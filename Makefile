@@ -6,9 +6,15 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages
+.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe
 
-$(BIN)/python:
+# A fresh machine's Python must be 3.11+ with venv (Debian splits it out as python3-venv):
+# said at once with the command to run, not as a traceback halfway through.
+python-check:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "telereg needs Python 3.11 or newer as $(PYTHON) (make PYTHON=python3.11 ...)"; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "Python's venv module is missing; install it with: sudo apt-get install -y python3-venv"; exit 1; }
+
+$(BIN)/python: | python-check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
@@ -51,7 +57,33 @@ run: seed messages
 	@$(BIN)/python manage.py demo_banner
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f deploy/Procfile -d . start
 
-test: $(STAMP_DEV) messages
+# What the tests need beyond Python, checked before anything slow: msgfmt for the
+# catalogues and Debian's chromium for the browser tests (tests/browser/conftest.py),
+# installed here when it can be (root and apt-get, as .ci/run does), else the one
+# command to run, instead of six browser tests failing minutes later.
+CHROMIUM ?= $(or $(TELEREG_CHROMIUM),chromium)
+test-tools:
+	@command -v msgfmt >/dev/null 2>&1 || { echo "msgfmt (GNU gettext) is missing; install it with: sudo apt-get install -y gettext"; exit 1; }
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "chromium is missing: installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null && chromium --version || exit 1; \
+	  else \
+	    echo "chromium (for the browser tests) is missing; install it with: sudo apt-get install -y chromium"; exit 1; \
+	  fi; }
+
+# axe-core for the browser tests' accessibility checks is vendored (committed) in
+# tests/browser/vendor/, so a fresh machine needs no node; this refreshes it from the
+# npm registry at the pinned version (npm pack checks the registry's integrity).
+AXE_VERSION := 4.14.1
+vendor-axe:
+	rm -rf var/node/axe && mkdir -p var/node/axe
+	cd var/node/axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null && tar xzf axe-core-$(AXE_VERSION).tgz
+	cp var/node/axe/package/axe.min.js tests/browser/vendor/axe.min.js
+	cp var/node/axe/package/LICENSE tests/browser/vendor/LICENSE-axe-core.txt
+	sha256sum tests/browser/vendor/axe.min.js
+
+test: test-tools $(STAMP_DEV) messages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP_DEV)

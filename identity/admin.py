@@ -412,6 +412,16 @@ class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
         return can(request.user, "access_log.view")
 
 
+CORRECTION_FIELD_LABELS = {
+    "name": gettext_lazy("Name as on the document"),
+    "date_of_birth": gettext_lazy("Date of birth"),
+    "sex": gettext_lazy("Sex"),
+    "id_expiry": gettext_lazy("Valid until"),
+    "nationality": gettext_lazy("Nationality"),
+    "address": gettext_lazy("Address"),
+}
+
+
 @admin.register(CorrectionRequest, site=console)
 class CorrectionRequestAdmin(ReadOnlyMixin, ScopedAdmin):
     """Corrections are decided one at a time on their own page, where the

@@ -1,15 +1,17 @@
 """The simulated authority: a local registry of synthetic citizens in the
 database (loaded with ``load_authority_registry`` or by ``seed_demo``).
 
-Unknown document → not_found; revoked → revoked; name, birth date or sex
-differing → mismatch; otherwise match. The registry holds keyed digests only.
+Unknown document → not_found; a citizen marked ``unavailable`` → no answer
+(``unavailable``, as when the real registry is unreachable, so the waiting
+flow can be tried); revoked → revoked; name, birth date or sex differing →
+mismatch; otherwise match. The registry holds keyed digests only.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from .authority import AuthorityResult, Outcome, utc_now
+from .authority import AuthorityResult, Outcome, unavailable, utc_now
 from .types import IdentityData
 
 
@@ -24,6 +26,8 @@ class SimulatedBackend:
         record = CitizenRecord.objects.filter(
             doc_index=vault.document_index(identity.id_type, number)
         ).first()
+        if record is not None and record.unavailable:
+            return unavailable(self.name)
         if record is None:
             outcome = Outcome.NOT_FOUND
         elif record.revoked:

@@ -1,11 +1,17 @@
 """Identity demo data: published privacy notices for each demo operator and a
 registry of synthetic citizens for the simulated authority, also written to
-var/demo-citizens.csv so people can try the system with identities that pass."""
+var/demo-citizens.csv so people can try the system with identities that pass.
+
+The citizens are a cast: each has a demo role (:class:`DemoRole`) that says
+what a newcomer can try with them; the demo lines (``reverification.demo``)
+are given by role, and the CSV's ``role`` column says which is which."""
 
 from __future__ import annotations
 
 import csv
+import enum
 import random
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -46,6 +52,51 @@ DEMO_NOTICE = {
 CITIZENS_PER_SEED = 200
 
 
+class DemoRole(enum.StrEnum):
+    """What a demo citizen is for (the ``role`` column of var/demo-citizens.csv)."""
+
+    HOLDER = "holder"  # holds one or two demo lines at each operator
+    NO_LINE = "no_line"  # holds nothing yet: open a first line at once
+    FOUR_OF_FIVE = "four_of_five"  # holds 4 of the 5 mobile lines allowed: the cap shows
+    AUTHORITY_UNAVAILABLE = "authority_unavailable"  # no answer: the waiting flow shows
+    REVOKED = "revoked"  # the document was revoked: the authority refuses it
+
+
+# Positions in the seeded cast (fixed, so the CSV and the lines agree on
+# every run); every tenth citizen is a foreigner, so one newcomer is too.
+UNAVAILABLE_AT = frozenset({0})
+NO_LINE_AT = frozenset({1, 2, 3, 4, 9})
+FOUR_OF_FIVE_AT = frozenset({5})
+
+
+@dataclass(frozen=True)
+class DemoCitizen:
+    identity: IdentityData
+    role: DemoRole
+
+    def __repr__(self) -> str:
+        return f"DemoCitizen(role={self.role!r}, <personal fields hidden>)"
+
+    @property
+    def status(self) -> str:
+        """What the simulated authority answers for them (the CSV's ``status``)."""
+        return {DemoRole.REVOKED: "revoked", DemoRole.AUTHORITY_UNAVAILABLE: "unavailable"}.get(
+            self.role, "valid"
+        )
+
+
+def _role_at(position: int) -> DemoRole:
+    if position % 50 == 49:
+        return DemoRole.REVOKED
+    if position in UNAVAILABLE_AT:
+        return DemoRole.AUTHORITY_UNAVAILABLE
+    if position in NO_LINE_AT:
+        return DemoRole.NO_LINE
+    if position in FOUR_OF_FIVE_AT:
+        return DemoRole.FOUR_OF_FIVE
+    return DemoRole.HOLDER
+
+
 def seed_notices(operator: Operator) -> None:
     for language, parts in DEMO_NOTICE.items():
         if PrivacyNotice.objects.filter(
@@ -56,35 +107,40 @@ def seed_notices(operator: Operator) -> None:
         services.notice_publish(notice=draft, actor=None)
 
 
-def demo_citizens(count: int = CITIZENS_PER_SEED) -> list[tuple[IdentityData, bool]]:
-    """The seeded set of synthetic citizens, as (identity, revoked)."""
+def demo_citizens(count: int = CITIZENS_PER_SEED) -> list[DemoCitizen]:
+    """The seeded cast of synthetic citizens: the same people, in the same
+    roles, on every run."""
     rng = random.Random(2013)  # noqa: S311 - synthetic demo data, not security
     today = timezone.localdate()
     id_types = ["cn_resident_id"] * 8 + ["hmt_residence_permit", "foreign_passport"]
     return [
-        (
+        DemoCitizen(
             synthetic_identity(rng=rng, id_type=id_types[n % len(id_types)], today=today),
-            n % 50 == 49,
+            _role_at(n),
         )
         for n in range(count)
     ]
+
+
+def _registry_row(citizen: DemoCitizen) -> services.CitizenRow:
+    """What the simulated authority keeps of a demo citizen (digests, status)."""
+    i = citizen.identity
+    return services.CitizenRow(
+        id_type=i.id_type,
+        id_number=i.id_number,
+        name=i.name,
+        date_of_birth=i.date_of_birth,
+        sex=i.sex,
+        revoked=citizen.role is DemoRole.REVOKED,
+        unavailable=citizen.role is DemoRole.AUTHORITY_UNAVAILABLE,
+    )
 
 
 def seed_citizens(*, count: int = CITIZENS_PER_SEED, path: Path | None = None) -> Path:
     """A fixed (seeded) set of synthetic citizens: the same file every time."""
     path = path or Path(settings.VAR_DIR) / "demo-citizens.csv"
     rows = demo_citizens(count)
-    services.authority_registry_load(
-        services.CitizenRow(
-            id_type=i.id_type,
-            id_number=i.id_number,
-            name=i.name,
-            date_of_birth=i.date_of_birth,
-            sex=i.sex,
-            revoked=revoked,
-        )
-        for i, revoked in rows
-    )
+    services.authority_registry_load(_registry_row(c) for c in rows)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -99,9 +155,11 @@ def seed_citizens(*, count: int = CITIZENS_PER_SEED, path: Path | None = None) -
                 "id_expiry",
                 "nationality",
                 "address",
+                "role",
             ]
         )
-        for i, revoked in rows:
+        for c in rows:
+            i = c.identity
             writer.writerow(
                 [
                     i.id_type,
@@ -109,10 +167,11 @@ def seed_citizens(*, count: int = CITIZENS_PER_SEED, path: Path | None = None) -
                     i.name,
                     i.date_of_birth.isoformat(),
                     i.sex,
-                    "revoked" if revoked else "valid",
+                    c.status,
                     i.id_expiry.isoformat() if i.id_expiry else "",
                     i.nationality or "",
                     i.address or "",
+                    c.role,
                 ]
             )
     return path

@@ -287,6 +287,9 @@ class CitizenRecord(models.Model):
     name_digest = models.CharField(max_length=64)
     birth_digest = models.CharField(max_length=64)
     revoked = models.BooleanField(default=False)
+    # The simulated authority gives no answer for this citizen (as if the
+    # registry were unreachable), so the waiting flow can be tried on purpose.
+    unavailable = models.BooleanField(default=False)
     loaded_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -973,6 +973,8 @@ class CitizenRow:
     date_of_birth: dt.date
     sex: str
     revoked: bool
+    # The simulated authority answers ``unavailable`` for this citizen.
+    unavailable: bool = False
 
     def __repr__(self) -> str:
         return f"CitizenRow(id_type={self.id_type!r}, <personal fields hidden>)"
@@ -997,7 +999,7 @@ def authority_registry_load(rows: Iterable[CitizenRow], *, batch_size: int = 100
             batch,
             update_conflicts=True,
             unique_fields=["doc_index"],
-            update_fields=["name_digest", "birth_digest", "revoked"],
+            update_fields=["name_digest", "birth_digest", "revoked", "unavailable"],
         )
         batch.clear()
 
@@ -1009,6 +1011,7 @@ def authority_registry_load(rows: Iterable[CitizenRow], *, batch_size: int = 100
                 name_digest=citizen_name_digest(row.name),
                 birth_digest=citizen_birth_digest(row.date_of_birth, row.sex),
                 revoked=row.revoked,
+                unavailable=row.unavailable,
             )
         )
         count += 1

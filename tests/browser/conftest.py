@@ -8,7 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-CHROMIUM = os.environ.get("TELEREG_CHROMIUM", "/usr/bin/chromium")
+# Debian's chromium where `make test` installs it, else the one on PATH.
+CHROMIUM = os.environ.get("TELEREG_CHROMIUM") or (
+    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else shutil.which("chromium") or ""
+)
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -28,7 +31,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (.ci/run does)")
+        pytest.fail(
+            "Chromium not found: `sudo apt-get install -y chromium` (make test does it as root)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -58,3 +58,22 @@ def test_wrong_header_is_refused(tmp_path):
     path.write_text("number,name\n1,2\n")
     with pytest.raises(CommandError, match="header"):
         call_command("load_authority_registry", str(path))
+
+
+def test_a_citizen_loaded_as_unavailable_gets_no_answer_from_the_simulated_authority(
+    tmp_path, make_identity
+):
+    unreachable, good = make_identity(), make_identity()
+    path = tmp_path / "citizens.csv"
+    _write(path, [_row(unreachable, "unavailable"), _row(good)])
+    call_command("load_authority_registry", str(path))
+    backend = SimulatedBackend()
+    result = backend.verify(unreachable)
+    assert result.outcome == "unavailable"
+    assert not result.is_definitive
+    assert result.reference.startswith("LOCAL-")
+    assert backend.verify(good).outcome == "match"
+    # Loaded again as valid, the same citizen is answered again.
+    _write(path, [_row(unreachable)])
+    call_command("load_authority_registry", str(path))
+    assert backend.verify(unreachable).outcome == "match"

@@ -208,9 +208,9 @@ def test_seed_demo_twice_gives_each_operator_its_inventory_and_catalog_once(sett
         numbers = PhoneNumber.objects.filter(operator__code=code)
         assert numbers.filter(kind=LineKind.MOBILE).count() == 10_000
         assert numbers.filter(kind=LineKind.LANDLINE).count() == 2_000
-        # The demo lines hold 300 of the mobile numbers; every other one is free.
+        # The demo lines hold 300 mobile and 40 fixed numbers; every other one is free.
         assigned = numbers.filter(status=NumberStatus.ASSIGNED).count()
-        assert assigned == Line.objects.filter(operator__code=code).count() == 300
+        assert assigned == Line.objects.filter(operator__code=code).count() == 300 + 40
         assert numbers.filter(status=NumberStatus.AVAILABLE).count() == 12_000 - assigned
         services = dict(
             Service.objects.filter(operator__code=code).values_list("code", "line_kinds")

@@ -1,6 +1,8 @@
 """Load synthetic citizens into the simulated authority's registry.
 
-CSV columns: id_type,id_number,name,date_of_birth,sex,status (valid|revoked).
+CSV columns: id_type,id_number,name,date_of_birth,sex,status (valid|revoked|
+unavailable: the simulated authority gives no answer for that citizen, so the
+waiting flow, pending_verification, can be tried).
 Rows are checked first; any bad row stops the load before anything is stored,
 and the error names the line, never its contents."""
 
@@ -16,6 +18,8 @@ from django.db import transaction
 from identity import documents, services
 
 COLUMNS = ["id_type", "id_number", "name", "date_of_birth", "sex", "status"]
+# status → (revoked, unavailable)
+STATUSES = {"valid": (False, False), "revoked": (True, False), "unavailable": (False, True)}
 
 
 def read_rows(path: Path) -> list[services.CitizenRow]:
@@ -26,13 +30,15 @@ def read_rows(path: Path) -> list[services.CitizenRow]:
             raise CommandError(f"The header must be exactly: {','.join(COLUMNS)}")
         for line, raw in enumerate(reader, start=2):
             try:
+                revoked, unavailable = STATUSES[raw["status"].strip().lower()]
                 row = services.CitizenRow(
                     id_type=raw["id_type"].strip(),
                     id_number=raw["id_number"].strip(),
                     name=raw["name"].strip(),
                     date_of_birth=dt.date.fromisoformat(raw["date_of_birth"].strip()),
                     sex=raw["sex"].strip().upper(),
-                    revoked={"valid": False, "revoked": True}[raw["status"].strip().lower()],
+                    revoked=revoked,
+                    unavailable=unavailable,
                 )
                 if row.sex not in ("M", "F") or not row.name:
                     raise ValueError
@@ -40,7 +46,7 @@ def read_rows(path: Path) -> list[services.CitizenRow]:
             except (KeyError, ValueError, AttributeError, documents.IdentityInvalid):
                 raise CommandError(
                     f"Line {line} is not valid (check id_type, date_of_birth as YYYY-MM-DD, "
-                    "sex M/F, status valid/revoked). Nothing was loaded."
+                    "sex M/F, status valid/revoked/unavailable). Nothing was loaded."
                 ) from None
             rows.append(row)
     return rows
