@@ -53,6 +53,9 @@ class ReadOnlyInline(admin.TabularInline):
     may see the parent (the parent's queryset already scopes by operator)."""
 
     extra = 0
+    # No "add another" row for Django's inline script to build (under the
+    # strict CSP its markup would be refused).
+    max_num = 0
     can_delete = False
     show_change_link = False
     view_permission = ""

@@ -30,7 +30,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone, translation
 
 from identity import services as identity_services
-from identity.models import CorrectionStatus, NoticeLanguage
+from identity.models import CorrectionRequest, CorrectionStatus, NoticeLanguage
 from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.models import Operator
@@ -232,7 +232,9 @@ def transfer(walk: Walk) -> None:
     assert new_holder.id_number not in page.content()
     line.refresh_from_db()
     assert line.holder == Transaction.objects.get(reference=reference).new_holder
-    walk.context.update(transferred=reference, new_holder=line.holder)
+    walk.context.update(
+        transferred=reference, new_holder=line.holder, new_holder_identity=new_holder
+    )
 
 
 def transactions(walk: Walk) -> None:
@@ -276,29 +278,40 @@ def officer_signs_in(walk: Walk) -> None:
     walk.look("console")
 
 
-def run_action(walk: Walk, action: str) -> None:
+def correction_filed(walk: Walk) -> None:
+    """The clerk files the new holder's correction from the transfer's receipt."""
     page = walk.page
-    page.check("#result_list tbody input.action-select")
-    page.select_option("#changelist-form select[name=action]", action)
-    page.click("#changelist-form button[name=index]")
-    page.wait_for_selector(".messagelist")
+    tx = Transaction.objects.get(reference=walk.context["transferred"])
+    page.goto(f"/store/transactions/{tx.uid}/")
+    page.click("#correction-link")
+    page.wait_for_selector("#correction-form")
+    assert walk.context["new_holder_identity"].id_number not in page.content()
+    page.select_option("#id_field", "address")
+    page.fill("#id_value", "北京市朝阳区样例路8号")
+    page.fill("#id_note", walk.t("Note for the compliance officer"))
+    walk.look("correction-form")
+    page.click("#file-correction")
+    page.wait_for_selector(".messages, .messagelist")
+    filed = CorrectionRequest.objects.get(person=walk.context["new_holder"])
+    assert filed.status == CorrectionStatus.PENDING
+    assert filed.requested_by == walk.clerk.user
+    walk.look("correction-filed")
+    walk.context.update(correction=filed)
 
 
 def correction(walk: Walk) -> None:
-    # The store-side filing page is not there yet: the clerk's request is
-    # filed by the service the API uses; the officer decides it in the console.
-    person = walk.context["new_holder"]
-    filed = identity_services.correction_request_create(
-        person=person,
-        values={"address": "北京市朝阳区样例路8号"},
-        actor=walk.clerk.user,
-    )
+    """The officer sees old and new side by side and approves with a note."""
+    filed = walk.context["correction"]
     page = walk.page
     page.goto("/console/identity/correctionrequest/")
     assert walk.t("Address") in walk.text("#result_list")
     walk.look("corrections")
-    run_action(walk, "approve")
-    assert walk.text(".messagelist") == walk.t("Corrections approved: %(count)d.") % {"count": 1}
+    page.goto(f"/console/identity/correctionrequest/{filed.pk}/change/")
+    page.wait_for_selector("form.correction-decision")
+    walk.look("correction-side-by-side")
+    page.fill("#id_note", walk.t("Note for the compliance officer"))
+    page.click("button[name=decision][value=approve]")
+    page.wait_for_selector(".messagelist")
     walk.look("correction-approved")
     filed.refresh_from_db()
     assert filed.status == CorrectionStatus.APPROVED
@@ -306,13 +319,22 @@ def correction(walk: Walk) -> None:
 
 
 def campaign_launch(walk: Walk) -> None:
+    """Launch asks first: how many lines match and a masked sample."""
     page = walk.page
+    campaign = walk.context["campaign"]
     page.goto("/console/reverification/campaign/")
-    assert walk.context["campaign"].name in walk.text("#result_list")
+    assert campaign.name in walk.text("#result_list")
     walk.look("campaigns")
-    run_action(walk, "launch")
+    page.goto(f"/console/reverification/campaign/{campaign.pk}/change/")
+    page.click("a.launchlink")
+    page.wait_for_selector("#launch-confirm")
+    assert walk.context["opened"] not in page.content()
+    walk.look("campaign-launch-confirm")
+    page.click("input[name=launch]")
+    page.wait_for_selector(".messagelist")
+    page.goto("/console/reverification/campaign/")
     walk.look("campaign-launched")
-    campaign = Campaign.objects.get(pk=walk.context["campaign"].pk)
+    campaign = Campaign.objects.get(pk=campaign.pk)
     assert campaign.state != CampaignState.DRAFT
     # The worker's part, done here: plan, cut into batches, send.
     campaigns.campaign_plan(campaign=campaign)
@@ -392,6 +414,7 @@ STEPS: list[Callable[[Walk], None]] = [
     transfer,
     transactions,
     line_lookup,
+    correction_filed,
     clerk_signs_out,
     officer_signs_in,
     correction,
