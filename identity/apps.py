@@ -9,6 +9,7 @@ class IdentityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, db_roles  # noqa: F401 - checks registers on import
+        from . import console_home  # noqa: F401 - registers its counts on the console home
 
         # Once per migrate (sender=self), after every app's tables exist.
         post_migrate.connect(

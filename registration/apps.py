@@ -10,3 +10,4 @@ class RegistrationConfig(AppConfig):
         # Imports the services at start-up, so that their errors show then.
         # The tasks too: services publish them by name.
         from . import services, tasks  # noqa: F401
+        from . import console_home  # noqa: F401 - registers its count on the console home

@@ -12,6 +12,7 @@ class ReverificationConfig(AppConfig):
         from registration import hooks
 
         from . import selectors, tasks  # noqa: F401 - tasks: published by name
+        from . import console_home  # noqa: F401 - registers its counts on the console home
 
         hooks.person_reference_register(selectors.person_has_requests)
         hooks.line_open_request_register(selectors.line_open_request)
