@@ -25,6 +25,7 @@ from operators.tenancy import can, staff_of
 from . import lookups, selectors, services
 from .console_urls import UidSearchOnlyMixin
 from .errors import IdentityInvalid
+from .exports import ACCESS_LOG, CsvExportMixin
 from .forms import PersonFindForm, RevealForm
 from .models import (
     ENCRYPTED_FIELDS,
@@ -364,11 +365,12 @@ class ConsentAdmin(ReadOnlyMixin, ScopedAdmin):
 
 
 @admin.register(AccessLogEntry, site=console)
-class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
+class AccessLogEntryAdmin(CsvExportMixin, ReadOnlyMixin, ScopedAdmin):
     """The access log: filter by actor, person and date; never shows personal
     data (fields are names of fields, not values)."""
 
     permission_prefix = "access_log"
+    csv_export = ACCESS_LOG
     list_display = [
         "created_at",
         "actor_label",

@@ -24,9 +24,7 @@ if TYPE_CHECKING:
 
 
 def corrections_pending_count(user: AnyUser) -> int:
-    return scoped(
-        CorrectionRequest.objects.filter(status=CorrectionStatus.PENDING), user
-    ).count()
+    return scoped(CorrectionRequest.objects.filter(status=CorrectionStatus.PENDING), user).count()
 
 
 def lookup_bursts_open_count(user: AnyUser) -> int:

@@ -27,13 +27,15 @@ from config.api import DomainError, status_for
 from identity import lookups
 from identity import selectors as identity_selectors
 from identity.console_urls import UidSearchOnlyMixin
+from identity.exports import CsvExportMixin
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
-from . import inventory, selectors
+from . import exports, inventory, selectors
 from . import lookups as line_lookups
 from .models import (
+    LINE_STATUS_REASONS,
     HolderAlert,
     Line,
     LineAddress,
@@ -44,6 +46,7 @@ from .models import (
     Service,
     Transaction,
     TransactionEvent,
+    line_status_reason_label,
 )
 from .numbers import InvalidNumber, to_e164
 
@@ -143,10 +146,11 @@ class TransactionEventInline(ReadOnlyInline):
 
 
 @admin.register(Transaction, site=console)
-class TransactionAdmin(ReadOnlyScopedAdmin):
+class TransactionAdmin(CsvExportMixin, ReadOnlyScopedAdmin):
     """Business transactions as an audit trail: read-only, searched by reference."""
 
     permission_prefix = "transaction"
+    csv_export = exports.TRANSACTIONS
     list_display = [
         "reference",
         "kind",
@@ -392,10 +396,25 @@ class FindByNumberMixin:
         return extra + super().get_urls()
 
 
+class LineStatusReasonFilter(admin.SimpleListFilter):
+    """Why the status changed, by its label (the field stores a code)."""
+
+    title = gettext_lazy("status reason")
+    parameter_name = "status_reason"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [(code, line_status_reason_label(code)) for code in LINE_STATUS_REASONS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(status_reason=self.value()) if self.value() else queryset
+
+
 @admin.register(Line, site=console)
-class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
+class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
     """Lines, holders masked. Searched by id only; found by number through
     the POST "find" view (counted and logged like a look-up by document)."""
+
+    csv_export = exports.LINES
 
     find_url_name = "console:registration_line_find"
     find_label = gettext_lazy("Find by number")
@@ -405,20 +424,20 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
         "number",
         "kind",
         "status",
-        "status_reason",
+        "status_reason_label",
         "status_changed_at",
         "store",
         "holder_name",
         "registered_at",
     ]
-    list_filter = ["kind", "status", "status_reason"]
+    list_filter = ["kind", "status", LineStatusReasonFilter]
     list_select_related = ["store", "holder", "operator"]
     fields = [
         "uid",
         "number",
         "kind",
         "status",
-        "status_reason",
+        "status_reason_label",
         "status_changed_at",
         "operator",
         "store",
@@ -435,6 +454,10 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "line.lookup")
+
+    @admin.display(description=gettext_lazy("status reason"), ordering="status_reason")
+    def status_reason_label(self, obj: Line) -> str:
+        return line_status_reason_label(obj.status_reason) or "—"
 
     @admin.display(description=gettext_lazy("holder (masked)"))
     def holder_name(self, obj: Line) -> str:

@@ -18,11 +18,12 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from config.api import DomainError
+from identity.exports import CsvExportMixin
 from operators.admin import OperatorScopedAdmin, console
 from operators.tenancy import can, staff_of
 from registration.admin import ReadOnlyInline, ReadOnlyScopedAdmin, failed_text
 
-from . import campaigns, my_lines
+from . import campaigns, exports, my_lines
 from .models import BatchState, Campaign, CampaignEvent, DispatchBatch, Dispute
 
 
@@ -107,11 +108,12 @@ class CampaignEventInline(ReadOnlyInline):
 
 
 @admin.register(Campaign, site=console)
-class CampaignAdmin(OperatorScopedAdmin):
+class CampaignAdmin(CsvExportMixin, OperatorScopedAdmin):
     """Compliance officers define, preview, launch, pause, resume and close
     campaigns here; every change goes through reverification.campaigns."""
 
     permission_prefix = "campaign"
+    csv_export = exports.CAMPAIGN_REQUESTS
     form = CampaignForm
     list_display = [
         "name",

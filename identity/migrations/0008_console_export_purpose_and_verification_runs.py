@@ -4,33 +4,64 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('identity', '0007_i12_translated_names'),
+        ("identity", "0007_i12_translated_names"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccessLogVerification',
+            name="AccessLogVerification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ran_at', models.DateTimeField(db_index=True, verbose_name='ran at')),
-                ('entries', models.PositiveBigIntegerField(default=0, verbose_name='entries walked')),
-                ('chains', models.PositiveIntegerField(default=0, verbose_name='chains walked')),
-                ('problems', models.PositiveIntegerField(default=0, verbose_name='problems found')),
-                ('broken_operator_ids', models.JSONField(default=list, verbose_name='operators with broken chains')),
-                ('checkpoints_broken', models.BooleanField(default=False, verbose_name='checkpoint files broken')),
-                ('checkpoint', models.CharField(blank=True, max_length=80, verbose_name='checkpoint written')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ran_at", models.DateTimeField(db_index=True, verbose_name="ran at")),
+                (
+                    "entries",
+                    models.PositiveBigIntegerField(default=0, verbose_name="entries walked"),
+                ),
+                ("chains", models.PositiveIntegerField(default=0, verbose_name="chains walked")),
+                ("problems", models.PositiveIntegerField(default=0, verbose_name="problems found")),
+                (
+                    "broken_operator_ids",
+                    models.JSONField(default=list, verbose_name="operators with broken chains"),
+                ),
+                (
+                    "checkpoints_broken",
+                    models.BooleanField(default=False, verbose_name="checkpoint files broken"),
+                ),
+                (
+                    "checkpoint",
+                    models.CharField(blank=True, max_length=80, verbose_name="checkpoint written"),
+                ),
             ],
             options={
-                'verbose_name': 'access log verification',
-                'verbose_name_plural': 'access log verifications',
-                'ordering': ['-ran_at', '-id'],
+                "verbose_name": "access log verification",
+                "verbose_name_plural": "access log verifications",
+                "ordering": ["-ran_at", "-id"],
             },
         ),
         migrations.AlterField(
-            model_name='accesslogentry',
-            name='purpose',
-            field=models.CharField(choices=[('authority_check', 'Identity check with the authority'), ('registration', 'Registration in store'), ('customer_request', "The subscriber's own request"), ('compliance_review', 'Compliance review'), ('subject_access', 'Subject access export'), ('correction', 'Correction of personal data'), ('law_enforcement', 'Lawful request by an authority'), ('retention', 'Retention (erasure)'), ('role_change', 'Staff role change (grant, decision, revocation)'), ('export', 'Export of a masked list (CSV)')], max_length=32, verbose_name='purpose'),
+            model_name="accesslogentry",
+            name="purpose",
+            field=models.CharField(
+                choices=[
+                    ("authority_check", "Identity check with the authority"),
+                    ("registration", "Registration in store"),
+                    ("customer_request", "The subscriber's own request"),
+                    ("compliance_review", "Compliance review"),
+                    ("subject_access", "Subject access export"),
+                    ("correction", "Correction of personal data"),
+                    ("law_enforcement", "Lawful request by an authority"),
+                    ("retention", "Retention (erasure)"),
+                    ("role_change", "Staff role change (grant, decision, revocation)"),
+                    ("export", "Export of a masked list (CSV)"),
+                ],
+                max_length=32,
+                verbose_name="purpose",
+            ),
         ),
     ]

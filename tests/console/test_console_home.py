@@ -227,7 +227,8 @@ def test_the_page_refreshes_through_its_own_script_and_works_without_it(busy_alp
     assert '<script src="/static/js/console.js" defer></script>' in html
     assert 'data-counts-url="/console/home/counts.json"' in html
     assert re.search(r"<script>|<script [^>]*>[^<]+</script>", html) is None
-    assert " onclick=" not in html and " style=" not in html
+    assert " onclick=" not in html
+    assert " style=" not in html
     # Without the script the counts are in the page itself.
     assert 'data-count-key="disputes_open"' in html
 
@@ -241,7 +242,8 @@ def test_the_last_access_log_check_is_shown_for_the_readers_operator_only(
     )
     call_command("verify_access_log", verbosity=0)
     run = AccessLogVerification.objects.get()
-    assert run.problems == 0 and run.checkpoint.startswith("cp-")
+    assert run.problems == 0
+    assert run.checkpoint.startswith("cp-")
     data = _counts(client)
     assert data["counts"]["access_log_verification"] == 0
     assert data["notes"]["access_log_verification"].endswith(": intact.")
