@@ -34,6 +34,7 @@ from operators.tenancy import can, is_platform_admin, staff_of
 
 from . import exports, inventory, selectors
 from . import lookups as line_lookups
+from .console_inventory import NumberLoadMixin
 from .models import (
     LINE_STATUS_REASONS,
     HolderAlert,
@@ -485,9 +486,10 @@ class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyS
 
 
 @admin.register(PhoneNumber, site=console)
-class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
-    """The inventory: head office reads it; operator admins put available
-    numbers to rest and give rested ones back. Loading is ``load_numbers``."""
+class PhoneNumberAdmin(NumberLoadMixin, FindByNumberMixin, ReadOnlyScopedAdmin):
+    """The inventory: head office reads it; operator admins add numbers (a
+    block or a file: registration.console_inventory, the loader of
+    ``load_numbers``), put available numbers to rest and give rested ones back."""
 
     list_display = ["number", "kind", "status", "quarantined_until", "updated_at"]
     list_select_related = ["operator"]
@@ -496,7 +498,7 @@ class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
     search_help_text = gettext_lazy(
         "Up to six digits the number contains; a whole number through “Find by number”."
     )
-    change_list_template = "identity/admin/change_list_find.html"
+    change_list_template = "registration/admin/phonenumber_change_list.html"
     find_title = gettext_lazy("Find a number in the inventory")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
