@@ -44,7 +44,7 @@ LINE_STATUS_REASONS = {
 def line_status_reason_label(code: str) -> str:
     if not code:
         return ""
-    return str(LINE_STATUS_REASONS.get(code, _("other")))
+    return str(LINE_STATUS_REASONS.get(code, _("other reason")))
 
 
 class NumberStatus(models.TextChoices):
