@@ -26,6 +26,7 @@ from . import lookups, selectors, services
 from .console_urls import UidSearchOnlyMixin
 from .errors import IdentityInvalid
 from .exports import ACCESS_LOG, CsvExportMixin
+from .field_labels import fields_label
 from .forms import PersonFindForm, RevealForm
 from .models import (
     ENCRYPTED_FIELDS,
@@ -408,7 +409,7 @@ class AccessLogEntryAdmin(CsvExportMixin, ReadOnlyMixin, ScopedAdmin):
 
     @admin.display(description=gettext_lazy("fields"))
     def field_list(self, obj: AccessLogEntry) -> str:
-        return ", ".join(obj.fields) or "—"
+        return fields_label(obj.fields) or "—"
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "access_log.view")

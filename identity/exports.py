@@ -35,6 +35,7 @@ from operators.models import Operator
 from operators.tenancy import can, staff_of
 
 from . import access_log
+from .field_labels import fields_label
 from .models import AccessLogEntry, AccessPurpose
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ ACCESS_LOG = CsvExport(
         ExportColumn(gettext_lazy("actor"), lambda entry: entry.actor_label),
         ExportColumn(gettext_lazy("purpose"), lambda entry: entry.get_purpose_display()),
         ExportColumn(gettext_lazy("person"), _access_person),
-        ExportColumn(gettext_lazy("fields"), lambda entry: ", ".join(entry.fields)),
+        ExportColumn(gettext_lazy("fields"), lambda entry: fields_label(entry.fields)),
         ExportColumn(
             gettext_lazy("store"), lambda entry: entry.store.name if entry.store_id else ""
         ),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError, status_for
@@ -160,7 +161,7 @@ class TransactionAdmin(CsvExportMixin, ReadOnlyScopedAdmin):
         "staff",
         "line_number",
         "created_at",
-        "refusal_code",
+        "refusal",
     ]
     list_filter = ["kind", "state", ("store", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["store", "staff", "line", "operator"]
@@ -195,6 +196,11 @@ class TransactionAdmin(CsvExportMixin, ReadOnlyScopedAdmin):
     @admin.display(description=gettext_lazy("number"), ordering="number")
     def line_number(self, obj: Transaction) -> str:
         return obj.line.number if obj.line_id else obj.number or "—"
+
+    @admin.display(description=gettext_lazy("refusal"), ordering="refusal_code")
+    def refusal(self, obj: Transaction) -> str:
+        # The message the clerk was given, not its code; kept short for the list.
+        return Truncator(obj.refusal_message).chars(60) if obj.refusal_code else "—"
 
     @admin.display(description=gettext_lazy("line holder (masked)"))
     def holder_masked(self, obj: Transaction) -> str:

@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from identity import exports
+from identity import access_log, exports
 from identity.models import AccessLogEntry, AccessPurpose
 from operators.models import Language, Operator
 from operators.roles import MATRIX, Role
@@ -276,3 +276,21 @@ def test_the_action_is_offered_on_each_exported_list(two_lines, officer, alpha):
     client = privileged_login(Client(), officer.user)
     for changelist in (TRANSACTIONS, LINES, CAMPAIGNS, ACCESS_LOG):
         assert 'value="export_csv"' in client.get(reverse(changelist)).content.decode(), changelist
+
+
+def test_the_access_log_names_fields_by_their_labels_in_the_list_and_the_file(
+    alpha, officer, alpha_clerk
+):
+    access_log.append(
+        operator=alpha,
+        actor=alpha_clerk.user,
+        purpose=AccessPurpose.COMPLIANCE_REVIEW,
+        fields=["name", "id_number"],
+        reason="Dispute 2026-88",
+    )
+    client = privileged_login(Client(), officer.user)
+    page = client.get(reverse(ACCESS_LOG)).content.decode()
+    assert "Document number, Full name" in page
+    assert "id_number" not in page
+    rows = rows_of(export(client, ACCESS_LOG))
+    assert rows[2][4] == "Document number, Full name"
