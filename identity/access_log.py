@@ -36,7 +36,7 @@ from operators.models import Operator
 
 from . import checkpoints
 from .audit_crypto import AuditKeyRing
-from .models import AccessLogEntry
+from .models import AccessLogEntry, AccessLogVerification
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -314,3 +314,31 @@ def recent_heads(*, now: dt.datetime | None = None) -> dict[str, tuple[int, str]
 def checkpoint_recent() -> str:
     """Sign the growing chains' heads into a new checkpoint; return its file name."""
     return checkpoints.write(recent_heads(), scope="recent").name
+
+
+def _chain_operator(chain: str) -> int | None:
+    """The operator id a chain key (``<operator id>:<UTC day>``) names."""
+    head, _sep, _day = chain.partition(":")
+    return int(head) if head.isdigit() else None
+
+
+def verification_record(*, report: VerifyReport, checkpoint: str = "") -> AccessLogVerification:
+    """Keep what one ``verify_access_log`` run found, for the console home: the
+    counts, which operators' chains broke, whether checkpoint files did, and
+    the checkpoint written (blank when it could not be)."""
+    broken = sorted(
+        {
+            operator_id
+            for b in report.breaks
+            if b.chain != CHECKPOINTS and (operator_id := _chain_operator(b.chain)) is not None
+        }
+    )
+    return AccessLogVerification.objects.create(
+        ran_at=timezone.now(),
+        entries=report.entries,
+        chains=len(report.heads),
+        problems=len(report.breaks),
+        broken_operator_ids=broken,
+        checkpoints_broken=any(b.chain == CHECKPOINTS for b in report.breaks),
+        checkpoint=checkpoint[:80],
+    )

@@ -25,6 +25,8 @@ from operators.tenancy import can, staff_of
 from . import console_corrections, lookups, selectors, services
 from .console_urls import UidSearchOnlyMixin
 from .errors import IdentityInvalid
+from .exports import ACCESS_LOG, CsvExportMixin
+from .field_labels import fields_label
 from .forms import PersonFindForm, RevealForm
 from .models import (
     ENCRYPTED_FIELDS,
@@ -364,11 +366,12 @@ class ConsentAdmin(ReadOnlyMixin, ScopedAdmin):
 
 
 @admin.register(AccessLogEntry, site=console)
-class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
+class AccessLogEntryAdmin(CsvExportMixin, ReadOnlyMixin, ScopedAdmin):
     """The access log: filter by actor, person and date; never shows personal
     data (fields are names of fields, not values)."""
 
     permission_prefix = "access_log"
+    csv_export = ACCESS_LOG
     list_display = [
         "created_at",
         "actor_label",
@@ -406,7 +409,7 @@ class AccessLogEntryAdmin(ReadOnlyMixin, ScopedAdmin):
 
     @admin.display(description=gettext_lazy("fields"))
     def field_list(self, obj: AccessLogEntry) -> str:
-        return ", ".join(obj.fields) or "—"
+        return fields_label(obj.fields) or "—"
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "access_log.view")

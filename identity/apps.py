@@ -8,7 +8,8 @@ class IdentityConfig(AppConfig):
     verbose_name = gettext_lazy("Identity and personal-information protection")
 
     def ready(self) -> None:
-        from . import checks, db_roles  # noqa: F401 - checks registers on import
+        # checks and console_home (its counts on the console home) register on import.
+        from . import checks, console_home, db_roles  # noqa: F401
 
         # Once per migrate (sender=self), after every app's tables exist.
         post_migrate.connect(

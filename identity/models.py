@@ -310,6 +310,7 @@ class AccessPurpose(models.TextChoices):
     LAW_ENFORCEMENT = "law_enforcement", _("Lawful request by an authority")
     RETENTION = "retention", _("Retention (erasure)")
     ROLE_CHANGE = "role_change", _("Staff role change (grant, decision, revocation)")
+    EXPORT = "export", _("Export of a masked list (CSV)")
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -510,3 +511,30 @@ class LookupAlert(models.Model):
 
     def __str__(self) -> str:
         return f"Look-up alert #{self.pk}"
+
+
+class AccessLogVerification(models.Model):
+    """One run of ``verify_access_log``: when, what it walked and what it found,
+    so the console home can say how the last check went. Holds no personal
+    data: counts, the chains' operators and the checkpoint's file name.
+    Platform-wide (one run walks every chain); tenants read it through
+    :func:`identity.selectors.access_log_verification_last`, which tells them
+    about their own operator's chains only."""
+
+    ran_at = models.DateTimeField(_("ran at"), db_index=True)
+    entries = models.PositiveBigIntegerField(_("entries walked"), default=0)
+    chains = models.PositiveIntegerField(_("chains walked"), default=0)
+    problems = models.PositiveIntegerField(_("problems found"), default=0)
+    # Operators whose chains broke; a checkpoint file that fails its signature
+    # breaks every operator's view (``checkpoints_broken``).
+    broken_operator_ids = models.JSONField(_("operators with broken chains"), default=list)
+    checkpoints_broken = models.BooleanField(_("checkpoint files broken"), default=False)
+    checkpoint = models.CharField(_("checkpoint written"), max_length=80, blank=True)
+
+    class Meta:
+        verbose_name = _("access log verification")
+        verbose_name_plural = _("access log verifications")
+        ordering = ["-ran_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Access log verification #{self.pk}"

@@ -15,15 +15,15 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from config.api import DomainError
 
-from . import services
+from . import console_home, services
 from .models import (
     ConfidentialityUndertaking,
     Operator,
@@ -52,6 +52,7 @@ class ConsoleSite(admin.AdminSite):
     site_header = gettext_lazy("telereg console")
     site_title = gettext_lazy("telereg console")
     index_title = gettext_lazy("Compliance and operations")
+    index_template = "operators/admin/console_home.html"
 
     def has_permission(self, request: HttpRequest) -> bool:
         return can(request.user, "console.access")
@@ -66,6 +67,22 @@ class ConsoleSite(admin.AdminSite):
             return inner(request, *args, **kwargs)
 
         return update_wrapper(wrapper, view)
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        # The home: what needs someone (operators.console_home), then the apps.
+        home = console_home.home_for(request.user)
+        return super().index(request, {**(extra_context or {}), "home": home})
+
+    def home_counts(self, request: HttpRequest) -> JsonResponse:
+        """The home's counts as JSON, for its script to refresh them: the same
+        scope and permissions as the page, no personal data, never cached."""
+        response = JsonResponse(console_home.home_for(request.user).as_json())
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def get_urls(self):
+        extra = [path("home/counts.json", self.admin_view(self.home_counts), name="home_counts")]
+        return extra + super().get_urls()
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # One sign-in page for everyone, so django-axes guards a single door.

@@ -49,6 +49,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "privacy_notice.manage": frozenset({Role.COMPLIANCE_OFFICER}),
     "campaign.manage": frozenset({Role.COMPLIANCE_OFFICER}),
     "inventory.manage": frozenset({Role.OPERATOR_ADMIN}),
+    # CSV exports of the console's masked lists (each also needs the list's own
+    # view permission); every export is written to the access log.
+    "console.export": HEAD_OFFICE,
 }
 
 

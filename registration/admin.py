@@ -21,19 +21,23 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError, status_for
 from identity import lookups
 from identity import selectors as identity_selectors
 from identity.console_urls import UidSearchOnlyMixin
+from identity.exports import CsvExportMixin
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
-from . import inventory, selectors
+from . import exports, inventory, selectors
 from . import lookups as line_lookups
+from .console_inventory import NumberLoadMixin
 from .models import (
+    LINE_STATUS_REASONS,
     HolderAlert,
     Line,
     LineAddress,
@@ -44,6 +48,7 @@ from .models import (
     Service,
     Transaction,
     TransactionEvent,
+    line_status_reason_label,
 )
 from .numbers import InvalidNumber, to_e164
 
@@ -146,10 +151,11 @@ class TransactionEventInline(ReadOnlyInline):
 
 
 @admin.register(Transaction, site=console)
-class TransactionAdmin(ReadOnlyScopedAdmin):
+class TransactionAdmin(CsvExportMixin, ReadOnlyScopedAdmin):
     """Business transactions as an audit trail: read-only, searched by reference."""
 
     permission_prefix = "transaction"
+    csv_export = exports.TRANSACTIONS
     list_display = [
         "reference",
         "kind",
@@ -158,7 +164,7 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
         "staff",
         "line_number",
         "created_at",
-        "refusal_code",
+        "refusal",
     ]
     list_filter = ["kind", "state", ("store", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["store", "staff", "line", "operator"]
@@ -193,6 +199,11 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
     @admin.display(description=gettext_lazy("number"), ordering="number")
     def line_number(self, obj: Transaction) -> str:
         return obj.line.number if obj.line_id else obj.number or "—"
+
+    @admin.display(description=gettext_lazy("refusal"), ordering="refusal_code")
+    def refusal(self, obj: Transaction) -> str:
+        # The message the clerk was given, not its code; kept short for the list.
+        return Truncator(obj.refusal_message).chars(60) if obj.refusal_code else "—"
 
     @admin.display(description=gettext_lazy("line holder (masked)"))
     def holder_masked(self, obj: Transaction) -> str:
@@ -395,10 +406,25 @@ class FindByNumberMixin:
         return extra + super().get_urls()
 
 
+class LineStatusReasonFilter(admin.SimpleListFilter):
+    """Why the status changed, by its label (the field stores a code)."""
+
+    title = gettext_lazy("status reason")
+    parameter_name = "status_reason"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [(code, line_status_reason_label(code)) for code in LINE_STATUS_REASONS]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(status_reason=self.value()) if self.value() else queryset
+
+
 @admin.register(Line, site=console)
-class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
+class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
     """Lines, holders masked. Searched by id only; found by number through
     the POST "find" view (counted and logged like a look-up by document)."""
+
+    csv_export = exports.LINES
 
     find_url_name = "console:registration_line_find"
     find_label = gettext_lazy("Find by number")
@@ -408,20 +434,20 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
         "number",
         "kind",
         "status",
-        "status_reason",
+        "status_reason_label",
         "status_changed_at",
         "store",
         "holder_name",
         "registered_at",
     ]
-    list_filter = ["kind", "status", "status_reason"]
+    list_filter = ["kind", "status", LineStatusReasonFilter]
     list_select_related = ["store", "holder", "operator"]
     fields = [
         "uid",
         "number",
         "kind",
         "status",
-        "status_reason",
+        "status_reason_label",
         "status_changed_at",
         "operator",
         "store",
@@ -438,6 +464,10 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "line.lookup")
+
+    @admin.display(description=gettext_lazy("status reason"), ordering="status_reason")
+    def status_reason_label(self, obj: Line) -> str:
+        return line_status_reason_label(obj.status_reason) or "—"
 
     @admin.display(description=gettext_lazy("holder (masked)"))
     def holder_name(self, obj: Line) -> str:
@@ -465,9 +495,10 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
 
 
 @admin.register(PhoneNumber, site=console)
-class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
-    """The inventory: head office reads it; operator admins put available
-    numbers to rest and give rested ones back. Loading is ``load_numbers``."""
+class PhoneNumberAdmin(NumberLoadMixin, FindByNumberMixin, ReadOnlyScopedAdmin):
+    """The inventory: head office reads it; operator admins add numbers (a
+    block or a file: registration.console_inventory, the loader of
+    ``load_numbers``), put available numbers to rest and give rested ones back."""
 
     list_display = ["number", "kind", "status", "quarantined_until", "updated_at"]
     list_select_related = ["operator"]
@@ -476,7 +507,7 @@ class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
     search_help_text = gettext_lazy(
         "Up to six digits the number contains; a whole number through “Find by number”."
     )
-    change_list_template = "identity/admin/change_list_find.html"
+    change_list_template = "registration/admin/phonenumber_change_list.html"
     find_title = gettext_lazy("Find a number in the inventory")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):

@@ -8,5 +8,6 @@ class RegistrationConfig(AppConfig):
 
     def ready(self) -> None:
         # Imports the services at start-up, so that their errors show then.
-        # The tasks too: services publish them by name.
-        from . import services, tasks  # noqa: F401
+        # The tasks too: services publish them by name; console_home registers
+        # its count on the console home.
+        from . import console_home, services, tasks  # noqa: F401

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.api import DomainError
 from operators.models import Operator
@@ -23,25 +25,51 @@ from .models import LineKind, NumberStatus, PhoneNumber
 from .numbers import InvalidNumber, to_e164
 
 MAX_RANGE = 1_000_000
+# A refused load names at most this many bad entries (the first ones).
+MAX_PROBLEMS = 20
 _RANGE = re.compile(r"^\s*(\+?\d+)\s*-\s*(\+?\d+)\s*$")
+# A CSV line's first cell: up to the first comma, semicolon or tab.
+_CELL_END = re.compile(r"[,;\t]")
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """One bad entry of a load: its position (a file's line number) and why."""
+
+    position: int
+    entry: str
+    reason: str
 
 
 class InventoryLoadRefused(DomainError):
-    """A load refused as a whole: nothing was written."""
+    """A load refused as a whole: nothing was written. ``problems`` names the
+    first bad entries (at most :data:`MAX_PROBLEMS`), each by its position."""
 
     code = "inventory_load_refused"
     reason = ""
 
-    def __init__(self, message: str, *, position: int | None = None, entry: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        entry: str = "",
+        problems: list[LoadProblem] | None = None,
+    ) -> None:
         super().__init__(message)
         self.position, self.entry = position, entry
+        self.problems = problems or []
 
     @classmethod
-    def at(cls, position: int, entry: str, reason: str) -> InventoryLoadRefused:
+    def at(
+        cls, position: int, entry: str, reason: str, *, problems: list[LoadProblem] | None = None
+    ) -> InventoryLoadRefused:
         refusal = cls(
-            f"Entry {position} ({entry!r}) is refused: {reason}. Nothing was loaded.",
+            gettext("Entry %(position)d (%(entry)s) is refused: %(reason)s. Nothing was loaded.")
+            % {"position": position, "entry": repr(entry), "reason": reason},
             position=position,
             entry=entry,
+            problems=problems or [LoadProblem(position, entry, reason)],
         )
         refusal.reason = reason
         return refusal
@@ -58,23 +86,78 @@ def number_range(spec: str) -> list[str]:
     most :data:`MAX_RANGE` numbers. Leading zeros of national numbers are kept."""
     match = _RANGE.match(spec)
     if match is None:
-        raise InventoryLoadRefused(f"{spec!r} is not a range like +8613800000000-+8613800009999.")
+        raise InventoryLoadRefused(
+            gettext("%(spec)s is not a range like +8613800000000-+8613800009999.")
+            % {"spec": repr(spec)}
+        )
     first, last = match.groups()
     if len(first) != len(last) or first.startswith("+") != last.startswith("+"):
         raise InventoryLoadRefused(
-            f"The ends of the range {first}-{last} must be written alike (same length)."
+            gettext("The ends of the range %(first)s-%(last)s must be written alike (same length).")
+            % {"first": first, "last": last}
         )
     plus = "+" if first.startswith("+") else ""
     digits = len(first) - len(plus)
     low, high = int(first.lstrip("+")), int(last.lstrip("+"))
     if low > high:
-        raise InventoryLoadRefused(f"The range {first}-{last} runs backwards.")
+        raise InventoryLoadRefused(
+            gettext("The range %(first)s-%(last)s runs backwards.") % {"first": first, "last": last}
+        )
     if high - low + 1 > MAX_RANGE:
         raise InventoryLoadRefused(
-            f"The range {first}-{last} holds {high - low + 1:,} numbers; "
-            f"the most one load takes is {MAX_RANGE:,}."
+            gettext(
+                "The range %(first)s-%(last)s holds %(count)s numbers; "
+                "the most one load takes is %(most)s."
+            )
+            % {
+                "first": first,
+                "last": last,
+                "count": f"{high - low + 1:,}",
+                "most": f"{MAX_RANGE:,}",
+            }
         )
     return [f"{plus}{n:0{digits}d}" for n in range(low, high + 1)]
+
+
+def number_block(first: str, count: int) -> list[str]:
+    """``count`` consecutive numbers from ``first`` (written as the operator's
+    staff write it: ``+8613800000000`` or national ``13800000000``), as an
+    inclusive range of :func:`number_range`, whose bounds apply. A block that
+    would run past the last number of its length is refused."""
+    text = first.strip()
+    if not re.fullmatch(r"\+?\d+", text):
+        raise InventoryLoadRefused(
+            gettext("Write the first number with digits only (a leading + is allowed).")
+        )
+    if count < 1 or count > MAX_RANGE:
+        raise InventoryLoadRefused(
+            gettext("A block holds from 1 to %(most)s numbers.") % {"most": f"{MAX_RANGE:,}"}
+        )
+    plus = "+" if text.startswith("+") else ""
+    digits = text[len(plus) :]
+    last = int(digits) + count - 1
+    if len(str(last)) > len(digits):
+        raise InventoryLoadRefused(
+            gettext("The block runs past the last number of this length: take fewer numbers.")
+        )
+    return number_range(f"{text}-{plus}{last:0{len(digits)}d}")
+
+
+def file_entries(lines: Iterable[str]) -> Iterator[str]:
+    """The entries of a file of numbers, one per line: a plain list, or a CSV
+    whose first column holds the number (quotes and spaces dropped). A first
+    line without any digit is a header and is skipped. Every line yields one
+    entry (blank for a skipped one), so a position is the line's number."""
+    for position, line in enumerate(lines, start=1):
+        text = line.strip()
+        if text.startswith("#"):
+            yield text
+            continue
+        cell = _CELL_END.split(text, maxsplit=1)[0].strip().strip("\"'").strip()
+        if position == 1 and cell and not any(ch.isdigit() for ch in cell):
+            yield ""
+            continue
+        yield cell
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
@@ -97,8 +180,12 @@ def number_load(*, operator: Operator, kind: str, numbers: Iterable[str]) -> tup
     ``#`` comments are ignored but counted in positions, so a position is a
     file's line number. Loads for one operator run one at a time."""
     if kind not in LineKind.values:
-        raise InventoryLoadRefused(f"Unknown line kind {kind!r}: use one of {LineKind.values}.")
+        raise InventoryLoadRefused(
+            gettext("Unknown line kind %(kind)s: use one of %(kinds)s.")
+            % {"kind": repr(kind), "kinds": ", ".join(LineKind.values)}
+        )
     wanted: dict[str, int] = {}  # E.164 -> position, in first-seen order
+    problems: list[LoadProblem] = []
     entries = 0
     for position, raw in enumerate(numbers, start=1):
         text = raw.strip()
@@ -108,8 +195,13 @@ def number_load(*, operator: Operator, kind: str, numbers: Iterable[str]) -> tup
         try:
             e164 = to_e164(text, country=operator.country, kind=kind)
         except InvalidNumber as exc:
-            raise InventoryLoadRefused.at(position, text, str(exc)) from None
+            if len(problems) < MAX_PROBLEMS:
+                problems.append(LoadProblem(position, text, str(exc)))
+            continue
         wanted.setdefault(e164, position)
+    if problems:
+        first = problems[0]
+        raise InventoryLoadRefused.at(first.position, first.entry, first.reason, problems=problems)
     with transaction.atomic():
         # Serialise loads per operator, so the counts below are exact.
         Operator.objects.select_for_update().filter(pk=operator.pk).first()
@@ -121,11 +213,8 @@ def number_load(*, operator: Operator, kind: str, numbers: Iterable[str]) -> tup
             )
             for number, operator_id, number_kind in rows:
                 if operator_id != operator.pk or number_kind != kind:
-                    owner = "another operator's" if operator_id != operator.pk else "this"
                     raise InventoryLoadRefused.at(
-                        wanted[number],
-                        number,
-                        f"already in {owner} inventory as a {number_kind} number",
+                        wanted[number], number, _taken_reason(operator_id != operator.pk)
                     )
                 existing.add(number)
         new = [number for number in ordered if number not in existing]
@@ -136,6 +225,12 @@ def number_load(*, operator: Operator, kind: str, numbers: Iterable[str]) -> tup
             ignore_conflicts=True,
         )
     return len(new), entries - len(new)
+
+
+def _taken_reason(elsewhere: bool) -> str:
+    if elsewhere:
+        return gettext("already in another operator's inventory")
+    return gettext("already in this inventory as a number of the other kind")
 
 
 def number_quarantine(*, numbers: QuerySet[PhoneNumber], days: int) -> tuple[int, int]:

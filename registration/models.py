@@ -30,6 +30,23 @@ class LineStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# Why a line's status last changed (``Line.status_reason``), as people read it.
+# The codes are written by re-verification and disputes; a code not listed
+# here is shown as "other".
+LINE_STATUS_REASONS = {
+    "reverified": _("re-verified"),
+    "reverification_expired": _("not re-verified in time"),
+    "extension": _("deadline extended"),
+    "disputed": _("reported “not mine”"),
+}
+
+
+def line_status_reason_label(code: str) -> str:
+    if not code:
+        return ""
+    return str(LINE_STATUS_REASONS.get(code, _("other reason")))
+
+
 class NumberStatus(models.TextChoices):
     AVAILABLE = "available", _("Available")
     RESERVED = "reserved", _("Reserved")

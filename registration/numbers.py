@@ -9,6 +9,7 @@ import functools
 import phonenumbers
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from .errors import NoNumberAvailable, NumberTaken, NumberUnknown
 from .models import LineKind, NumberStatus, PhoneNumber
@@ -23,22 +24,29 @@ class InvalidNumber(ValueError):
     pass
 
 
+# Why a number is not of the kind asked for, in the reader's language.
+_NOT_OF_KIND = {
+    LineKind.MOBILE: gettext_lazy("not a mobile number"),
+    LineKind.LANDLINE: gettext_lazy("not a landline number"),
+}
+
+
 def to_e164(raw: str, *, country: str, kind: str | None = None) -> str:
     """Parse a number as written in the operator's country; check it is valid
     and, when ``kind`` is given, of that kind (mobile or fixed line)."""
     try:
         parsed = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException:
-        raise InvalidNumber("not a telephone number") from None
+        raise InvalidNumber(gettext("not a telephone number")) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumber("not a valid number")
+        raise InvalidNumber(gettext("not a valid number"))
     if phonenumbers.region_code_for_number(parsed) != country:
-        raise InvalidNumber(f"not a number of {country}")
+        raise InvalidNumber(gettext("not a number of %(country)s") % {"country": country})
     if kind is not None:
         number_type = phonenumbers.number_type(parsed)
         allowed = _KIND_TYPES[kind] | {phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
         if number_type not in allowed:
-            raise InvalidNumber(f"not a {kind} number")
+            raise InvalidNumber(str(_NOT_OF_KIND[kind]))
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

@@ -21,11 +21,12 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from config.api import DomainError
+from identity.exports import CsvExportMixin
 from operators.admin import OperatorScopedAdmin, console
 from operators.tenancy import can, staff_of
 from registration.admin import ReadOnlyInline, ReadOnlyScopedAdmin, failed_text
 
-from . import campaigns, console_forms, launch_preview, my_lines
+from . import campaigns, console_forms, exports, launch_preview, my_lines
 from .console_forms import CampaignForm
 from .models import (
     BatchState,
@@ -94,13 +95,14 @@ class CampaignStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Campaign, site=console)
-class CampaignAdmin(OperatorScopedAdmin):
+class CampaignAdmin(CsvExportMixin, OperatorScopedAdmin):
     """Compliance officers define, preview, launch, pause, resume and close
     campaigns here; every change goes through reverification.campaigns.
     A draft is edited with typed fields (console_forms); a launch is asked
     for on its own page, which shows what it would select."""
 
     permission_prefix = "campaign"
+    csv_export = exports.CAMPAIGN_REQUESTS
     form = CampaignForm
     add_form_template = change_form_template = "reverification/admin/campaign_change_form.html"
     list_display = [

@@ -12,7 +12,8 @@ class ReverificationConfig(AppConfig):
         # hooks (registration never imports this app).
         from registration import hooks
 
-        from . import selectors, tasks  # noqa: F401 - tasks: published by name
+        # tasks: published by name; console_home: its counts on the console home.
+        from . import console_home, selectors, tasks  # noqa: F401
 
         hooks.person_reference_register(selectors.person_has_requests)
         hooks.line_open_request_register(selectors.line_open_request)

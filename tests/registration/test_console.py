@@ -235,13 +235,17 @@ def test_transaction_search_is_by_reference_only(alpha, make_line, alpha_admin, 
 def test_transaction_list_filters_by_state(alpha, make_line, alpha_admin, web_client_for):
     line, _ = make_line(alpha, "+8613800000010")
     Transaction.objects.filter(line=line).update(
-        state=TransactionState.REJECTED, refusal_code="cap_reached"
+        state=TransactionState.REJECTED,
+        refusal_code="cap_reached",
+        refusal_message="The per-person cap of mobile lines is reached.",
     )
     make_line(alpha, "+8613800000011")
     client = web_client_for(alpha_admin)
     response = client.get(_changelist("transaction"), {"state": TransactionState.REJECTED})
     assert [tx.line for tx in response.context["cl"].result_list] == [line]
-    assert "cap_reached" in response.content.decode()
+    # The refusal as the clerk read it, not its code (issue 12: no raw codes).
+    assert "The per-person cap of mobile lines is reached." in response.content.decode()
+    assert "cap_reached" not in response.content.decode()
     today = timezone.localdate()
     by_day = client.get(
         _changelist("transaction"),

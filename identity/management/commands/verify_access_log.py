@@ -19,13 +19,17 @@ class Command(BaseCommand):
         report = access_log.verify_report()
         # Checkpoint even a broken log: it records what was seen, and the earlier
         # checkpoints that disagree with it keep telling (they are never replaced).
+        # Every run is kept (the console home shows the last), even one that
+        # could not write its checkpoint.
         try:
             written = checkpoints.write(report.heads, scope="all").name
         except OSError as exc:
+            access_log.verification_record(report=report)
             raise CommandError(
                 _("could not write a checkpoint to TELEREG_AUDIT_CHECKPOINT_DIR: %(error)s")
                 % {"error": exc.strerror}
             ) from None
+        access_log.verification_record(report=report, checkpoint=written)
         if report.breaks:
             for b in report.breaks:
                 where = _("entry #%(id)s") % {"id": b.entry_id} if b.entry_id else _("chain end")

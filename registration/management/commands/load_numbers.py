@@ -11,14 +11,21 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from operators.models import Operator
-from registration.inventory import InventoryLoadRefused, is_range, number_load, number_range
+from registration.inventory import (
+    InventoryLoadRefused,
+    file_entries,
+    is_range,
+    number_load,
+    number_range,
+)
 from registration.models import LineKind
 
 
 class Command(BaseCommand):
     help = (
         "Add numbers to an operator's inventory as available. SOURCE is a text file with "
-        "one number per line (blank lines and # comments ignored) or an inclusive range "
+        "one number per line, or a CSV file with the number in its first column (a header "
+        "line, blank lines and # comments ignored), or an inclusive range "
         "FIRST-LAST. Numbers already loaded are skipped; one invalid number refuses the "
         "whole load."
     )
@@ -37,7 +44,9 @@ class Command(BaseCommand):
         try:
             if path.is_file():
                 with path.open(encoding="utf-8-sig") as lines:
-                    created, skipped = number_load(operator=operator_obj, kind=kind, numbers=lines)
+                    created, skipped = number_load(
+                        operator=operator_obj, kind=kind, numbers=file_entries(lines)
+                    )
             elif is_range(source):
                 created, skipped = number_load(
                     operator=operator_obj, kind=kind, numbers=number_range(source)

@@ -1,0 +1,98 @@
+"""What re-verification puts on the console home (operators.console_home):
+open disputes, and the campaigns under way with their progress (planned,
+notified, verified). Aggregate queries only, scoped by operators.tenancy;
+registered by :meth:`reverification.apps.ReverificationConfig.ready`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
+
+from operators.console_home import HomeCount, HomePanel, count_register, panel_register
+from operators.tenancy import scoped
+
+from .models import (
+    Campaign,
+    CampaignState,
+    Delivery,
+    DeliveryState,
+    Dispute,
+    DisputeState,
+    NoticeKind,
+    RequestState,
+)
+
+if TYPE_CHECKING:
+    from operators.tenancy import AnyUser
+
+UNDER_WAY = (CampaignState.PLANNING, CampaignState.RUNNING, CampaignState.PAUSED)
+# A campaign list on the home page is a summary: the rest is one click away.
+PANEL_ROWS = 20
+
+
+def disputes_open_count(user: AnyUser) -> int:
+    return scoped(Dispute.objects.filter(state=DisputeState.OPEN), user).count()
+
+
+def campaigns_under_way(user: AnyUser) -> list[dict[str, Any]]:
+    """The campaigns being planned, sent or paused, newest first, each with
+    its planned requests, the requests whose first notice was sent and those
+    verified: one query (a count per campaign in SQL, none in Python)."""
+    notified = (
+        Delivery.objects.filter(
+            request__campaign=OuterRef("pk"), kind=NoticeKind.NOTICE, state=DeliveryState.SENT
+        )
+        .order_by()
+        .values("request__campaign")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = (
+        scoped(Campaign.objects.filter(state__in=UNDER_WAY), user)
+        .annotate(
+            verified=Count("requests", filter=Q(requests__state=RequestState.VERIFIED)),
+            notified=Coalesce(Subquery(notified, output_field=IntegerField()), 0),
+        )
+        .order_by("-launched_at", "-pk")
+        .values("pk", "name", "state", "planned_count", "notified", "verified")[:PANEL_ROWS]
+    )
+    labels = dict(CampaignState.choices)
+    return [
+        {
+            "id": row["pk"],
+            "name": row["name"],
+            "state": str(labels.get(row["state"], "")),
+            "planned": row["planned_count"],
+            "sent": row["notified"],
+            "verified": row["verified"],
+        }
+        for row in rows
+    ]
+
+
+count_register(
+    HomeCount(
+        key="disputes_open",
+        label=gettext_lazy("Open disputes (lines reported “not mine”)"),
+        permission="campaign.manage",
+        count=disputes_open_count,
+        changelist="console:reverification_dispute_changelist",
+        query={"state__exact": DisputeState.OPEN},
+        order=30,
+    )
+)
+panel_register(
+    HomePanel(
+        key="campaigns_under_way",
+        title=gettext_lazy("Campaigns under way"),
+        permission="campaign.manage",
+        rows=campaigns_under_way,
+        template="reverification/admin/home_campaigns.html",
+        changelist="console:reverification_campaign_changelist",
+        query={"state__in": ",".join(UNDER_WAY)},
+        order=10,
+    )
+)
