@@ -12,15 +12,14 @@ import pytest
 
 from identity.synthetic import synthetic_resident_id
 from registration.models import Transaction, TransactionState
-from tests.browser.test_registration import (  # noqa: F401 - fixtures used by name
-    citizens,
-    consent_and_continue,
-    counter_setup,
-    fill_identity,
-    sign_in,
-)
+from tests.browser import test_registration
+from tests.browser.test_registration import consent_and_continue, fill_identity, sign_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+# The counter's fixtures, shared with the wizard's browser tests.
+counter_setup = test_registration.counter_setup
+citizens = test_registration.citizens
 
 
 def test_typing_a_resident_id_fills_birth_date_and_sex(page, counter_setup):

@@ -11,7 +11,6 @@ import re
 
 import pytest
 from django.test import Client
-from django.urls import reverse
 
 from identity import authority
 from identity.authority import AuthorityResult, Outcome, utc_now
@@ -30,18 +29,19 @@ from registration.models import (
     TransactionState,
 )
 from registration.services import TransactionRequest, transaction_submit
-from tests.registration.test_pages import (  # noqa: F401 - fixtures used by name
-    block,
-    counter,
-    notices,
-    open_mobile,
-    person_factory,
-    stock,
-    url,
-)
-from tests.test_translations import compiled_catalogue, untranslated, visible  # noqa: F401
+from tests import test_translations
+from tests.registration import test_pages
+from tests.registration.test_pages import block, open_mobile, url
+from tests.test_translations import untranslated, visible
 
 pytestmark = pytest.mark.django_db
+
+# The store pages' fixtures and the catalogue's, shared with those modules.
+counter = test_pages.counter
+notices = test_pages.notices
+stock = test_pages.stock
+person_factory = test_pages.person_factory
+compiled_catalogue = test_translations.compiled_catalogue
 
 
 def consent_to_notice(client: Client, kind: str) -> None:
