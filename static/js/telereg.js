@@ -100,8 +100,8 @@ function filterNumbers(search) {
   });
   var count = document.getElementById("number-search-count");
   if (count) {
-    count.textContent = (count.getAttribute("data-count-template") || "%(count)s").replace(
-      "%(count)s",
+    count.textContent = (count.getAttribute("data-count-template") || "{count}").replace(
+      "{count}",
       String(shown)
     );
   }

@@ -444,6 +444,7 @@ def test_the_wizards_pages_speak_the_page_language(
     if language == "zh-hans":
         assert "此人不是该号码的登记机主" in pages["identity refused"]
         assert "号段" in pages["details"]
+        assert 'data-count-template="显示号码数：{count}"' in pages["details"]
         assert "正在提交" in pages["identity"]
         assert "中国" in pages["identity"]
     else:
