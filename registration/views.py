@@ -481,10 +481,16 @@ def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRe
             if len(checks) == len(forms_by_party):
                 status = 409
                 if not _refused_by_authority(forms_by_party, checks):
-                    found = _precheck(request, kind, staff, checks, forms_by_party, line_form)
-                    if found is None or found.ok:
-                        _identified(request, wizard or Wizard(kind=kind), checks, line_form, found)
-                        return redirect(_step_url(kind, "notice"))
+                    try:
+                        found = _precheck(request, kind, staff, checks, forms_by_party, line_form)
+                    except DomainError as exc:
+                        # The look-up limit reached at the line: said on the page.
+                        status = form_errors_add(line_form or shown[0], exc)
+                    else:
+                        if found is None or found.ok:
+                            wizard = wizard or Wizard(kind=kind)
+                            _identified(request, wizard, checks, line_form, found)
+                            return redirect(_step_url(kind, "notice"))
     autofocus(shown)
     context = _step_context(kind, "identity", wizard)
     context["parties_summary"] = []
