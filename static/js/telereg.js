@@ -115,6 +115,16 @@ document.querySelectorAll("[data-number-search]").forEach(function (search) {
   search.addEventListener("input", function () {
     filterNumbers(search);
   });
+  // Enter in the search box goes to the list, not to the next step.
+  search.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      var select = document.getElementById(search.getAttribute("data-number-search"));
+      if (select) {
+        select.focus();
+      }
+    }
+  });
 });
 
 // --- Busy state on submit ---------------------------------------------------

@@ -66,6 +66,10 @@ def test_the_number_search_narrows_the_picker_and_the_submit_shows_it_is_busy(
         "#id_number optgroup option", "options => options.filter(o => !o.hidden).map(o => o.value)"
     )
     assert visible == ["+8613800138004"]
+    # Enter in the search box moves to the list; the keyboard picks the number.
+    page.press("#number-search-input", "Enter")
+    assert page.evaluate("document.activeElement.id") == "id_number"
+    assert page.url.endswith("/details/")
     page.select_option("#id_number", "+8613800138004")
     page.click("text=Continue to confirmation")
     page.wait_for_url("**/confirm/")

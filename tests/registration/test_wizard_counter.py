@@ -452,3 +452,35 @@ def test_the_wizards_pages_speak_the_page_language(
     else:
         assert "not the registered holder" in pages["identity refused"]
         assert "Numbers starting" in pages["details"]
+
+
+# --- Keyboard -------------------------------------------------------------------------------
+
+
+def _unlabelled_controls(html: str) -> list[str]:
+    """Controls a keyboard or screen-reader user cannot tell apart: without a
+    ``<label for>`` of their id (hidden inputs and the CSRF token aside)."""
+    labelled = set(re.findall(r'<label[^>]*\sfor="([^"]+)"', html))
+    controls = re.findall(r"<(input|select|textarea)\b([^>]*)>", html)
+    missing = []
+    for tag, attributes in controls:
+        if re.search(r'type="(hidden|submit)"', attributes):
+            continue
+        control_id = re.search(r'\sid="([^"]+)"', attributes)
+        if control_id is None or control_id.group(1) not in labelled:
+            missing.append(f"{tag}{attributes[:60]}")
+    return missing
+
+
+def test_every_control_of_the_wizard_has_its_label(counter, person_factory):
+    pages = [
+        counter.get(url("identity", "mobile_transfer")).content.decode(),
+        counter.get(url("identity", "mobile_open")).content.decode(),
+    ]
+    counter.post(url("identity", "mobile_open"), block("applicant", person_factory()))
+    pages.append(counter.get(url("notice", "mobile_open")).content.decode())
+    consent_to_notice(counter, "mobile_open")
+    pages.append(counter.get(url("details", "mobile_open")).content.decode())
+    for html in pages:
+        main = html[html.index("<main>") :]  # the header's language switch is not the wizard's
+        assert _unlabelled_controls(main) == []
