@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import phonenumbers
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext, gettext_lazy
@@ -259,10 +260,15 @@ class DetailsForm(forms.Form):
 
 
 def number_prefix(number: str) -> str:
-    """The segment a number is grouped under: its first three national digits
-    (an E.164 number of China: +86 then 138…, 010…)."""
-    national = number.removeprefix("+86") if number.startswith("+86") else number.lstrip("+")
-    return national[:3]
+    """The segment a number is grouped under: its national destination code
+    (a mobile network's 138, a city's area code 10), by the numbering plan of
+    the number's own country; the first three digits where the plan has none."""
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return number[:4]
+    national = phonenumbers.national_significant_number(parsed)
+    return national[: phonenumbers.length_of_national_destination_code(parsed) or 3]
 
 
 def number_groups(offered: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:

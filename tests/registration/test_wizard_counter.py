@@ -18,7 +18,7 @@ from identity.models import AccessLogEntry, LookupBucket, PrivacyNotice
 from identity.services import ConsentInput
 from operators.roles import Role
 from registration import precheck
-from registration.forms import NUMBERS_OFFERED
+from registration.forms import NUMBERS_OFFERED, number_groups
 from registration.models import (
     Line,
     LineKind,
@@ -381,6 +381,15 @@ def test_the_number_picker_is_a_grouped_select_with_a_search_box(counter, person
     # Without the script the GET filter narrows the list on the server.
     page = counter.get(url("details", "mobile_open") + "?pattern=8005").content.decode()
     assert page.count('<option value="+86') == 1
+
+
+def test_numbers_are_grouped_by_their_network_or_area_code():
+    groups = number_groups(["+8613800138000", "+8613800138001", "+861062345600", "+8613900139000"])
+    assert [(label, [value for value, _ in options]) for label, options in groups] == [
+        ("Numbers starting 138", ["+8613800138000", "+8613800138001"]),
+        ("Numbers starting 10", ["+861062345600"]),
+        ("Numbers starting 139", ["+8613900139000"]),
+    ]
 
 
 def test_the_number_picker_offers_a_bounded_list(counter, person_factory, alpha):
