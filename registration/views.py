@@ -730,6 +730,10 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             "parties_summary": _parties_summary(wizard, errors),
             "detail_rows": _detail_rows(wizard, services_by_code, errors),
             "consent": wizard.consent,
+            # The notice's language by its own name (简体中文, English), not its code.
+            "consent_language": dict(NoticeLanguage.choices).get(
+                (wizard.consent or {}).get("language"), ""
+            ),
             "consent_errors": [
                 r for k, rs in errors.items() if k.startswith("consent") for r in rs
             ],

@@ -452,6 +452,9 @@ def test_the_wizards_pages_speak_the_page_language(
         assert visible(html, language).html_lang == language, name
         if language == "zh-hans":
             assert untranslated(html, compiled_catalogue) == [], name
+    # The notice's language by its name, never its code.
+    assert re.search(r"[（(]English[）)]", pages["confirm refused"])
+    assert not re.search(r"[（(]en[）)]", pages["confirm refused"])
     if language == "zh-hans":
         assert "此人不是该号码的登记机主" in pages["identity refused"]
         assert "号段" in pages["details"]
