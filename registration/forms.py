@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import phonenumbers
 from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext, gettext_lazy
@@ -17,10 +18,17 @@ from identity import selectors as identity_selectors
 from identity.models import NoticeLanguage, PrivacyNotice
 from identity.types import IdentityData
 
-from . import numbers
+from . import countries, numbers
 from .models import PhoneNumber, Service
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# Document types whose number carries the birth date (characters 7 to 14) and
+# the sex (the 17th digit, odd for men), GB 11643: the page's script fills
+# both in from the number as the clerk types it; the server checks them anyway.
+BIRTH_IN_NUMBER_TYPES = ("cn_resident_id",)
+# The longest list of numbers the details step offers at once (the filter
+# narrows it): a select of thousands helps nobody and costs every page.
+NUMBERS_OFFERED = 200
 
 
 class IdentityForm(forms.Form):
@@ -44,11 +52,11 @@ class IdentityForm(forms.Form):
         widget=DATE_INPUT,
         help_text=gettext_lazy("Leave empty for a document valid for life."),
     )
-    nationality = forms.CharField(
-        max_length=3,
+    nationality = forms.ChoiceField(
+        choices=lambda: [("", "—"), *countries.country_choices()],
         required=False,
         label=gettext_lazy("Nationality"),
-        help_text=gettext_lazy("ISO 3166-1 alpha-3 (e.g. USA); required for foreign documents."),
+        help_text=gettext_lazy("Required for foreign documents."),
     )
     address = forms.CharField(
         max_length=300,
@@ -68,6 +76,10 @@ class IdentityForm(forms.Form):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
             field.widget.attrs.setdefault("autocomplete", "off")
+        # The script watches these to fill birth date and sex from the number.
+        self.fields["id_type"].widget.attrs["data-id-type"] = ""
+        self.fields["id_number"].widget.attrs["data-id-number"] = ""
+        self.fields["date_of_birth"].widget.attrs["data-birth-date"] = ""
         if address_required:
             # Shown as required; the document rules still decide.
             self.fields["address"].label = gettext("Address (required)")
@@ -180,7 +192,7 @@ class DetailsForm(forms.Form):
     number = forms.CharField(
         required=False,
         label=gettext_lazy("Number"),
-        widget=forms.RadioSelect,
+        widget=forms.Select(attrs={"data-number-picker": ""}),
         help_text=gettext_lazy("Or leave “any available number” to take the first free one."),
     )
     line = forms.CharField(max_length=20, label=gettext_lazy("Line number"))
@@ -212,12 +224,14 @@ class DetailsForm(forms.Form):
         self.line_kind = line_kind
         self.available = available
         if "number" in self.fields:
-            choices = [(self.ANY, gettext("Any available number"))]
-            choices += [(n.number, n.number) for n in (offered if offered is not None else [])]
+            offered_numbers = [n.number for n in (offered if offered is not None else [])]
             selected = self.initial.get("number") or (self.data.get(self.add_prefix("number")))
-            if selected and selected not in dict(choices):
-                choices.insert(1, (selected, selected))
-            self.fields["number"].widget.choices = choices
+            if selected and selected not in offered_numbers:
+                offered_numbers.insert(0, selected)
+            self.fields["number"].widget.choices = [
+                (self.ANY, gettext("Any available number")),
+                *number_groups(offered_numbers),
+            ]
             self.fields["number"].initial = self.ANY
         if "service" in self.fields:
             self.fields["service"].choices = [
@@ -243,6 +257,66 @@ class DetailsForm(forms.Form):
             return numbers.to_e164(raw, country=self.country, kind=self.line_kind)
         except numbers.InvalidNumber as exc:
             raise forms.ValidationError(str(exc)) from None
+
+
+def number_prefix(number: str) -> str:
+    """The segment a number is grouped under: its national destination code
+    (a mobile network's 138, a city's area code 10), by the numbering plan of
+    the number's own country; the first three digits where the plan has none."""
+    try:
+        parsed = phonenumbers.parse(number)
+    except phonenumbers.NumberParseException:
+        return number[:4]
+    national = phonenumbers.national_significant_number(parsed)
+    return national[: phonenumbers.length_of_national_destination_code(parsed) or 3]
+
+
+def number_groups(offered: list[str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The numbers offered as ``<optgroup>``s by segment, in the order given."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for number in offered:
+        groups.setdefault(number_prefix(number), []).append((number, number))
+    return [
+        (gettext("Numbers starting %(prefix)s") % {"prefix": prefix}, options)
+        for prefix, options in groups.items()
+    ]
+
+
+class LineForm(forms.Form):
+    """The line a kind on an open line names, asked at the identity step so
+    that its holder is checked before consent and details."""
+
+    line = forms.CharField(max_length=20, label=gettext_lazy("Line number"))
+
+    def __init__(self, *args: Any, country: str, line_kind: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.country = country
+        self.line_kind = line_kind
+        self.fields["line"].widget.attrs.update({"autocomplete": "off", "inputmode": "tel"})
+
+    def clean_line(self) -> str:
+        try:
+            return numbers.to_e164(
+                self.cleaned_data["line"], country=self.country, kind=self.line_kind
+            )
+        except numbers.InvalidNumber as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+def autofocus(forms_shown: list[forms.BaseForm]) -> None:
+    """``autofocus`` on the first field in error, else on the first field
+    shown: the clerk types at once, and after a refusal lands where to fix."""
+    fields = [
+        (form, name)
+        for form in forms_shown
+        for name, field in form.fields.items()
+        if not field.widget.is_hidden
+    ]
+    in_error = [(form, name) for form, name in fields if form.is_bound and form.errors.get(name)]
+    chosen = (in_error or fields or [None])[0]
+    if chosen is not None:
+        form, name = chosen
+        form.fields[name].widget.attrs["autofocus"] = True
 
 
 class LineLookupForm(forms.Form):

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from identity import selectors as identity_selectors
 from identity.models import Person
 from identity.types import IdentityData
-from operators.models import Store
+from operators.models import Operator, Store
 from operators.sqlrows import ModelColumns, per_connection
 from operators.tenancy import Scope, scope_for, scoped, staff_of
 
@@ -21,6 +21,7 @@ from . import kinds
 from .models import (
     HolderAlertMessage,
     Line,
+    LineKind,
     LineService,
     LineStatus,
     NumberStatus,
@@ -456,3 +457,29 @@ def line_history(*, user: AnyUser, line: Line) -> list[dict[str, object]]:
         }
         for tx in rows
     ]
+
+
+def lines_held_count(*, person: Person, kind: str) -> int:
+    """Open lines of a kind held by a person, plus openings and transfers to
+    them still waiting for the authority (they will become lines): each kind
+    the cap applies to, counted on its consenting party. What the per-person
+    cap is checked against, at the counter's identity step and at submit."""
+    lines = Line.objects.filter(holder=person, kind=kind).exclude(status=LineStatus.CLOSED).count()
+    capped: dict[str, list[str]] = {}
+    for spec in kinds.all_specs():
+        if spec.cap_applies:
+            capped.setdefault(spec.consenting, []).append(spec.kind)
+    towards = Q(pk__in=[])
+    for party, party_kinds in sorted(capped.items()):
+        towards |= Q(**{party: person, "kind__in": party_kinds})
+    pending = Transaction.objects.filter(
+        towards,
+        line_kind=kind,
+        state=TransactionState.PENDING_VERIFICATION,
+    ).count()
+    return lines + pending
+
+
+def line_cap(*, operator: Operator, kind: str) -> int:
+    """How many lines of a kind one person may hold at this operator."""
+    return operator.mobile_line_cap if kind == LineKind.MOBILE else operator.landline_line_cap

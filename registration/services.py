@@ -65,7 +65,7 @@ from .models import (
     TransactionEvent,
     TransactionState,
 )
-from .selectors import line_holder_is
+from .selectors import line_cap, line_holder_is, lines_held_count
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -212,23 +212,8 @@ def _refuse_on_authority(results: dict[str, AuthorityResult]) -> None:
 
 
 def _lines_held(person: Person, kind: str) -> int:
-    """Open lines of a kind held by a person, plus openings and transfers to
-    them still waiting for the authority (they will become lines): each kind
-    the cap applies to, counted on its consenting party."""
-    lines = Line.objects.filter(holder=person, kind=kind).exclude(status=LineStatus.CLOSED).count()
-    capped: dict[str, list[str]] = {}
-    for spec in kinds.all_specs():
-        if spec.cap_applies:
-            capped.setdefault(spec.consenting, []).append(spec.kind)
-    towards = Q(pk__in=[])
-    for party, party_kinds in sorted(capped.items()):
-        towards |= Q(**{party: person, "kind__in": party_kinds})
-    pending = Transaction.objects.filter(
-        towards,
-        line_kind=kind,
-        state=TransactionState.PENDING_VERIFICATION,
-    ).count()
-    return lines + pending
+    """Lines of a kind held by a person, as the cap counts them (selectors)."""
+    return lines_held_count(person=person, kind=kind)
 
 
 def _check_cap(operator: Operator, person: Person, kind: str) -> None:
@@ -237,7 +222,7 @@ def _check_cap(operator: Operator, person: Person, kind: str) -> None:
     # one document queue there, so the count they see includes each other's.
     # A person this transaction inserted holds nothing yet (nothing else can
     # name an uncommitted row), so there is nothing to count.
-    cap = operator.mobile_line_cap if kind == LineKind.MOBILE else operator.landline_line_cap
+    cap = line_cap(operator=operator, kind=kind)
     held = 0 if getattr(person, "registered_now", False) else _lines_held(person, kind)
     if held >= cap:
         raise CapReached(count=held, cap=cap, kind=kind)

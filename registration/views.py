@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import json
 import secrets
 import time
@@ -45,15 +46,19 @@ from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
-from . import hooks, kinds, receipts, selectors, services
+from . import hooks, kinds, precheck, receipts, selectors, services
 from . import lookups as line_lookups
-from .errors import NotCancellable, RegistrationRefused
+from .errors import CapReached, NotCancellable, RegistrationRefused
 from .forms import (
+    BIRTH_IN_NUMBER_TYPES,
+    NUMBERS_OFFERED,
     ConsentForm,
     DetailsForm,
     IdentityForm,
+    LineForm,
     LineLookupForm,
     NumberFilterForm,
+    autofocus,
     identity_from_json,
     identity_to_json,
 )
@@ -62,7 +67,6 @@ from .store_forms import TransactionFilterForm
 
 WIZARD_SESSION_KEY = "registration.wizard"
 WIZARD_MAX_AGE_SECONDS = 60 * 60  # a transaction left alone this long starts again
-NUMBERS_OFFERED = 24
 STEPS = (
     ("identity", gettext_lazy("Identity")),
     ("notice", gettext_lazy("Privacy notice")),
@@ -92,8 +96,26 @@ def parties_of(kind: str) -> list[str]:
 
 
 def detail_fields(kind: str) -> set[str]:
-    """What the details step asks for (the request shape of the API)."""
+    """What the transaction's details are (the request shape of the API)."""
     return set(kinds.get(kind).fields)
+
+
+def asks_line(kind: str) -> bool:
+    """A kind on an open line asks for the line at the identity step, so that
+    its holder and state are checked before consent and details."""
+    return "line" in kinds.get(kind).fields
+
+
+def details_step_fields(kind: str) -> set[str]:
+    """What the details step asks for: the details but the line."""
+    return detail_fields(kind) - {"line"}
+
+
+def shown_steps(kind: str) -> list[str]:
+    """The kind's wizard steps, without a details step left with nothing to ask."""
+    return [
+        step for step in kinds.get(kind).steps if step != "details" or details_step_fields(kind)
+    ]
 
 
 # --- Wizard state ---------------------------------------------------------------------------
@@ -110,6 +132,13 @@ class Wizard:
     authority: dict[str, str] = field(default_factory=dict)
     consent: dict[str, Any] | None = None
     details: dict[str, str] | None = None
+    line: str = ""
+    # What the identity step found (precheck.Holding as JSON; holder yes/no).
+    holding: dict[str, Any] | None = None
+    holder_confirmed: bool = False
+    # The last refusal at confirm, answered again for the same inputs so that
+    # retries do not record a rejected transaction each.
+    refusal: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         return f"Wizard(kind={self.kind!r}, <personal data hidden>)"
@@ -151,6 +180,10 @@ class Wizard:
                 "authority": self.authority,
                 "consent": self.consent,
                 "details": self.details,
+                "line": self.line,
+                "holding": self.holding,
+                "holder_confirmed": self.holder_confirmed,
+                "refusal": self.refusal,
             }
         )
         wrapped_key, blob = identity_services.transient_seal(
@@ -182,9 +215,20 @@ class Wizard:
             return "identity"
         if not self.consent:
             return "notice"
-        if self.details is None and "details" in kinds.get(self.kind).steps:
+        if self.details is None and "details" in shown_steps(self.kind):
             return "details"
         return "confirm"
+
+    def inputs_digest(self) -> str:
+        """A fingerprint of everything the submit would send (kept sealed with
+        the state): the same digest means the same transaction request."""
+        inputs = json.dumps(
+            [self.identities, self.consent, self.details, self.line], sort_keys=True
+        )
+        return hashlib.sha256(f"{self.flow}:{inputs}".encode()).hexdigest()
+
+    def holding_text(self) -> str:
+        return precheck.Holding.from_json(self.holding).text() if self.holding else ""
 
     def transaction_request(self) -> services.TransactionRequest:
         details = self.details or {}
@@ -196,7 +240,7 @@ class Wizard:
             holder=self.identity("holder"),
             new_holder=self.identity("new_holder"),
             number=details.get("number") or None,
-            line=details.get("line") or None,
+            line=self.line or details.get("line") or None,
             installation_address=details.get("installation_address") or None,
             service=details.get("service") or None,
             channel=ConsentChannel.STORE,
@@ -245,7 +289,7 @@ def _redirect_to(wizard: Wizard | None, kind: str) -> HttpResponse:
 def _step_context(kind: str, current: str, wizard: Wizard | None) -> dict[str, Any]:
     order = [name for name, _ in STEPS]
     reached = order.index(wizard.next_step()) if wizard else 0
-    shown = kinds.get(kind).steps
+    shown = shown_steps(kind)
     return {
         "kind": kind,
         "kind_label": kinds.label(kind),
@@ -260,11 +304,21 @@ def _step_context(kind: str, current: str, wizard: Wizard | None) -> dict[str, A
             if name in shown
         ],
         "parties_summary": _parties_summary(wizard) if wizard else [],
+        "summary_line": wizard.line if wizard else "",
     }
 
 
+def _error_text(key: str, reason: str) -> str:
+    """A reason about a party's field, named by the field's label (never by
+    its code): "Document number: …"; a reason about the party alone as is."""
+    field = IdentityForm.base_fields.get(key.partition(".")[2])
+    return f"{field.label}: {reason}" if field is not None else str(reason)
+
+
 def _parties_summary(wizard: Wizard, errors: dict[str, list[str]] | None = None) -> list[dict]:
-    """Each party as the wizard shows it after the identity step: masked."""
+    """Each party as the wizard shows it after the identity step: masked,
+    with what the identity step found about them (a count, a yes)."""
+    spec = kinds.get(wizard.kind)
     rows = []
     for party in parties_of(wizard.kind):
         identity = wizard.identity(party)
@@ -280,11 +334,15 @@ def _parties_summary(wizard: Wizard, errors: dict[str, list[str]] | None = None)
                 "outcome": outcome,
                 "outcome_text": AUTHORITY_TEXT.get(outcome, outcome),
                 "errors": [
-                    f"{key.partition('.')[2].replace('_', ' ') or 'identity'}: {reason}"
+                    _error_text(key, reason)
                     for key, reasons in (errors or {}).items()
                     if key == party or key.startswith(f"{party}.")
                     for reason in reasons
                 ],
+                "holding_text": wizard.holding_text()
+                if wizard.holding and wizard.holding.get("party") == party
+                else "",
+                "holder_confirmed": wizard.holder_confirmed and party == spec.holder_party,
             }
         )
     return rows
@@ -293,75 +351,158 @@ def _parties_summary(wizard: Wizard, errors: dict[str, list[str]] | None = None)
 # --- Wizard steps -------------------------------------------------------------------------
 
 
+def _identity_forms(
+    request: HttpRequest, kind: str, staff: StaffMember, wizard: Wizard | None
+) -> tuple[dict[str, IdentityForm], LineForm | None]:
+    """The identity step's forms: one identity block per party, and the line
+    for a kind on an open line; bound on a POST, else filled from the wizard."""
+    spec = kinds.get(kind)
+    data = request.POST if request.method == "POST" else None
+    forms_by_party = {
+        party: IdentityForm(
+            data,
+            prefix=party,
+            address_required=spec.identity_address_required,
+            initial=IdentityForm.initial_from(wizard.identity(party))
+            if wizard and wizard.identity(party)
+            else None,
+        )
+        for party in spec.parties
+    }
+    line_form = None
+    if asks_line(kind):
+        line_form = LineForm(
+            data,
+            country=staff.operator.country,
+            line_kind=spec.line_kind,
+            initial={"line": wizard.line} if wizard else None,
+        )
+    return forms_by_party, line_form
+
+
+@sensitive_variables()
+def _authority_checks(
+    request: HttpRequest, kind: str, staff: StaffMember, forms_by_party: dict[str, IdentityForm]
+) -> tuple[dict[str, Any], int]:
+    """Each party's identity validated and put to the authority (counted
+    against the clerk's hourly look-up limit, like /identity/check/): the
+    checks by party, and the page's status when one could not be made."""
+    checks: dict[str, Any] = {}
+    for party, form in forms_by_party.items():
+        try:
+            checks[party] = lookups.identity_check_counted(
+                operator=staff.operator,
+                identity=form.to_identity(),
+                actor=request.user,
+                store=staff.store,
+                require_address=kinds.get(kind).identity_address_required,
+                surface="store.wizard.identity",
+            )
+        except IdentityInvalid as exc:
+            form_errors_add(form, exc)
+        except DomainError as exc:
+            return checks, form_errors_add(form, exc)
+    return checks, 400
+
+
+def _refused_by_authority(forms_by_party: dict[str, IdentityForm], checks: dict) -> bool:
+    """A definitive "no" of the authority, told on the party's block."""
+    refused = False
+    for party, check in checks.items():
+        if check.result.is_definitive and not check.result.is_match:
+            forms_by_party[party].add_error(
+                None,
+                gettext("Not confirmed: %(reason)s. Check every field.")
+                % {"reason": AUTHORITY_TEXT[check.result.outcome]},
+            )
+            refused = True
+    return refused
+
+
+def _precheck(
+    request: HttpRequest,
+    kind: str,
+    staff: StaffMember,
+    checks: dict,
+    forms_by_party: dict[str, IdentityForm],
+    line_form: LineForm | None,
+) -> precheck.Precheck | None:
+    """The early conflicts (cap, holder, line), once the authority matched
+    every party; each reason beside its field. None when the authority could
+    not be asked now: the submit checks everything when it can."""
+    if not all(check.result.is_match for check in checks.values()):
+        return None
+    found = precheck.wizard_precheck(
+        actor=request.user,
+        operator=staff.operator,
+        store=staff.store,
+        kind=kind,
+        identities={party: check.identity for party, check in checks.items()},
+        line_number=line_form.cleaned_data["line"] if line_form else None,
+    )
+    for key, reasons in found.problems.items():
+        party, _, name = key.partition(".")
+        form = forms_by_party.get(party) if name else line_form
+        for reason in reasons:
+            form.add_error(name or party, reason)
+    return found
+
+
+@sensitive_variables()
+def _identified(
+    request: HttpRequest,
+    wizard: Wizard,
+    checks: dict,
+    line_form: LineForm | None,
+    found: precheck.Precheck | None,
+) -> None:
+    """The identity step passed: its findings kept for the next steps."""
+    wizard.identities = {p: identity_to_json(c.identity) for p, c in checks.items()}
+    wizard.authority = {p: str(c.result.outcome) for p, c in checks.items()}
+    wizard.line = line_form.cleaned_data["line"] if line_form else ""
+    wizard.holding = found.holding.as_json() if found and found.holding else None
+    wizard.holder_confirmed = bool(found and found.holder_confirmed)
+    # Consent belongs to the person: a changed identity asks again.
+    wizard.consent = None
+    wizard.refusal = None
+    wizard.save(request)
+
+
 @flow_step
 @sensitive_variables()
 def step_identity(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
     wizard = Wizard.load(request, kind)
     spec = kinds.get(kind)
-    require_address = spec.identity_address_required
-    parties = list(spec.parties)
-    forms_by_party = {
-        party: IdentityForm(
-            request.POST if request.method == "POST" else None,
-            prefix=party,
-            address_required=require_address,
-            initial=IdentityForm.initial_from(wizard.identity(party))
-            if wizard and wizard.identity(party)
-            else None,
-        )
-        for party in parties
-    }
+    forms_by_party, line_form = _identity_forms(request, kind, staff, wizard)
+    shown = [f for f in (line_form, *forms_by_party.values()) if f is not None]
     status = 200
     if request.method == "POST":
-        valid = [form.is_valid() for form in forms_by_party.values()]
         status = 400
-        if all(valid):
-            checks = {}
-            for party, form in forms_by_party.items():
-                try:
-                    # The authority's answer is an oracle like /identity/check/:
-                    # counted against the clerk's hourly look-up limit.
-                    checks[party] = lookups.identity_check_counted(
-                        operator=staff.operator,
-                        identity=form.to_identity(),
-                        actor=request.user,
-                        store=staff.store,
-                        require_address=require_address,
-                        surface="store.wizard.identity",
-                    )
-                except IdentityInvalid as exc:
-                    form_errors_add(form, exc)
-                except DomainError as exc:
-                    status = form_errors_add(form, exc)
-                    break
-            if len(checks) == len(parties):
-                refused = {
-                    party: check.result.outcome
-                    for party, check in checks.items()
-                    if check.result.is_definitive and not check.result.is_match
-                }
-                for party, outcome in refused.items():
-                    forms_by_party[party].add_error(
-                        None,
-                        gettext("Not confirmed: %(reason)s. Check every field.")
-                        % {"reason": AUTHORITY_TEXT[outcome]},
-                    )
-                    status = 409
-                if not refused:
-                    wizard = wizard or Wizard(kind=kind)
-                    wizard.identities = {p: identity_to_json(c.identity) for p, c in checks.items()}
-                    wizard.authority = {p: str(c.result.outcome) for p, c in checks.items()}
-                    # Consent belongs to the person: a changed identity asks again.
-                    wizard.consent = None
-                    wizard.save(request)
-                    return redirect(_step_url(kind, "notice"))
+        if all([form.is_valid() for form in shown]):
+            checks, status = _authority_checks(request, kind, staff, forms_by_party)
+            if len(checks) == len(forms_by_party):
+                status = 409
+                if not _refused_by_authority(forms_by_party, checks):
+                    try:
+                        found = _precheck(request, kind, staff, checks, forms_by_party, line_form)
+                    except DomainError as exc:
+                        # The look-up limit reached at the line: said on the page.
+                        status = form_errors_add(line_form or shown[0], exc)
+                    else:
+                        if found is None or found.ok:
+                            wizard = wizard or Wizard(kind=kind)
+                            _identified(request, wizard, checks, line_form, found)
+                            return redirect(_step_url(kind, "notice"))
+    autofocus(shown)
     context = _step_context(kind, "identity", wizard)
     context["parties_summary"] = []
     context["party_forms"] = [
         {"party": party, "label": PARTY_LABELS[party], "form": form}
         for party, form in forms_by_party.items()
     ]
+    context["line_form"] = line_form
     context["consenting"] = spec.consenting
+    context["birth_in_number"] = " ".join(BIRTH_IN_NUMBER_TYPES)
     return render(request, "registration/wizard_identity.html", context, status=status)
 
 
@@ -410,9 +551,11 @@ def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResp
             }
             wizard.save(request)
             # The step after consent: details, for a kind whose wizard has them.
-            after = "details" if "details" in kinds.get(kind).steps else "confirm"
+            after = "details" if "details" in shown_steps(kind) else "confirm"
             return redirect(_step_url(kind, after))
         status = 400
+        # Focus only on an error: on arrival the subscriber reads from the top.
+        autofocus([form])
     elif request.method == "POST":
         status = 409  # no published notice: consent cannot be taken
     context = _step_context(kind, "notice", wizard)
@@ -423,9 +566,9 @@ def step_notice(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResp
 @flow_step
 def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpResponse:
     wizard = Wizard.load(request, kind)
-    if wizard is None or not wizard.consent or "details" not in kinds.get(kind).steps:
+    if wizard is None or not wizard.consent or "details" not in shown_steps(kind):
         return _redirect_to(wizard, kind)
-    fields = detail_fields(kind)
+    fields = details_step_fields(kind)
     line_kind = kinds.get(kind).line_kind
     filter_form = NumberFilterForm(request.GET or None)
     pattern = filter_form.cleaned_data["pattern"] if filter_form.is_valid() else ""
@@ -452,6 +595,7 @@ def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             wizard.save(request)
             return redirect(_step_url(kind, "confirm"))
         status = 400
+    autofocus([form])
     context = _step_context(kind, "details", wizard)
     context.update(
         {
@@ -470,7 +614,7 @@ def _detail_rows(
     details = wizard.details or {}
     shown = {
         "number": (gettext("Number"), details.get("number") or gettext("Any available number")),
-        "line": (gettext("Line"), details.get("line", "")),
+        "line": (gettext("Line"), wizard.line or details.get("line", "")),
         "installation_address": (
             gettext("Installation address"),
             identity_selectors.address_masked(details.get("installation_address")),
@@ -481,10 +625,78 @@ def _detail_rows(
         ),
     }
     return [
-        {"name": name, "label": label, "value": value, "errors": errors.get(name, [])}
+        {
+            "name": name,
+            "label": label,
+            "value": value,
+            "errors": errors.get(name, []),
+            "url": _step_url(wizard.kind, _step_of(wizard.kind, name)),
+        }
         for name, (label, value) in shown.items()
         if name in detail_fields(wizard.kind)
     ]
+
+
+def _step_of(kind: str, key: str) -> str:
+    """The wizard step where an error's field is changed."""
+    name = key.partition(".")[0]
+    if name in parties_of(kind) or name == "line":
+        return "identity"
+    if name == "consent":
+        return "notice"
+    return "details" if name in details_step_fields(kind) else "confirm"
+
+
+def _change_links(kind: str, errors: dict[str, list[str]]) -> list[dict[str, str]]:
+    """The steps a refusal sends the clerk back to, each once, in wizard order."""
+    wanted = {_step_of(kind, key) for key in errors} - {"confirm"}
+    return [
+        {"url": _step_url(kind, name), "label": label}
+        for name, label in STEPS
+        if name in wanted and name in shown_steps(kind)
+    ]
+
+
+def _refusal_errors(kind: str, exc: RegistrationRefused) -> dict[str, list[str]]:
+    """Where a refusal belongs on the page, in the reader's language: beside
+    each field it names (a cap beside the consenting party's document)."""
+    keys = list(exc.fields) or (
+        [f"{kinds.get(kind).consenting}.id_number"] if isinstance(exc, CapReached) else []
+    )
+    return {key: [str(exc.message)] for key in keys}
+
+
+@sensitive_variables()
+def _submit(request: HttpRequest, wizard: Wizard) -> Transaction | dict[str, Any]:
+    """Submit the wizard's transaction: the transaction taken, or what went
+    wrong (``errors``, ``message``, ``status``, ``rejected``). A refusal is
+    kept on the wizard with its inputs' digest, and the same inputs submitted
+    again are answered from it: retries record no new rejected transaction."""
+    digest = wizard.inputs_digest()
+    stored = wizard.refusal
+    if stored and stored.get("digest") == digest:
+        rejected = selectors.transaction_list(user=request.user).filter(uid=stored["uid"]).first()
+        return {**stored, "rejected": rejected}
+    try:
+        return services.transaction_submit(actor=request.user, request=wizard.transaction_request())
+    except IdentityInvalid as exc:
+        message = gettext("Some details are not valid: correct them and confirm again.")
+        return {"errors": exc.errors, "message": message, "status": 400, "rejected": None}
+    except RegistrationRefused as exc:
+        rejected = getattr(exc, "transaction", None)
+        outcome = {
+            "errors": _refusal_errors(wizard.kind, exc),
+            "message": str(exc.message),
+            "status": status_for(exc),
+        }
+        if rejected is not None:
+            wizard.refusal = {**outcome, "digest": digest, "uid": str(rejected.uid)}
+            wizard.save(request)
+        return {**outcome, "rejected": rejected}
+    except DomainError as exc:
+        # The reason beside each field it names, in the reader's language.
+        errors = {key: [str(exc.message)] for key in exc.fields}
+        return {"errors": errors, "message": str(exc.message), "status": status_for(exc)}
 
 
 @flow_step
@@ -493,36 +705,25 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
     wizard = Wizard.load(request, kind)
     if wizard is None or wizard.next_step() != "confirm":
         return _redirect_to(wizard, kind)
-    errors: dict[str, list[str]] = {}
-    message = ""
-    rejected: Transaction | None = None
-    status = 200
+    outcome: dict[str, Any] = {"errors": {}, "message": "", "status": 200, "rejected": None}
     if request.method == "POST":
         try:
-            tx = services.transaction_submit(
-                actor=request.user, request=wizard.transaction_request()
-            )
-        except IdentityInvalid as exc:
-            errors, status = exc.errors, 400
-            message = gettext("Some details are not valid: correct them and confirm again.")
-        except RegistrationRefused as exc:
-            errors, message, status = exc.fields, exc.message, status_for(exc)
-            rejected = getattr(exc, "transaction", None)
+            submitted = _submit(request, wizard)
         except (ConsentRequired, NoCurrentNotice) as exc:
             # The notice changed since the subscriber consented: ask again.
             wizard.consent = None
             wizard.save(request)
             messages.error(request, exc.message)
             return redirect(_step_url(kind, "notice"))
-        except DomainError as exc:
-            errors, message, status = exc.fields, exc.message, status_for(exc)
-        else:
+        if isinstance(submitted, Transaction):
             Wizard.clear(request)
             messages.success(
                 request,
-                gettext("Transaction %(reference)s recorded.") % {"reference": tx.reference},
+                gettext("Transaction %(reference)s recorded.") % {"reference": submitted.reference},
             )
-            return redirect("registration:receipt", uid=tx.uid)
+            return redirect("registration:receipt", uid=submitted.uid)
+        outcome = {**outcome, **submitted}
+    errors = outcome["errors"]
     context = _step_context(kind, "confirm", wizard)
     services_by_code = {s.code: s.name for s in selectors.service_list(user=request.user)}
     known = {*parties_of(kind), *detail_fields(kind)}
@@ -531,6 +732,10 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             "parties_summary": _parties_summary(wizard, errors),
             "detail_rows": _detail_rows(wizard, services_by_code, errors),
             "consent": wizard.consent,
+            # The notice's language by its own name (简体中文, English), not its code.
+            "consent_language": dict(NoticeLanguage.choices).get(
+                (wizard.consent or {}).get("language"), ""
+            ),
             "consent_errors": [
                 r for k, rs in errors.items() if k.startswith("consent") for r in rs
             ],
@@ -540,11 +745,12 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
                 if k.partition(".")[0] not in known and not k.startswith("consent")
                 for r in rs
             ],
-            "message": message,
-            "rejected": rejected,
+            "message": outcome["message"],
+            "rejected": outcome.get("rejected"),
+            "change_links": _change_links(kind, errors),
         }
     )
-    return render(request, "registration/wizard_confirm.html", context, status=status)
+    return render(request, "registration/wizard_confirm.html", context, status=outcome["status"])
 
 
 @login_required

@@ -59,7 +59,8 @@ def test_sign_in_wizard_and_receipt_run_without_a_policy_violation(page, counter
     assert _violations(page, console) == []
     page.click("text=Check identity and continue")
     consent_and_continue(page)
-    page.check("input[name=number]")
+    page.fill("#number-search-input", "8")  # the page's own script, under the policy
+    page.select_option("#id_number", "")
     confirm_and_read_receipt(page)
     page.click("[data-print]")
     page.wait_for_function("window.__printed === 1")

@@ -128,6 +128,10 @@ def take(client, kind: str, details: dict[str, str], **parties: IdentityData):
     data: dict[str, str] = {}
     for party, identity in parties.items():
         data.update(block(party, identity))
+    details = dict(details)
+    if "line" in details:
+        # The line is asked at the identity step, with the parties.
+        data["line"] = details.pop("line")
     response = client.post(url("identity", kind), data)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert response["Location"] == url("notice", kind)
@@ -137,8 +141,9 @@ def take(client, kind: str, details: dict[str, str], **parties: IdentityData):
         url("notice", kind), {"notice": notice_hash, "consent": "on", "action": "consent"}
     )
     assert response.status_code == 302
-    response = client.post(url("details", kind), details)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    if details:
+        response = client.post(url("details", kind), details)
+        assert response.status_code == 302, response.content.decode()[:3000]
     assert client.get(url("confirm", kind)).status_code == 200
     return client.post(url("confirm", kind))
 
@@ -355,19 +360,21 @@ def test_consent_box_not_ticked_is_asked_for_beside_it(counter, person_factory, 
     assert 'id="error-consent"' in response.content.decode()
 
 
-def test_cap_reached_shows_the_count_and_the_rejected_reference(counter, person_factory, alpha):
+def test_cap_reached_is_told_at_the_identity_step_beside_the_document(
+    counter, person_factory, alpha
+):
     alpha.mobile_line_cap = 2
     alpha.save()
     identity = person_factory()
     open_mobile(counter, identity)
     open_mobile(counter, identity)
-    response = take(counter, "mobile_open", {"number": ""}, applicant=identity)
+    response = counter.post(url("identity", "mobile_open"), block("applicant", identity))
     assert response.status_code == 409
-    content = response.content.decode()
-    assert "already holds 2 mobile line(s)" in content
-    rejected = Transaction.objects.get(state=TransactionState.REJECTED)
-    assert rejected.refusal_code == "cap_reached"
-    assert rejected.reference in content
+    form = response.context["party_forms"][0]["form"]
+    assert "holds 2 of 2 mobile lines" in " ".join(form.errors["id_number"])
+    assert 'id="error-applicant-id_number"' in response.content.decode()
+    # Refused before consent: no rejected transaction is recorded.
+    assert not Transaction.objects.filter(state=TransactionState.REJECTED).exists()
 
 
 def test_number_taken_meanwhile_is_shown_beside_the_number(counter, person_factory):
@@ -386,30 +393,28 @@ def test_number_taken_meanwhile_is_shown_beside_the_number(counter, person_facto
     assert Line.objects.count() == 0
 
 
-def test_transfer_by_someone_not_the_holder_is_refused_on_the_page(counter, person_factory):
+def test_transfer_by_someone_not_the_holder_is_refused_at_the_identity_step(
+    counter, person_factory
+):
     holder, impostor, new_holder = person_factory(), person_factory(), person_factory()
     line = open_mobile(counter, holder).line
     holder_pk = line.holder_id
-    response = take(
-        counter, "mobile_transfer", {"line": line.number}, holder=impostor, new_holder=new_holder
-    )
+    data = {**block("holder", impostor), **block("new_holder", new_holder), "line": line.number}
+    response = counter.post(url("identity", "mobile_transfer"), data)
     assert response.status_code == 409
     content = response.content.decode()
     assert "not the registered holder" in content
-    assert 'id="confirm-holder"' in content
+    assert 'id="error-holder-id_number"' in content
+    assert not Transaction.objects.filter(state=TransactionState.REJECTED).exists()
     line.refresh_from_db()
     assert line.holder_id == holder_pk
 
 
 def test_unknown_line_is_refused_beside_the_line_field(counter, person_factory):
     identity = person_factory()
-    response = take(
-        counter,
-        "landline_relocate",
-        {"line": "+861062345699", "installation_address": "北京市海淀区测试街2号"},
-        applicant=identity,
-    )
-    assert response.status_code == 404
+    data = {**block("applicant", identity), "line": "+861062345699"}
+    response = counter.post(url("identity", "landline_relocate"), data)
+    assert response.status_code == 409
     assert 'id="error-line"' in response.content.decode()
 
 
