@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from .roles import PRIVILEGED, Role
+from .timezones import DEFAULT_TIME_ZONE, TIME_ZONE_MAX_LENGTH, validate_time_zone
 
 region_code_validator = RegexValidator(
     r"^\d{6}$", _("An administrative region code has six digits (e.g. 110105).")
@@ -91,6 +92,13 @@ class Operator(models.Model):
         choices=Language.choices,
         default=default_language,
         help_text=_("The language of staff pages and the console for staff who chose none."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=TIME_ZONE_MAX_LENGTH,
+        default=DEFAULT_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text=_("Times are shown to staff and subscribers in this zone (IANA name)."),
     )
     retention_days = models.PositiveIntegerField(
         _("retention days"),

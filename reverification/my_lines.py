@@ -165,14 +165,14 @@ def challenge_lines(*, challenge: MyLinesChallenge) -> list[Line]:
     )
 
 
-def masked_lines(lines: list[Line]) -> list[dict[str, str]]:
+def masked_lines(lines: list[Line]) -> list[dict[str, object]]:
     return [
         {
             "uid": str(line.uid),
             "number": _masked(line.number),
             "kind": line.kind,
             "status": line.status,
-            "since": line.registered_at.date().isoformat(),
+            "since": timezone.localtime(line.registered_at).date(),
         }
         for line in lines
     ]

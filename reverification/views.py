@@ -31,6 +31,7 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.models import Operator
 from operators.tenancy import can, staff_of
+from operators.timezones import operator_time_zone_activate
 from registration import selectors as registration_selectors
 
 from . import campaigns, selectors, tokens
@@ -70,6 +71,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if req is None:
         raise Http404
     operator = req.operator
+    operator_time_zone_activate(operator)
     notices = [
         n
         for n in (
@@ -200,6 +202,7 @@ def my_lines(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             context["error"] = exc.message
     if challenge is not None:
+        operator_time_zone_activate(challenge.operator)
         challenge.refresh_from_db()
         if challenge.verified_at:
             context["lines"] = service.masked_lines(service.challenge_lines(challenge=challenge))
