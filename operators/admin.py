@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from config.api import DomainError
@@ -196,7 +197,7 @@ class OperatorAdmin(ScopedAdmin):
         if db_field.name == "time_zone":
             return forms.ChoiceField(
                 choices=time_zone_choices(),
-                label=db_field.verbose_name,
+                label=capfirst(db_field.verbose_name),
                 help_text=db_field.help_text,
                 initial=db_field.default,
                 validators=db_field.validators,
