@@ -27,6 +27,7 @@ from config.api import DomainError, status_for
 from identity import lookups
 from identity import selectors as identity_selectors
 from identity.console_urls import UidSearchOnlyMixin
+from identity.phone_format import phone_for_reading
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
@@ -46,6 +47,12 @@ from .models import (
     TransactionEvent,
 )
 from .numbers import InvalidNumber, to_e164
+
+
+@admin.display(description=gettext_lazy("number"), ordering="number")
+def number_for_reading(obj: Line | PhoneNumber) -> str:
+    """The number grouped for reading (138 0013 8000); stored and searched in E.164."""
+    return phone_for_reading(obj.number)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -189,7 +196,7 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description=gettext_lazy("number"), ordering="number")
     def line_number(self, obj: Transaction) -> str:
-        return obj.line.number if obj.line_id else obj.number or "—"
+        return phone_for_reading(obj.line.number if obj.line_id else obj.number) or "—"
 
     @admin.display(description=gettext_lazy("line holder (masked)"))
     def holder_masked(self, obj: Transaction) -> str:
@@ -218,7 +225,10 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
         return format_html_join(
             mark_safe("<br>"),  # noqa: S308 - a constant
             "{} · {} · {} {}",
-            ((row["number"], row["channel"], row["state"], _alert_outcome(row)) for row in rows),
+            (
+                (phone_for_reading(row["number"]), row["channel"], row["state"], _alert_outcome(row))
+                for row in rows
+            ),
         )
 
 
@@ -402,7 +412,7 @@ class LineAdmin(FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
     find_title = gettext_lazy("Find a line by number")
 
     list_display = [
-        "number",
+        number_for_reading,
         "kind",
         "status",
         "status_reason",
@@ -466,7 +476,7 @@ class PhoneNumberAdmin(FindByNumberMixin, ReadOnlyScopedAdmin):
     """The inventory: head office reads it; operator admins put available
     numbers to rest and give rested ones back. Loading is ``load_numbers``."""
 
-    list_display = ["number", "kind", "status", "quarantined_until", "updated_at"]
+    list_display = [number_for_reading, "kind", "status", "quarantined_until", "updated_at"]
     list_select_related = ["operator"]
     list_filter = ["kind", "status"]
     search_fields = ["number"]
