@@ -128,11 +128,15 @@ class Operator(models.Model):
             isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days
         ):
             raise ValidationError(
-                {"reverification_reminder_days": "A list of positive whole days, e.g. [14, 7, 2]."}
+                {
+                    "reverification_reminder_days": _(
+                        "A list of positive whole days, e.g. [14, 7, 2]."
+                    )
+                }
             )
         if any(d >= self.reverification_response_days for d in days):
             raise ValidationError(
-                {"reverification_reminder_days": "Each reminder must fall before the deadline."}
+                {"reverification_reminder_days": _("Each reminder must fall before the deadline.")}
             )
 
 

@@ -226,7 +226,12 @@ class TransactionAdmin(ReadOnlyScopedAdmin):
             mark_safe("<br>"),  # noqa: S308 - a constant
             "{} · {} · {} {}",
             (
-                (phone_for_reading(row["number"]), row["channel"], row["state"], _alert_outcome(row))
+                (
+                    phone_for_reading(row["number"]),
+                    row["channel"],
+                    row["state"],
+                    _alert_outcome(row),
+                )
                 for row in rows
             ),
         )

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.api import DomainError
 from operators.models import Operator
@@ -39,7 +40,8 @@ class InventoryLoadRefused(DomainError):
     @classmethod
     def at(cls, position: int, entry: str, reason: str) -> InventoryLoadRefused:
         refusal = cls(
-            f"Entry {position} ({entry!r}) is refused: {reason}. Nothing was loaded.",
+            gettext("Entry %(position)s (%(entry)r) is refused: %(reason)s. Nothing was loaded.")
+            % {"position": position, "entry": entry, "reason": reason},
             position=position,
             entry=entry,
         )
@@ -58,21 +60,34 @@ def number_range(spec: str) -> list[str]:
     most :data:`MAX_RANGE` numbers. Leading zeros of national numbers are kept."""
     match = _RANGE.match(spec)
     if match is None:
-        raise InventoryLoadRefused(f"{spec!r} is not a range like +8613800000000-+8613800009999.")
+        raise InventoryLoadRefused(
+            gettext("%(spec)r is not a range like +8613800000000-+8613800009999.") % {"spec": spec}
+        )
     first, last = match.groups()
     if len(first) != len(last) or first.startswith("+") != last.startswith("+"):
         raise InventoryLoadRefused(
-            f"The ends of the range {first}-{last} must be written alike (same length)."
+            gettext("The ends of the range %(first)s-%(last)s must be written alike (same length).")
+            % {"first": first, "last": last}
         )
     plus = "+" if first.startswith("+") else ""
     digits = len(first) - len(plus)
     low, high = int(first.lstrip("+")), int(last.lstrip("+"))
     if low > high:
-        raise InventoryLoadRefused(f"The range {first}-{last} runs backwards.")
+        raise InventoryLoadRefused(
+            gettext("The range %(first)s-%(last)s runs backwards.") % {"first": first, "last": last}
+        )
     if high - low + 1 > MAX_RANGE:
         raise InventoryLoadRefused(
-            f"The range {first}-{last} holds {high - low + 1:,} numbers; "
-            f"the most one load takes is {MAX_RANGE:,}."
+            gettext(
+                "The range %(first)s-%(last)s holds %(count)s numbers; "
+                "the most one load takes is %(most)s."
+            )
+            % {
+                "first": first,
+                "last": last,
+                "count": f"{high - low + 1:,}",
+                "most": f"{MAX_RANGE:,}",
+            }
         )
     return [f"{plus}{n:0{digits}d}" for n in range(low, high + 1)]
 
@@ -97,7 +112,10 @@ def number_load(*, operator: Operator, kind: str, numbers: Iterable[str]) -> tup
     ``#`` comments are ignored but counted in positions, so a position is a
     file's line number. Loads for one operator run one at a time."""
     if kind not in LineKind.values:
-        raise InventoryLoadRefused(f"Unknown line kind {kind!r}: use one of {LineKind.values}.")
+        raise InventoryLoadRefused(
+            gettext("Unknown line kind %(kind)r: use one of %(kinds)s.")
+            % {"kind": kind, "kinds": ", ".join(LineKind.values)}
+        )
     wanted: dict[str, int] = {}  # E.164 -> position, in first-seen order
     entries = 0
     for position, raw in enumerate(numbers, start=1):
@@ -121,11 +139,13 @@ def number_load(*, operator: Operator, kind: str, numbers: Iterable[str]) -> tup
             )
             for number, operator_id, number_kind in rows:
                 if operator_id != operator.pk or number_kind != kind:
-                    owner = "another operator's" if operator_id != operator.pk else "this"
+                    reason = (
+                        gettext("already in another operator's inventory as a %(kind)s number")
+                        if operator_id != operator.pk
+                        else gettext("already in this inventory as a %(kind)s number")
+                    )
                     raise InventoryLoadRefused.at(
-                        wanted[number],
-                        number,
-                        f"already in {owner} inventory as a {number_kind} number",
+                        wanted[number], number, reason % {"kind": number_kind}
                     )
                 existing.add(number)
         new = [number for number in ordered if number not in existing]

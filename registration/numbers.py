@@ -9,6 +9,7 @@ import functools
 import phonenumbers
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from .errors import NoNumberAvailable, NumberTaken, NumberUnknown
 from .models import LineKind, NumberStatus, PhoneNumber
@@ -17,6 +18,13 @@ _KIND_TYPES = {
     LineKind.MOBILE: {phonenumbers.PhoneNumberType.MOBILE},
     LineKind.LANDLINE: {phonenumbers.PhoneNumberType.FIXED_LINE},
 }
+
+
+def _kind_label(kind: str) -> str:
+    """A line kind as people read it inside a sentence ("not a mobile number")."""
+    return {LineKind.MOBILE: gettext("mobile"), LineKind.LANDLINE: gettext("landline")}.get(
+        kind, kind
+    )
 
 
 class InvalidNumber(ValueError):
@@ -29,16 +37,16 @@ def to_e164(raw: str, *, country: str, kind: str | None = None) -> str:
     try:
         parsed = phonenumbers.parse(raw, country)
     except phonenumbers.NumberParseException:
-        raise InvalidNumber("not a telephone number") from None
+        raise InvalidNumber(gettext("not a telephone number")) from None
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumber("not a valid number")
+        raise InvalidNumber(gettext("not a valid number"))
     if phonenumbers.region_code_for_number(parsed) != country:
-        raise InvalidNumber(f"not a number of {country}")
+        raise InvalidNumber(gettext("not a number of %(country)s") % {"country": country})
     if kind is not None:
         number_type = phonenumbers.number_type(parsed)
         allowed = _KIND_TYPES[kind] | {phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
         if number_type not in allowed:
-            raise InvalidNumber(f"not a {kind} number")
+            raise InvalidNumber(gettext("not a %(kind)s number") % {"kind": _kind_label(kind)})
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -79,8 +87,8 @@ def _claim(
         if not PhoneNumber.objects.filter(
             operator_id=operator_id, number=number, kind=kind
         ).exists():
-            raise NumberUnknown(fields={"number": ["Not in this operator's inventory."]})
-        raise NumberTaken(fields={"number": ["Taken, reserved or resting."]})
+            raise NumberUnknown(fields={"number": [gettext("Not in this operator's inventory.")]})
+        raise NumberTaken(fields={"number": [gettext("Taken, reserved or resting.")]})
     if connection.vendor == "postgresql":
         # One statement: lock the first free row nobody else holds (SKIP
         # LOCKED) and claim it.

@@ -238,7 +238,11 @@ def test_a_clerk_cannot_change_the_time_zone(alpha, alpha_clerk, web_client_for)
 
 @pytest.mark.parametrize("language", [Language.ZH_HANS, Language.EN])
 def test_the_operator_form_speaks_the_staff_language(
-    alpha, alpha_admin, web_client_for, compiled_catalogue, language
+    alpha,
+    alpha_admin,
+    web_client_for,
+    compiled_catalogue,
+    language,  # noqa: F811
 ):
     StaffMember.objects.filter(pk=alpha_admin.pk).update(language=language)
     page = web_client_for(alpha_admin).get(_change_url(alpha)).content.decode()
