@@ -241,8 +241,8 @@ def test_the_operator_form_speaks_the_staff_language(
     alpha,
     alpha_admin,
     web_client_for,
-    compiled_catalogue,
-    language,  # noqa: F811
+    compiled_catalogue,  # noqa: F811
+    language,
 ):
     StaffMember.objects.filter(pk=alpha_admin.pk).update(language=language)
     page = web_client_for(alpha_admin).get(_change_url(alpha)).content.decode()
