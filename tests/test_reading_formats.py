@@ -7,6 +7,7 @@ into the next request."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zoneinfo
 
 import pytest
@@ -15,11 +16,13 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from notices.messages import date_for_reading
 from operators.models import Language, Operator, StaffMember
 from operators.roles import Role
 from operators.timezones import zone_of
 from registration.models import Transaction
-from reverification import campaigns, tokens
+from reverification import campaigns, dispatch, tokens
+from reverification.models import ReverificationRequest
 from tests.test_translations import compiled_catalogue, untranslated, visible  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -252,3 +255,41 @@ def test_the_operator_form_speaks_the_staff_language(
         assert untranslated(page, compiled_catalogue) == []
     else:
         assert "Time zone" in page
+
+
+# --- Notices and the console ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def outbox_dir(settings, tmp_path):
+    settings.TELEREG_OUTBOX_DIR = str(tmp_path / "outbox")
+    return tmp_path / "outbox" / "file.jsonl"
+
+
+def test_a_notices_deadline_is_written_as_its_reader_writes_dates():
+    day = dt.date(2026, 12, 1)
+    assert date_for_reading(day, "zh-hans") == "2026年12月1日"
+    assert date_for_reading(day, "en") == "Dec. 1, 2026"
+    assert date_for_reading(day, "xx") == "2026年12月1日"  # the texts' default language
+
+
+def test_the_notice_sent_in_chinese_carries_a_chinese_deadline(link, outbox_dir):
+    _tx, _path = link
+    request = ReverificationRequest.objects.get()
+    (batch,) = dispatch.batches_create(campaign=request.campaign, size=100)
+    dispatch.batch_send(batch_id=batch)
+    texts = [json.loads(line)["text"] for line in outbox_dir.read_text().splitlines()]
+    assert len(texts) == 1
+    assert "请于2026年12月1日前核验号码" in texts[0]
+
+
+def test_the_console_lists_lines_and_numbers_grouped_for_reading(
+    alpha, alpha_compliance, open_mobile, web_client_for, make_staff
+):
+    tx, _identity = open_mobile()
+    client = web_client_for(alpha_compliance)
+    page = client.get(reverse("console:registration_line_changelist")).content.decode()
+    assert _grouped(tx.number) in page
+    admin = web_client_for(make_staff(alpha, Role.OPERATOR_ADMIN))
+    inventory = admin.get(reverse("console:registration_phonenumber_changelist")).content.decode()
+    assert _grouped(tx.number) in inventory
