@@ -166,7 +166,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        body = error_body("invalid", "Some fields are not valid.", _flatten(exc.detail))
+        body = error_body("invalid", _("Some fields are not valid."), _flatten(exc.detail))
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         codes = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"

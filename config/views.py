@@ -30,20 +30,20 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Http
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return JsonResponse(error_body("not_found", _("Not found.")), status=404)
     return render(request, "404.html", status=404)
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body("permission_denied", "Not allowed."), status=403)
+        return JsonResponse(error_body("permission_denied", _("Not allowed.")), status=403)
     return render(request, "403.html", status=403)
 
 
 def handler500(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return JsonResponse(
-            error_body("server_error", "Something went wrong on our side; nothing was changed."),
+            error_body("server_error", _("Something went wrong on our side; nothing was changed.")),
             status=500,
         )
     context = {"request_id": getattr(request, "request_id", "")}

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from config.api import DomainError, status_for
 from config.forms import form_errors_add
@@ -323,10 +323,21 @@ class PrivacyNoticeAdmin(OperatorScopedAdmin):
                 services.notice_publish(notice=notice, actor=request.user)
             except DomainError as exc:
                 self.message_user(
-                    request, f"v{notice.version} ({notice.language}): {exc.message}", messages.ERROR
+                    request,
+                    gettext("Version %(version)s (%(language)s): %(message)s")
+                    % {
+                        "version": notice.version,
+                        "language": notice.get_language_display(),
+                        "message": exc.message,
+                    },
+                    messages.ERROR,
                 )
             else:
-                self.message_user(request, f"Published v{notice.version} ({notice.language}).")
+                self.message_user(
+                    request,
+                    gettext("Published version %(version)s (%(language)s).")
+                    % {"version": notice.version, "language": notice.get_language_display()},
+                )
 
     def has_manage_permission(self, request: HttpRequest) -> bool:
         return can(request.user, "privacy_notice.manage")
@@ -362,7 +373,11 @@ class ConsentAdmin(ReadOnlyMixin, ScopedAdmin):
         for consent in queryset.filter(given=True, withdrawn_at__isnull=True):
             services.consent_withdraw(consent=consent, actor=request.user)
             count += 1
-        self.message_user(request, f"Recorded {count} withdrawal(s).")
+        self.message_user(
+            request,
+            ngettext("Recorded %(count)d withdrawal.", "Recorded %(count)d withdrawals.", count)
+            % {"count": count},
+        )
 
 
 @admin.register(AccessLogEntry, site=console)

@@ -4,6 +4,7 @@ subject-access export."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -57,7 +58,9 @@ def identity_errors(exc: documents.IdentityInvalid, prefix: str = "") -> Validat
 def operator_of(request: Request) -> Operator:
     staff = staff_of(request.user)
     if staff is None:
-        raise ValidationError({"operator": ["Platform admins act through an operator's staff."]})
+        raise ValidationError(
+            {"operator": [gettext("Platform admins act through an operator's staff.")]}
+        )
     return staff.operator
 
 
@@ -132,7 +135,14 @@ class NoticeCurrentView(APIView):
     def get(self, request: Request) -> Response:
         language = request.query_params.get("language", NoticeLanguage.ZH)
         if language not in NoticeLanguage.values:
-            raise ValidationError({"language": [f"One of: {', '.join(NoticeLanguage.values)}."]})
+            raise ValidationError(
+                {
+                    "language": [
+                        gettext("One of: %(languages)s.")
+                        % {"languages": ", ".join(NoticeLanguage.values)}
+                    ]
+                }
+            )
         code = request.query_params.get("operator")
         staff = staff_of(request.user)
         if code:
@@ -140,7 +150,7 @@ class NoticeCurrentView(APIView):
         elif staff is not None:
             operator = staff.operator
         else:
-            raise ValidationError({"operator": ["Name the operator (?operator=<code>)."]})
+            raise ValidationError({"operator": [gettext("Name the operator (?operator=<code>).")]})
         notice = selectors.notice_current(operator=operator, language=language)
         if notice is None:
             from django.http import Http404

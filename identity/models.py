@@ -55,7 +55,7 @@ class Person(models.Model):
     )
     id_type = models.CharField(_("id type"), max_length=40)
     # HMAC-SHA256 of (id_type, normalised number) under the index key.
-    doc_index = models.CharField(_("doc index"), max_length=64)
+    doc_index = models.CharField(_("document index"), max_length=64)
     # The person's data key, wrapped by the key ring; None once crypto-shredded.
     wrapped_key = models.BinaryField(_("wrapped key"), null=True, editable=False)
     key_id = models.CharField(_("key id"), max_length=64, blank=True, db_index=True, editable=False)
@@ -115,15 +115,23 @@ class PersonVersion(models.Model):
 
     TENANT_OPERATOR_PATH = "person__operator"
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="versions")
-    version = models.PositiveIntegerField()
-    changed_fields = models.JSONField(default=list)
-    previous = models.JSONField(default=dict, help_text=_("Field → base64 ciphertext before."))
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="versions"
     )
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(_("version"))
+    changed_fields = models.JSONField(_("changed fields"), default=list)
+    previous = models.JSONField(
+        _("previous"), default=dict, help_text=_("Field → base64 ciphertext before.")
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("person version")
@@ -283,14 +291,14 @@ class CitizenRecord(models.Model):
     """The simulated authority's registry of synthetic citizens. Stored as keyed
     digests only: even test registries never sit in clear in the database."""
 
-    doc_index = models.CharField(max_length=64, unique=True)
-    name_digest = models.CharField(max_length=64)
-    birth_digest = models.CharField(max_length=64)
-    revoked = models.BooleanField(default=False)
+    doc_index = models.CharField(_("document index"), max_length=64, unique=True)
+    name_digest = models.CharField(_("name digest"), max_length=64)
+    birth_digest = models.CharField(_("birth digest"), max_length=64)
+    revoked = models.BooleanField(_("revoked"), default=False)
     # The simulated authority gives no answer for this citizen (as if the
     # registry were unreachable), so the waiting flow can be tried on purpose.
-    unavailable = models.BooleanField(default=False)
-    loaded_at = models.DateTimeField(auto_now=True)
+    unavailable = models.BooleanField(_("answers unavailable"), default=False)
+    loaded_at = models.DateTimeField(_("loaded at"), auto_now=True)
 
     class Meta:
         verbose_name = _("citizen record")
@@ -458,10 +466,10 @@ class LookupBucket(models.Model):
     address, a document), as epoch seconds: writers lock the row, so the
     count holds across web processes (the database is what they all share)."""
 
-    key = models.CharField(max_length=120, primary_key=True)
-    hits = models.JSONField(default=list)
-    refused_at = models.JSONField(default=list)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    key = models.CharField(_("key"), max_length=120, primary_key=True)
+    hits = models.JSONField(_("hits"), default=list)
+    refused_at = models.JSONField(_("refused at"), default=list)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True, db_index=True)
 
     class Meta:
         verbose_name = _("look-up bucket")
@@ -478,7 +486,12 @@ class LookupAlert(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
     operator = models.ForeignKey(
-        Operator, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        Operator,
+        verbose_name=_("operator"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL,

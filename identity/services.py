@@ -124,8 +124,9 @@ def notice_publish(*, notice: PrivacyNotice, actor: AbstractBaseUser | None) -> 
     missing = notice_missing_parts(notice)
     if missing:
         raise NoticeIncomplete(
-            f"The notice does not yet state: {', '.join(p.replace('_', ' ') for p in missing)}.",
-            fields={part: ["This part is required before publishing."] for part in missing},
+            _("The notice does not yet state: %(parts)s.")
+            % {"parts": ", ".join(p.replace("_", " ") for p in missing)},
+            fields={part: [_("This part is required before publishing.")] for part in missing},
         )
     notice.content_hash = notice.compute_hash()
     notice.published_at = timezone.now()
@@ -174,8 +175,8 @@ def consent_notice(*, operator: Operator, consent: ConsentInput) -> PrivacyNotic
         if notice.content_hash == consent.notice_hash:
             return notice
     raise ConsentRequired(
-        "The consent does not point at the operator's current privacy notice.",
-        fields={"consent.notice": ["Not the hash of the current privacy notice."]},
+        _("The consent does not point at the operator's current privacy notice."),
+        fields={"consent.notice": [_("Not the hash of the current privacy notice.")]},
     )
 
 
@@ -609,7 +610,7 @@ def person_reveal(
         raise RevealReasonRequired()
     if purpose not in AccessPurpose.values:
         raise RevealReasonRequired(
-            "Unknown purpose.", fields={"purpose": ["Not a known purpose code."]}
+            _("Unknown purpose."), fields={"purpose": [_("Not a known purpose code.")]}
         )
     with transaction.atomic():
         access_log.append(

@@ -8,6 +8,8 @@ and falls back to the template when the text is malformed."""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import time
 from typing import Any
 
@@ -15,6 +17,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template
+from django.utils import translation
+from django.utils.formats import date_format
 
 KINDS = ("notice", "reminder", "expiry", "alert", "code")
 LANGUAGES = ("zh-hans", "en")
@@ -36,6 +40,14 @@ def render_message(*, kind: str, language: str, context: dict[str, Any]) -> str:
     except TemplateDoesNotExist:  # this kind has its default language only
         template = get_template(f"notices/{kind}.zh-hans.txt")
     return template.render(context).rstrip("\n")
+
+
+@functools.lru_cache(maxsize=256)
+def date_for_reading(day: dt.date, language: str) -> str:
+    """A date as the message's reader writes it (2026年12月1日, Dec. 1, 2026):
+    Django's DATE_FORMAT of ``language``, whatever language is active."""
+    with translation.override(language_for(language)):
+        return date_format(day, "DATE_FORMAT")
 
 
 def campaign_text(text: str, *, kind: str, language: str, context: dict[str, str]) -> str:

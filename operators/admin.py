@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import update_wrapper
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth import get_user_model
@@ -19,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from config.api import DomainError
@@ -34,6 +36,7 @@ from .models import (
     UndertakingAcceptance,
 )
 from .tenancy import can, is_platform_admin, scoped, staff_of
+from .timezones import time_zone_choices
 
 User = get_user_model()
 
@@ -205,6 +208,19 @@ class OperatorAdmin(ScopedAdmin):
     ]
     search_fields = ["code", "name"]
     readonly_fields = ["created_at", "updated_at"]
+
+    def formfield_for_dbfield(self, db_field, request: HttpRequest, **kwargs: Any):
+        """The time zone as a list of the known IANA names, not a text box
+        (the model's validator still refuses anything else)."""
+        if db_field.name == "time_zone":
+            return forms.ChoiceField(
+                choices=time_zone_choices(),
+                label=capfirst(db_field.verbose_name),
+                help_text=db_field.help_text,
+                initial=db_field.default,
+                validators=db_field.validators,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Model | None = None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
@@ -24,12 +24,12 @@ from .tenancy import second_factor_required, staff_of
 
 class InvalidCredentials(DomainError):
     code = "invalid_credentials"
-    message = "The username or password is not correct."
+    message = gettext_lazy("The username or password is not correct.")
 
 
 class AccountLocked(DomainError):
     code = "account_locked"
-    message = (
+    message = gettext_lazy(
         "This account is locked after too many failed sign-ins. "
         "Try again later or ask your operator admin to unlock it."
     )
@@ -79,7 +79,7 @@ class TokenObtainView(APIView):
             raise AccountLocked()
         if user is None or not user.is_active:
             raise InvalidCredentials(
-                fields={"password": ["The username or password is not correct."]}
+                fields={"password": [gettext("The username or password is not correct.")]}
             )
         if second_factor_required(user):
             two_factor.second_factor_verify(
@@ -162,7 +162,11 @@ class UndertakingAcceptView(APIView):
         current = selectors.undertaking_current()
         if current is None or data.validated_data["version"] != current.version:
             raise serializers.ValidationError(
-                {"version": ["Not the current version; read it again and accept that one."]}
+                {
+                    "version": [
+                        gettext("Not the current version; read it again and accept that one.")
+                    ]
+                }
             )
         acceptance = services.undertaking_accept(user=request.user, undertaking=current)
         return Response({"accepted_at": acceptance.accepted_at})

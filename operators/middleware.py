@@ -14,12 +14,13 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 
 from .selectors import undertaking_pending
 from .services import staff_language_set
 from .tenancy import is_platform_admin, second_factor_required, session_unverified, staff_of
+from .timezones import operator_time_zone_activate
 
 # Paths that work before the undertaking is accepted.
 _EXEMPT_PREFIXES = (
@@ -107,3 +108,28 @@ class StaffLanguageMiddleware:
         translation.activate(language)
         request.LANGUAGE_CODE = translation.get_language()
         return self.get_response(request)
+
+
+class OperatorTimeZoneMiddleware:
+    """Staff pages and the console show times in the staff member's operator's
+    time zone (``Operator.time_zone``); everything else starts in the site's
+    TIME_ZONE, and a subscriber page switches to its link's operator itself
+    (:func:`operators.timezones.operator_time_zone_activate`). The API keeps
+    the site's zone: its times carry their offset anyway.
+
+    The zone is a thread-local: it is reset after every response, so no
+    request inherits the previous one's."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        timezone.deactivate()
+        if is_staff_surface(request.path):
+            staff = staff_of(getattr(request, "user", None))
+            if staff is not None:
+                operator_time_zone_activate(staff.operator)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from .roles import PRIVILEGED, Role
+from .timezones import DEFAULT_TIME_ZONE, TIME_ZONE_MAX_LENGTH, validate_time_zone
 
 region_code_validator = RegexValidator(
     r"^\d{6}$", _("An administrative region code has six digits (e.g. 110105).")
@@ -125,6 +126,13 @@ class Operator(models.Model):
             "is not theirs, or their correction request (told to the subscriber)."
         ),
     )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=TIME_ZONE_MAX_LENGTH,
+        default=DEFAULT_TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text=_("Times are shown to staff and subscribers in this zone (IANA name)."),
+    )
     retention_days = models.PositiveIntegerField(
         _("retention days"),
         default=730,
@@ -163,11 +171,15 @@ class Operator(models.Model):
             isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in days
         ):
             raise ValidationError(
-                {"reverification_reminder_days": "A list of positive whole days, e.g. [14, 7, 2]."}
+                {
+                    "reverification_reminder_days": _(
+                        "A list of positive whole days, e.g. [14, 7, 2]."
+                    )
+                }
             )
         if any(d >= self.reverification_response_days for d in days):
             raise ValidationError(
-                {"reverification_reminder_days": "Each reminder must fall before the deadline."}
+                {"reverification_reminder_days": _("Each reminder must fall before the deadline.")}
             )
 
 
@@ -283,24 +295,36 @@ class RoleGrant(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="role_grants")
-    staff = models.ForeignKey(StaffMember, on_delete=models.PROTECT, related_name="role_grants")
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="role_grants"
+    )
+    staff = models.ForeignKey(
+        StaffMember, verbose_name=_("staff"), on_delete=models.PROTECT, related_name="role_grants"
+    )
     role_from = models.CharField(_("role before"), max_length=32, choices=Role.choices)
     role_to = models.CharField(_("role granted"), max_length=32, choices=Role.choices)
     activates = models.BooleanField(_("also activates"), default=False)
     state = models.CharField(
-        max_length=16, choices=RoleGrantState.choices, default=RoleGrantState.PENDING
+        _("state"), max_length=16, choices=RoleGrantState.choices, default=RoleGrantState.PENDING
     )
-    reason = models.CharField(max_length=300, blank=True)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    requested_at = models.DateTimeField()
+    requested_at = models.DateTimeField(_("requested at"))
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.CharField(max_length=300, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("role grant")
@@ -336,9 +360,9 @@ class ConfidentialityUndertaking(models.Model):
     """The text staff accept before any access to personal data. A new version
     makes everyone accept again; published versions are never edited."""
 
-    version = models.CharField(max_length=32, unique=True)
-    text = models.TextField()
-    published_at = models.DateTimeField()
+    version = models.CharField(_("version"), max_length=32, unique=True)
+    text = models.TextField(_("text"))
+    published_at = models.DateTimeField(_("published at"))
 
     class Meta:
         verbose_name = _("confidentiality undertaking")
@@ -352,10 +376,15 @@ class ConfidentialityUndertaking(models.Model):
 
 class UndertakingAcceptance(models.Model):
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="undertakings"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="undertakings",
     )
-    undertaking = models.ForeignKey(ConfidentialityUndertaking, on_delete=models.PROTECT)
-    accepted_at = models.DateTimeField()
+    undertaking = models.ForeignKey(
+        ConfidentialityUndertaking, verbose_name=_("undertaking"), on_delete=models.PROTECT
+    )
+    accepted_at = models.DateTimeField(_("accepted at"))
 
     class Meta:
         verbose_name = _("undertaking acceptance")
@@ -373,8 +402,8 @@ class UndertakingAcceptance(models.Model):
 class WorkerHeartbeat(models.Model):
     """Last time a Celery worker ran the periodic heartbeat (shown by /readyz)."""
 
-    name = models.CharField(max_length=64, unique=True)
-    seen_at = models.DateTimeField()
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    seen_at = models.DateTimeField(_("seen at"))
 
     class Meta:
         verbose_name = _("worker heartbeat")

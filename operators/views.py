@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
@@ -24,7 +24,7 @@ from . import selectors, services, two_factor
 from .forms import SecondFactorForm, SignInForm
 from .tenancy import second_factor_required, session_unverified, staff_of
 
-LOCKOUT_MESSAGE = (
+LOCKOUT_MESSAGE = gettext_lazy(
     "This account is locked after too many failed sign-ins. "
     "Try again later or ask your operator admin to unlock it."
 )

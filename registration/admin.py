@@ -29,6 +29,7 @@ from identity import lookups
 from identity import selectors as identity_selectors
 from identity.console_urls import UidSearchOnlyMixin
 from identity.exports import CsvExportMixin
+from identity.phone_format import phone_for_reading
 from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
@@ -51,6 +52,12 @@ from .models import (
     line_status_reason_label,
 )
 from .numbers import InvalidNumber, to_e164
+
+
+@admin.display(description=gettext_lazy("number"), ordering="number")
+def number_for_reading(obj: Line | PhoneNumber) -> str:
+    """The number grouped for reading (138 0013 8000); stored and searched in E.164."""
+    return phone_for_reading(obj.number)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -198,7 +205,7 @@ class TransactionAdmin(CsvExportMixin, ReadOnlyScopedAdmin):
 
     @admin.display(description=gettext_lazy("number"), ordering="number")
     def line_number(self, obj: Transaction) -> str:
-        return obj.line.number if obj.line_id else obj.number or "—"
+        return phone_for_reading(obj.line.number if obj.line_id else obj.number) or "—"
 
     @admin.display(description=gettext_lazy("refusal"), ordering="refusal_code")
     def refusal(self, obj: Transaction) -> str:
@@ -232,7 +239,15 @@ class TransactionAdmin(CsvExportMixin, ReadOnlyScopedAdmin):
         return format_html_join(
             mark_safe("<br>"),  # noqa: S308 - a constant
             "{} · {} · {} {}",
-            ((row["number"], row["channel"], row["state"], _alert_outcome(row)) for row in rows),
+            (
+                (
+                    phone_for_reading(row["number"]),
+                    row["channel"],
+                    row["state"],
+                    _alert_outcome(row),
+                )
+                for row in rows
+            ),
         )
 
 
@@ -431,7 +446,7 @@ class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyS
     find_title = gettext_lazy("Find a line by number")
 
     list_display = [
-        "number",
+        number_for_reading,
         "kind",
         "status",
         "status_reason_label",
@@ -500,7 +515,7 @@ class PhoneNumberAdmin(NumberLoadMixin, FindByNumberMixin, ReadOnlyScopedAdmin):
     block or a file: registration.console_inventory, the loader of
     ``load_numbers``), put available numbers to rest and give rested ones back."""
 
-    list_display = ["number", "kind", "status", "quarantined_until", "updated_at"]
+    list_display = [number_for_reading, "kind", "status", "quarantined_until", "updated_at"]
     list_select_related = ["operator"]
     list_filter = ["kind", "status"]
     search_fields = ["number"]

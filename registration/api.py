@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
@@ -29,7 +31,7 @@ from .numbers import InvalidNumber, to_e164
 
 
 class ConsentSerializer(serializers.Serializer):
-    notice = serializers.CharField(max_length=64, help_text="The current notice's hash.")
+    notice = serializers.CharField(max_length=64, help_text=_("The current notice's hash."))
     given = serializers.BooleanField()
 
 
@@ -174,7 +176,10 @@ class TransactionListCreateView(APIView):
         except RegistrationRefused as refusal:
             tx = getattr(refusal, "transaction", None)
             if tx is not None:
-                refusal.message = f"{refusal.message} (reference {tx.reference})"
+                refusal.message = gettext("%(message)s (reference %(reference)s)") % {
+                    "message": refusal.message,
+                    "reference": tx.reference,
+                }
             raise
         body = TransactionSerializer(tx).data
         code = 201 if tx.state == TransactionState.COMPLETED else 202
@@ -295,7 +300,7 @@ class PersonLookupView(APIView):
         data.is_valid(raise_exception=True)
         operator = selectors.lookup_operator(user=request.user)
         if operator is None:
-            raise NotFound("No person is registered with this document.")
+            raise NotFound(gettext("No person is registered with this document."))
         try:
             # Counted against the caller's hourly limit and written to the
             # access log (found or not) before anything is answered.
@@ -310,14 +315,14 @@ class PersonLookupView(APIView):
         except IdentityInvalid as exc:
             raise ValidationError(exc.errors) from None
         if person is None:
-            raise NotFound("No person is registered with this document.")
+            raise NotFound(gettext("No person is registered with this document."))
         person, lines = selectors.person_lines(
             user=request.user,
             id_type=data.validated_data["id_type"],
             id_number=data.validated_data["id_number"],
         )
         if person is None:
-            raise NotFound("No person is registered with this document.")
+            raise NotFound(gettext("No person is registered with this document."))
         response = Response(
             {
                 "person": identity_selectors.person_masked(person),
@@ -362,7 +367,9 @@ class NumbersAvailableView(generics.ListAPIView):
     def get_queryset(self):
         kind = self.request.query_params.get("kind")
         if kind not in LineKind.values:
-            raise ValidationError({"kind": [f"One of: {', '.join(LineKind.values)}."]})
+            raise ValidationError(
+                {"kind": [gettext("One of: %(kinds)s.") % {"kinds": ", ".join(LineKind.values)}]}
+            )
         return selectors.numbers_available(
             user=self.request.user, kind=kind, pattern=self.request.query_params.get("pattern", "")
         )

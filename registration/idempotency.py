@@ -25,6 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -104,8 +105,11 @@ def idempotent(*, required: bool = True) -> Callable:
                 return Response(
                     error_body(
                         "idempotency_key_required",
-                        f"Send an {HEADER} header (a unique value per intended operation).",
-                        {HEADER: ["This header is required."]},
+                        gettext(
+                            "Send an %(header)s header (a unique value per intended operation)."
+                        )
+                        % {"header": HEADER},
+                        {HEADER: [gettext("This header is required.")]},
                     ),
                     status=status.HTTP_400_BAD_REQUEST,
                 )
@@ -113,8 +117,8 @@ def idempotent(*, required: bool = True) -> Callable:
                 return Response(
                     error_body(
                         "invalid",
-                        "Some fields are not valid.",
-                        {HEADER: ["At most 128 characters."]},
+                        gettext("Some fields are not valid."),
+                        {HEADER: [gettext("At most 128 characters.")]},
                     ),
                     status=status.HTTP_400_BAD_REQUEST,
                 )
@@ -166,7 +170,7 @@ def _claim_or_answer(request: Request, key: str, digest: str) -> IdempotencyReco
             return Response(
                 error_body(
                     "idempotency_key_reused",
-                    "This Idempotency-Key was used with another request body.",
+                    gettext("This Idempotency-Key was used with another request body."),
                 ),
                 status=status.HTTP_422_UNPROCESSABLE_ENTITY,
             )
@@ -180,7 +184,7 @@ def _claim_or_answer(request: Request, key: str, digest: str) -> IdempotencyReco
     return Response(
         error_body(
             "request_in_progress",
-            "The first request with this Idempotency-Key is still running.",
+            gettext("The first request with this Idempotency-Key is still running."),
         ),
         status=status.HTTP_409_CONFLICT,
     )

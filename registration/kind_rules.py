@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from identity import services as identity_services
@@ -47,9 +48,15 @@ def prepare_service(prepared: Prepared) -> None:
     if service is None:
         raise ServiceNotFound()
     if line.kind not in service.line_kinds:
-        raise ServiceNotApplicable(fields={"service": [f"Not for {line.kind} lines."]})
+        raise ServiceNotApplicable(
+            fields={
+                "service": [
+                    gettext("Not for %(kind)s lines.") % {"kind": line.get_kind_display().lower()}
+                ]
+            }
+        )
     if LineService.objects.filter(line=line, service=service, deactivated_at__isnull=True).exists():
-        raise ServiceAlreadyActive(fields={"service": ["Already active on this line."]})
+        raise ServiceAlreadyActive(fields={"service": [gettext("Already active on this line.")]})
     prepared.tx.service = service
 
 

@@ -68,7 +68,12 @@ class PhoneNumber(models.Model):
         _("status"), max_length=16, choices=NumberStatus.choices, default=NumberStatus.AVAILABLE
     )
     reserved_for = models.ForeignKey(
-        "Transaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "Transaction",
+        verbose_name=_("reserved for"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     quarantined_until = models.DateTimeField(_("quarantined until"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -100,7 +105,7 @@ class Service(models.Model):
     code = models.SlugField(_("code"), max_length=40)
     name = models.CharField(_("name"), max_length=120)
     line_kinds = models.JSONField(
-        _("line kinds"), default=list, help_text='e.g. ["mobile", "landline"]'
+        _("line kinds"), default=list, help_text=_('e.g. ["mobile", "landline"]')
     )
     active = models.BooleanField(_("active"), default=True)
 
@@ -173,11 +178,17 @@ class LineHolding(models.Model):
 
     TENANT_OPERATOR_PATH = "line__operator"
 
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="holdings")
-    holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
-    transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="holdings"
+    )
+    holder = models.ForeignKey(
+        Person, verbose_name=_("holder"), on_delete=models.PROTECT, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    transaction = models.ForeignKey(
+        "Transaction", verbose_name=_("transaction"), on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("line holding")
@@ -193,12 +204,18 @@ class LineAddress(models.Model):
 
     TENANT_OPERATOR_PATH = "line__operator"
 
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="addresses")
-    holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    address_enc = models.BinaryField()
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
-    transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="addresses"
+    )
+    holder = models.ForeignKey(
+        Person, verbose_name=_("holder"), on_delete=models.PROTECT, related_name="+"
+    )
+    address_enc = models.BinaryField(_("installation address (encrypted)"))
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    transaction = models.ForeignKey(
+        "Transaction", verbose_name=_("transaction"), on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("line address")
@@ -212,11 +229,17 @@ class LineAddress(models.Model):
 class LineService(models.Model):
     TENANT_OPERATOR_PATH = "line__operator"
 
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="services")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
-    activated_at = models.DateTimeField()
-    deactivated_at = models.DateTimeField(null=True, blank=True)
-    transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="services"
+    )
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="+"
+    )
+    activated_at = models.DateTimeField(_("activated at"))
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
+    transaction = models.ForeignKey(
+        "Transaction", verbose_name=_("transaction"), on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("line service")
@@ -366,15 +389,22 @@ class TransactionEvent(models.Model):
     TENANT_OPERATOR_PATH = "transaction__operator"
     TENANT_STORE_PATH = "transaction__store"
 
-    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
-    from_state = models.CharField(max_length=24, blank=True)
-    to_state = models.CharField(max_length=24)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    transaction = models.ForeignKey(
+        Transaction, verbose_name=_("transaction"), on_delete=models.CASCADE, related_name="events"
     )
-    actor_label = models.CharField(max_length=150)
-    note = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField()
+    from_state = models.CharField(_("from state"), max_length=24, blank=True)
+    to_state = models.CharField(_("to state"), max_length=24)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("actor label"), max_length=150)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    at = models.DateTimeField(_("time"))
 
     class Meta:
         verbose_name = _("transaction event")
@@ -388,17 +418,19 @@ class TransactionEvent(models.Model):
 class IdempotencyRecord(models.Model):
     """The stored answer to a POST with an Idempotency-Key, per user."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=128)
-    method_path = models.CharField(max_length=200)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(_("key"), max_length=128)
+    method_path = models.CharField(_("method path"), max_length=200)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    status_code = models.PositiveSmallIntegerField(_("status code"), null=True, blank=True)
+    response_body = models.JSONField(_("response body"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # While the first request runs (no status yet): until when its claim holds.
     # A worker killed mid-request leaves the claim behind; past this time a
     # retry takes it over instead of getting 409 until the record is purged.
-    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("idempotency record")
@@ -420,15 +452,18 @@ class HolderAlert(models.Model):
     TENANT_OPERATOR_PATH = "transaction__operator"
 
     transaction = models.OneToOneField(
-        Transaction, on_delete=models.PROTECT, related_name="holder_alert"
+        Transaction,
+        verbose_name=_("transaction"),
+        on_delete=models.PROTECT,
+        related_name="holder_alert",
     )
-    created_at = models.DateTimeField()
-    enqueued_at = models.DateTimeField()
-    lease_until = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    sent = models.PositiveIntegerField(default=0)
-    error = models.CharField(max_length=200, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    enqueued_at = models.DateTimeField(_("enqueued at"))
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    error = models.CharField(_("error"), max_length=200, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("holder alert")
@@ -461,17 +496,26 @@ class HolderAlertMessage(models.Model):
 
     TENANT_OPERATOR_PATH = "alert__transaction__operator"
 
-    alert = models.ForeignKey(HolderAlert, on_delete=models.PROTECT, related_name="messages")
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="+")
-    channel = models.CharField(max_length=16)
-    state = models.CharField(
-        max_length=16, choices=AlertMessageState.choices, default=AlertMessageState.INTENT
+    alert = models.ForeignKey(
+        HolderAlert, verbose_name=_("alert"), on_delete=models.PROTECT, related_name="messages"
     )
-    error = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="+"
+    )
+    channel = models.CharField(_("channel"), max_length=16)
+    state = models.CharField(
+        _("state"),
+        max_length=16,
+        choices=AlertMessageState.choices,
+        default=AlertMessageState.INTENT,
+    )
+    error = models.CharField(_("error"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("holder alert message")
+        verbose_name_plural = _("holder alert messages")
         constraints = [
             models.UniqueConstraint(fields=["alert", "line"], name="one_alert_message_per_line")
         ]

@@ -20,6 +20,13 @@ _KIND_TYPES = {
 }
 
 
+def _kind_label(kind: str) -> str:
+    """A line kind as people read it inside a sentence ("not a mobile number")."""
+    return {LineKind.MOBILE: gettext("mobile"), LineKind.LANDLINE: gettext("landline")}.get(
+        kind, kind
+    )
+
+
 class InvalidNumber(ValueError):
     pass
 
@@ -87,8 +94,8 @@ def _claim(
         if not PhoneNumber.objects.filter(
             operator_id=operator_id, number=number, kind=kind
         ).exists():
-            raise NumberUnknown(fields={"number": ["Not in this operator's inventory."]})
-        raise NumberTaken(fields={"number": ["Taken, reserved or resting."]})
+            raise NumberUnknown(fields={"number": [gettext("Not in this operator's inventory.")]})
+        raise NumberTaken(fields={"number": [gettext("Taken, reserved or resting.")]})
     if connection.vendor == "postgresql":
         # One statement: lock the first free row nobody else holds (SKIP
         # LOCKED) and claim it.

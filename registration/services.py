@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 
 from config.celery import enqueue, task_named
@@ -149,12 +150,12 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
     errors: dict[str, list[str]] = {}
     identities: dict[str, IdentityData] = {}
     if not kinds.known(request.kind):
-        raise IdentityInvalid({"kind": ["No such business kind."]})
+        raise IdentityInvalid({"kind": [gettext("No such business kind.")]})
     spec = kinds.get(request.kind)
     for party in spec.parties:
         identity = getattr(request, party)
         if identity is None:
-            errors[party] = ["This identity is required for this kind."]
+            errors[party] = [gettext("This identity is required for this kind.")]
             continue
         try:
             identities[party] = identity_services.identity_validate(
@@ -168,7 +169,7 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
     if "installation_address" in spec.fields:
         if not (request.installation_address or "").strip():
             if "installation_address" in spec.required:
-                errors["installation_address"] = ["The installation address is required."]
+                errors["installation_address"] = [gettext("The installation address is required.")]
         elif problem := identity_selectors.address_problem(request.installation_address):
             errors["installation_address"] = [str(problem)]
     if "number" in spec.fields and request.number:
@@ -180,14 +181,14 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
             errors["number"] = [str(exc)]
     if "line" in spec.fields:
         if not request.line:
-            errors["line"] = ["The line's number is required."]
+            errors["line"] = [gettext("The line's number is required.")]
         else:
             try:
                 request.line = numbers.to_e164(request.line, country=operator.country)
             except numbers.InvalidNumber as exc:
                 errors["line"] = [str(exc)]
     if "service" in spec.required and not request.service:
-        errors["service"] = ["The service code is required."]
+        errors["service"] = [gettext("The service code is required.")]
     if errors:
         raise IdentityInvalid(errors)
     return identities
@@ -236,11 +237,21 @@ def _locked_line(operator: Operator, number: str, kind: str | None) -> Line:
         .first()
     )
     if line is None:
-        raise LineNotFound(fields={"line": ["No open line with that number at this operator."]})
+        raise LineNotFound(
+            fields={"line": [gettext("No open line with that number at this operator.")]}
+        )
     if kind is not None and line.kind != kind:
-        raise LineWrongKind(fields={"line": [f"This is a {line.kind} line."]})
+        raise LineWrongKind(
+            fields={
+                "line": [
+                    gettext("This is a %(kind)s line.") % {"kind": line.get_kind_display().lower()}
+                ]
+            }
+        )
     if line.status != LineStatus.ACTIVE:
-        raise LineNotActive(fields={"line": ["Barred or suspended: only re-verification."]})
+        raise LineNotActive(
+            fields={"line": [gettext("Barred or suspended: only re-verification.")]}
+        )
     return line
 
 
@@ -367,10 +378,14 @@ def _take(
         tx.line_kind = line.kind
         tx.number = line.number
         if not line_holder_is(line=line, identity=identities[spec.holder_party]):
-            raise HolderMismatch(fields={spec.holder_party: ["Not the registered holder."]})
+            raise HolderMismatch(
+                fields={spec.holder_party: [gettext("Not the registered holder.")]}
+            )
         if spec.transfers:
             if person.pk == line.holder_id:
-                raise TransferToSelf(fields={spec.consenting: ["Already the registered holder."]})
+                raise TransferToSelf(
+                    fields={spec.consenting: [gettext("Already the registered holder.")]}
+                )
             tx.applicant = line.holder
             tx.new_holder = person
         else:
@@ -674,7 +689,12 @@ def transaction_identity_reveal(
     party = party or _consenting_party(tx.kind)
     if party not in _parties(tx.kind):
         raise RevealNotAllowed(
-            fields={"party": [f"This kind has the parties: {', '.join(_parties(tx.kind))}."]}
+            fields={
+                "party": [
+                    gettext("This kind has the parties: %(parties)s.")
+                    % {"parties": ", ".join(_parties(tx.kind))}
+                ]
+            }
         )
     tx = Transaction.objects.select_related("applicant", "new_holder", "operator").get(pk=tx.pk)
     staff = staff_of(actor)

@@ -486,12 +486,20 @@ class DisputeAdmin(ReadOnlyScopedAdmin):
     def _resolve(self, request: HttpRequest, queryset, suspend: bool) -> None:
         for dispute in queryset:
             my_lines.dispute_resolve(dispute=dispute, suspend=suspend, actor=request.user)
-        self.message_user(request, f"{queryset.count()} dispute(s) resolved.")
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d dispute resolved.", "%(count)d disputes resolved.", count)
+            % {"count": count},
+        )
 
-    @admin.action(description="Dismiss", permissions=["resolve"])
+    @admin.action(description=gettext_lazy("Dismiss"), permissions=["resolve"])
     def dismiss(self, request: HttpRequest, queryset) -> None:
         self._resolve(request, queryset, False)
 
-    @admin.action(description="Suspend the line and re-verify its holder", permissions=["resolve"])
+    @admin.action(
+        description=gettext_lazy("Suspend the line and re-verify its holder"),
+        permissions=["resolve"],
+    )
     def suspend_and_reverify(self, request: HttpRequest, queryset) -> None:
         self._resolve(request, queryset, True)

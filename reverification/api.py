@@ -4,6 +4,7 @@ holder, extensions of a request."""
 from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -111,7 +112,9 @@ class CampaignListCreateView(APIView):
         data.is_valid(raise_exception=True)
         staff = staff_of(request.user)
         if staff is None:
-            raise ValidationError({"operator": ["Campaigns belong to an operator's staff."]})
+            raise ValidationError(
+                {"operator": [gettext("Campaigns belong to an operator's staff.")]}
+            )
         campaign = campaigns.campaign_create(
             operator=staff.operator,
             data=campaigns.CampaignInput(**data.validated_data),
@@ -189,7 +192,9 @@ class InStoreReverifyView(APIView):
         )
         open_request = selectors.line_open_request(line)
         if open_request is None:
-            raise ValidationError({"line": ["This line has no open re-verification request."]})
+            raise ValidationError(
+                {"line": [gettext("This line has no open re-verification request.")]}
+            )
         block = IdentityBlockSerializer(data=request.data["holder"])
         block.is_valid(raise_exception=True)
         identity = block.to_identity()

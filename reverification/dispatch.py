@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from config.celery import enqueue, task_named
 from notices import channels
-from notices.messages import campaign_text, language_for, rate_wait
+from notices.messages import campaign_text, date_for_reading, language_for, rate_wait
 from registration.models import Line
 
 from .models import (
@@ -327,7 +327,7 @@ def _composer(
         link = link_for(request_id, language=language)
         values = {
             "operator": operator_name,
-            "deadline": deadline.isoformat(),
+            "deadline": date_for_reading(deadline, language),
             "number": f"{number[:-8]}****{number[-4:]}",
             "link": link,
         }

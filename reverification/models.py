@@ -39,38 +39,46 @@ class Campaign(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="campaigns")
-    name = models.CharField(max_length=120)
-    criteria = models.JSONField(default=dict)
-    deadline = models.DateField()
-    reminder_days = models.JSONField(default=default_campaign_reminders)
-    channels = models.JSONField(default=default_campaign_channels)
-    notice_text_zh = models.TextField(blank=True)
-    notice_text_en = models.TextField(blank=True)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="campaigns"
+    )
+    name = models.CharField(_("name"), max_length=120)
+    criteria = models.JSONField(_("criteria"), default=dict)
+    deadline = models.DateField(_("deadline"))
+    reminder_days = models.JSONField(_("reminder days"), default=default_campaign_reminders)
+    channels = models.JSONField(_("channels"), default=default_campaign_channels)
+    notice_text_zh = models.TextField(_("notice text (Chinese)"), blank=True)
+    notice_text_en = models.TextField(_("notice text (English)"), blank=True)
     state = models.CharField(
-        max_length=16, choices=CampaignState.choices, default=CampaignState.DRAFT
+        _("state"), max_length=16, choices=CampaignState.choices, default=CampaignState.DRAFT
     )
-    planned_count = models.PositiveIntegerField(default=0)
+    planned_count = models.PositiveIntegerField(_("planned count"), default=0)
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    launched_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    launched_at = models.DateTimeField(_("launched at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
     # The planning message: when it was last published (launch time until the
     # sweep re-publishes it) and the lease of the worker planning it.
-    plan_enqueued_at = models.DateTimeField(null=True, blank=True)
-    plan_lease_until = models.DateTimeField(null=True, blank=True)
+    plan_enqueued_at = models.DateTimeField(_("plan enqueued at"), null=True, blank=True)
+    plan_lease_until = models.DateTimeField(_("plan lease until"), null=True, blank=True)
     # The last failure of this campaign's step in the re-verification cycle
     # (the step and the error's type, never data); cleared by the next run.
-    cycle_error = models.CharField(max_length=200, blank=True, default="")
-    cycle_failed_at = models.DateTimeField(null=True, blank=True)
+    cycle_error = models.CharField(_("cycle error"), max_length=200, blank=True, default="")
+    cycle_failed_at = models.DateTimeField(_("cycle failed at"), null=True, blank=True)
     # The last failure of its planning task (the error's type, never data),
     # recorded by the task's failure handler; cleared when a plan succeeds.
-    failure = models.CharField(max_length=200, blank=True, db_default="")
-    failed_at = models.DateTimeField(null=True, blank=True)
+    failure = models.CharField(_("failure"), max_length=200, blank=True, db_default="")
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
         db_table = "registration_campaign"
         ordering = ["-created_at"]
         verbose_name = _("campaign")
@@ -94,26 +102,45 @@ class ReverificationRequest(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="requests")
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="reverifications")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
-    state = models.CharField(
-        max_length=16, choices=RequestState.choices, default=RequestState.PENDING
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="requests"
     )
-    deadline = models.DateField()
-    created_at = models.DateTimeField()
-    verified_at = models.DateTimeField(null=True, blank=True)
-    expired_at = models.DateTimeField(null=True, blank=True)
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="reverifications"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=RequestState.choices, default=RequestState.PENDING
+    )
+    deadline = models.DateField(_("deadline"))
+    created_at = models.DateTimeField(_("created at"))
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    expired_at = models.DateTimeField(_("expired at"), null=True, blank=True)
     # db_default: planning inserts rows with raw INSERT … SELECT.
-    failed_attempts = models.PositiveSmallIntegerField(default=0, db_default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    extension_reason = models.CharField(max_length=200, blank=True, db_default="")
+    failed_attempts = models.PositiveSmallIntegerField(
+        _("failed attempts"), default=0, db_default=0
+    )
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    extension_reason = models.CharField(
+        _("extension reason"), max_length=200, blank=True, db_default=""
+    )
     extended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("extended by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
+        verbose_name = _("reverification request")
+        verbose_name_plural = _("reverification requests")
         db_table = "registration_reverificationrequest"
         constraints = [
             models.UniqueConstraint(
@@ -150,23 +177,32 @@ class Delivery(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
     request = models.ForeignKey(
-        ReverificationRequest, null=True, on_delete=models.PROTECT, related_name="deliveries"
+        ReverificationRequest,
+        verbose_name=_("request"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
     )
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
-    stage = models.PositiveSmallIntegerField(default=0, db_default=0)
-    channel = models.CharField(max_length=16)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=NoticeKind.choices)
+    stage = models.PositiveSmallIntegerField(_("stage"), default=0, db_default=0)
+    channel = models.CharField(_("channel"), max_length=16)
     state = models.CharField(
+        _("state"),
         max_length=16,
         choices=DeliveryState.choices,
         default=DeliveryState.INTENT,
         db_default=DeliveryState.INTENT,
     )
-    error = models.CharField(max_length=200, blank=True, db_default="")
-    created_at = models.DateTimeField()
-    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(_("error"), max_length=200, blank=True, db_default="")
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
         db_table = "registration_delivery"
         constraints = [
             models.UniqueConstraint(
@@ -190,26 +226,32 @@ class DispatchBatch(models.Model):
     """A range of a campaign's request ids to send one kind of message to. A
     worker claims it with a lease; beat re-queues it when the lease expires."""
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="batches")
-    kind = models.CharField(max_length=16, choices=NoticeKind.choices)
-    stage = models.PositiveSmallIntegerField(default=0)
-    first_request_id = models.BigIntegerField()
-    last_request_id = models.BigIntegerField()
-    state = models.CharField(max_length=16, choices=BatchState.choices, default=BatchState.QUEUED)
-    claimed_by = models.CharField(max_length=120, blank=True)
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claims = models.PositiveIntegerField(default=0)
-    sent = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.PROTECT, related_name="batches"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=NoticeKind.choices)
+    stage = models.PositiveSmallIntegerField(_("stage"), default=0)
+    first_request_id = models.BigIntegerField(_("first request id"))
+    last_request_id = models.BigIntegerField(_("last request id"))
+    state = models.CharField(
+        _("state"), max_length=16, choices=BatchState.choices, default=BatchState.QUEUED
+    )
+    claimed_by = models.CharField(_("claimed by"), max_length=120, blank=True)
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    claims = models.PositiveIntegerField(_("claims"), default=0)
+    sent = models.PositiveIntegerField(_("sent"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     # When its message was last published: a queued batch whose message is
     # overdue (lost with the broker's data) is published again by the sweep.
-    enqueued_at = models.DateTimeField(null=True, blank=True)
-    done_at = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(_("enqueued at"), null=True, blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
     # Why its task gave up (after its retries): the error's type, never data.
-    error = models.CharField(max_length=200, blank=True, db_default="")
-    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(_("error"), max_length=200, blank=True, db_default="")
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("dispatch batch")
+        verbose_name_plural = _("dispatch batches")
         db_table = "registration_dispatchbatch"
         indexes = [models.Index(fields=["state", "lease_until"])]
         constraints = [
@@ -226,24 +268,35 @@ class MyLinesChallenge(models.Model):
     """A "lines under my ID" look-up waiting for its one-time code. Holds only
     the blind index of the document and a keyed hash of the code."""
 
-    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="+")
-    person = models.ForeignKey(Person, null=True, on_delete=models.PROTECT, related_name="+")
-    code_hash = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    uid = models.UUIDField(_("uid"), default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    code_hash = models.CharField(_("code (hashed)"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    failed_attempts = models.PositiveSmallIntegerField(_("failed attempts"), default=0)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     # What the code page says the code went to: a masked number (never the
     # clear one), the same shape whether or not the document is known.
-    sent_to_masked = models.CharField(max_length=32, blank=True)
+    sent_to_masked = models.CharField(_("code sent to (masked)"), max_length=32, blank=True)
     # The one correction the person filed after this code (a second submit
     # shows it again instead of filing another).
     correction = models.ForeignKey(
-        CorrectionRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        CorrectionRequest,
+        verbose_name=_("correction request"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
+        verbose_name = _("lines-under-my-ID code")
+        verbose_name_plural = _("lines-under-my-ID codes")
         db_table = "registration_mylineschallenge"
 
     def __str__(self) -> str:
@@ -273,10 +326,18 @@ class Dispute(models.Model):
 
     TENANT_OPERATOR_PATH = "operator"
 
-    operator = models.ForeignKey(Operator, on_delete=models.PROTECT, related_name="disputes")
-    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="disputes")
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    state = models.CharField(max_length=16, choices=DisputeState.choices, default=DisputeState.OPEN)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="disputes"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=DisputeState.choices, default=DisputeState.OPEN
+    )
     reason = models.CharField(
         _("reason"), max_length=32, choices=DisputeReason.choices, default=DisputeReason.OTHER
     )
@@ -284,14 +345,21 @@ class Dispute(models.Model):
         _("in the person's words"), max_length=DISPUTE_REASON_TEXT_MAX, blank=True
     )
     review_by = models.DateField(_("answer due by"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
-    note = models.CharField(max_length=300, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
         db_table = "registration_dispute"
         ordering = ["-created_at"]
         constraints = [
@@ -322,22 +390,36 @@ class CampaignEvent(models.Model):
 
     TENANT_OPERATOR_PATH = "campaign__operator"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="events")
+    campaign = models.ForeignKey(
+        Campaign, verbose_name=_("campaign"), on_delete=models.CASCADE, related_name="events"
+    )
     request = models.ForeignKey(
-        ReverificationRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        ReverificationRequest,
+        verbose_name=_("request"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    action = models.CharField(max_length=16, choices=CampaignAction.choices)
+    action = models.CharField(_("action"), max_length=16, choices=CampaignAction.choices)
     # The campaign's states, or the request's for an extension.
-    from_state = models.CharField(max_length=16, blank=True)
-    to_state = models.CharField(max_length=16)
+    from_state = models.CharField(_("from state"), max_length=16, blank=True)
+    to_state = models.CharField(_("to state"), max_length=16)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    actor_label = models.CharField(max_length=150)
-    note = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField()
+    actor_label = models.CharField(_("actor label"), max_length=150)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    at = models.DateTimeField(_("time"))
 
     class Meta:
+        verbose_name = _("campaign event")
+        verbose_name_plural = _("campaign events")
         ordering = ["campaign", "at", "id"]
 
     def __str__(self) -> str:

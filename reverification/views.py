@@ -35,6 +35,7 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.models import Operator
 from operators.tenancy import can, staff_of
+from operators.timezones import operator_time_zone_activate
 from registration import selectors as registration_selectors
 
 from . import campaigns, selectors, tokens
@@ -83,6 +84,7 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
     if req is None:
         raise Http404
     operator = req.operator
+    operator_time_zone_activate(operator)
     notices = [
         n
         for n in (
@@ -369,6 +371,8 @@ def my_lines(request: HttpRequest) -> HttpResponse:
     page = _my_lines_step(request)
     challenge = page.challenge
     operator = challenge.operator if challenge is not None else _operator_from_link(request)
+    if operator is not None:
+        operator_time_zone_activate(operator)
     context = {
         **_brand(operator),
         "state": page.state,

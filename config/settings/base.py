@@ -7,6 +7,7 @@ demand (production refuses to start without its secrets), never behaviour.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import environ
@@ -78,6 +79,8 @@ MIDDLEWARE = [
     # A signed-in staff member's own language (or their operator's default)
     # for staff pages and the console; after LocaleMiddleware and authentication.
     "operators.middleware.StaffLanguageMiddleware",
+    # Times in the staff member's operator's time zone (subscriber pages: the link's).
+    "operators.middleware.OperatorTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # No document or phone number in a console URL (identity/console_urls.py);
@@ -105,6 +108,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "operators.context_processors.staff",
             ],
+            # {{ number|phone }} in every template without {% load %} (numbers for reading).
+            "builtins": ["identity.templatetags.telereg_format"],
         },
     },
 ]
@@ -251,6 +256,11 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai")
+# Telephone numbers of this country are shown in its national format (138 0013 8000,
+# 010-6234 5678), any other in international format (identity.phone_format).
+TELEREG_PHONE_HOME_REGION = env.str("TELEREG_PHONE_HOME_REGION", default="CN").upper()
+if not re.fullmatch(r"[A-Z]{2}", TELEREG_PHONE_HOME_REGION):
+    raise ImproperlyConfigured("TELEREG_PHONE_HOME_REGION must be an ISO 3166-1 alpha-2 code.")
 USE_I18N = True
 USE_TZ = True
 

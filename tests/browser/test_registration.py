@@ -111,7 +111,7 @@ def test_clerk_opens_a_mobile_account_and_gets_a_receipt(page, counter_setup, ci
     tx = Transaction.objects.get(reference=reference)
     assert tx.state == TransactionState.COMPLETED
     assert page.text_content("#state").strip() == "Completed"
-    assert "+8613800138003" in page.text_content("#line-number")
+    assert "138 0013 8003" in page.text_content("#line-number")  # grouped for reading
     holder = page.text_content("#holder")
     assert identity.id_number not in holder
     assert identity.name not in holder

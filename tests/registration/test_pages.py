@@ -192,7 +192,7 @@ def test_mobile_opening_through_the_pages_gives_the_chosen_number_and_a_receipt(
     content = receipt.content.decode()
     assert tx.reference in content
     assert "Completed" in content
-    assert "+8613800138003" in content
+    assert "138 0013 8003" in content  # grouped for reading (identity.phone_format)
     assert tx.notice_hash in content
     assert "no-store" in receipt["Cache-Control"]
 

@@ -11,6 +11,7 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
+from notices.messages import date_for_reading
 from operators.roles import Role
 from reverification import campaigns, dispatch, tokens
 from reverification.models import BatchState, Delivery, DeliveryState, DispatchBatch
@@ -337,6 +338,7 @@ def test_the_notice_text_is_the_campaign_template_filled_in(campaign, outbox):
         number = request.line.number
         assert line["link"] == dispatch.link_for(request.pk, language="zh-hans")
         assert line["text"] == (
-            f"Alpha Telecom|{request.deadline.isoformat()}|{number[:-8]}****{number[-4:]}|"
+            f"Alpha Telecom|{date_for_reading(request.deadline, 'zh-hans')}|"
+            f"{number[:-8]}****{number[-4:]}|"
             f"{line['link']}"
         )

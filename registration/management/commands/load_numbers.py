@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext
 
 from operators.models import Operator
 from registration.inventory import (
@@ -39,7 +40,9 @@ class Command(BaseCommand):
         try:
             operator_obj = Operator.objects.get(code=operator)
         except Operator.DoesNotExist:
-            raise CommandError(f"No operator with code {operator!r}.") from None
+            raise CommandError(
+                gettext("No operator with code %(code)r.") % {"code": operator}
+            ) from None
         path = Path(source)
         try:
             if path.is_file():
@@ -53,16 +56,32 @@ class Command(BaseCommand):
                 )
             else:
                 raise CommandError(
-                    f"{source!r} is neither a readable file nor a range like "
-                    "+8613800000000-+8613800009999."
+                    gettext(
+                        "%(source)r is neither a readable file nor a range like "
+                        "+8613800000000-+8613800009999."
+                    )
+                    % {"source": source}
                 )
         except InventoryLoadRefused as exc:
             if exc.position and path.is_file():
                 raise CommandError(
-                    f"{source}, line {exc.position} ({exc.entry!r}) is refused: {exc.reason}. "
-                    "Nothing was loaded."
+                    gettext(
+                        "%(source)s, line %(line)s (%(entry)r) is refused: %(reason)s. "
+                        "Nothing was loaded."
+                    )
+                    % {
+                        "source": source,
+                        "line": exc.position,
+                        "entry": exc.entry,
+                        "reason": exc.reason,
+                    }
                 ) from None
             raise CommandError(exc.message) from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise CommandError(f"Cannot read {source}: {exc}") from None
-        self.stdout.write(f"{operator_obj.code} {kind}: {created} created, {skipped} skipped")
+            raise CommandError(
+                gettext("Cannot read %(source)s: %(error)s") % {"source": source, "error": exc}
+            ) from None
+        self.stdout.write(
+            gettext("%(operator)s %(kind)s: %(created)s created, %(skipped)s skipped")
+            % {"operator": operator_obj.code, "kind": kind, "created": created, "skipped": skipped}
+        )
