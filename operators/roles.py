@@ -49,6 +49,10 @@ MATRIX: dict[str, frozenset[Role]] = {
     "privacy_notice.manage": frozenset({Role.COMPLIANCE_OFFICER}),
     "campaign.manage": frozenset({Role.COMPLIANCE_OFFICER}),
     "inventory.manage": frozenset({Role.OPERATOR_ADMIN}),
+    # Close a line for the operator (fraud, non-payment, a court order...).
+    "line.close": HEAD_OFFICE,
+    # Set and lift a line's legal hold (no closing, no shredding meanwhile).
+    "line.legal_hold": frozenset({Role.COMPLIANCE_OFFICER}),
 }
 
 

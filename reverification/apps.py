@@ -11,7 +11,8 @@ class ReverificationConfig(AppConfig):
         # hooks (registration never imports this app).
         from registration import hooks
 
-        from . import selectors, tasks  # noqa: F401 - tasks: published by name
+        from . import closing, selectors, tasks  # noqa: F401 - tasks: published by name
 
         hooks.person_reference_register(selectors.person_has_requests)
         hooks.line_open_request_register(selectors.line_open_request)
+        hooks.line_closed_register(closing.line_closed)

@@ -244,6 +244,7 @@ class DisputeState(models.TextChoices):
     OPEN = "open", _("Open")
     DISMISSED = "dismissed", _("Dismissed")
     SUSPENDED = "suspended", _("Line suspended, re-verification opened")
+    CANCELLED = "cancelled", _("Cancelled: the line closed")
 
 
 class Dispute(models.Model):
