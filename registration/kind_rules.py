@@ -114,9 +114,10 @@ def apply_relocate(tx: Transaction, now: dt.datetime) -> None:
 def apply_close(tx: Transaction, now: dt.datetime) -> None:
     """The holder's closing completes: the one closing service, at the
     holder's request, by the clerk who took it."""
-    closing.line_close(
+    closure = closing.line_close(
         line=tx.line, reason=CloseReason.HOLDER_REQUEST, actor=tx.staff, tx=tx, now=now
     )
+    tx.line = closure.line  # as closed, for the caller's answer
 
 
 def apply_service(tx: Transaction, now: dt.datetime) -> None:
