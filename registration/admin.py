@@ -244,8 +244,8 @@ class LineHoldingInline(ReadOnlyInline):
     view_permission = "line.lookup"
     fields = ["holder_uid", "holder_name", "started_at", "ended_at", "transaction_reference"]
     readonly_fields = fields
-    verbose_name = "holder"
-    verbose_name_plural = "holder history"
+    verbose_name = gettext_lazy("holder")
+    verbose_name_plural = gettext_lazy("holder history")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "transaction")
@@ -268,8 +268,8 @@ class LineAddressInline(ReadOnlyInline):
     view_permission = "line.lookup"
     fields = ["address_masked", "holder_uid", "started_at", "ended_at", "transaction_reference"]
     readonly_fields = fields
-    verbose_name = "installation address"
-    verbose_name_plural = "address history"
+    verbose_name = gettext_lazy("installation address")
+    verbose_name_plural = gettext_lazy("address history")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "line", "transaction")
@@ -300,7 +300,7 @@ class LineServiceInline(ReadOnlyInline):
     view_permission = "line.lookup"
     fields = ["service", "activated_at", "deactivated_at", "transaction_reference"]
     readonly_fields = fields
-    verbose_name_plural = "services"
+    verbose_name_plural = gettext_lazy("services")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("service", "transaction")

@@ -11,7 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from identity.models import Consent, Person
@@ -181,8 +181,8 @@ class LineHolding(models.Model):
 
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="holdings")
     holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -202,8 +202,8 @@ class LineAddress(models.Model):
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="addresses")
     holder = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="+")
     address_enc = models.BinaryField()
-    started_at = models.DateTimeField()
-    ended_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -219,9 +219,11 @@ class LineService(models.Model):
     TENANT_OPERATOR_PATH = "line__operator"
 
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="services")
-    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
-    activated_at = models.DateTimeField()
-    deactivated_at = models.DateTimeField(null=True, blank=True)
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.PROTECT, related_name="+"
+    )
+    activated_at = models.DateTimeField(_("activated at"))
+    deactivated_at = models.DateTimeField(_("deactivated at"), null=True, blank=True)
     transaction = models.ForeignKey("Transaction", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
@@ -586,7 +588,8 @@ class LegalHold(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"legal hold #{self.pk} on line #{self.line_id}"
+        # Shown as the row's title under the line in the console.
+        return gettext("hold #%(id)s") % {"id": self.pk}
 
 
 # Named by historical migrations (0002_campaigns): campaigns now live in
