@@ -151,8 +151,8 @@ def test_a_hold_set_and_lifted_in_the_console_names_who_and_when(
 # --- The new pages in both languages -----------------------------------------------------
 
 
-def _shop_line(shop, citizen):
-    operator, clerk, _ = shop
+def _shop_line(the_shop, citizen):
+    operator, clerk, _ = the_shop
     identity = citizen()
     notice = identity_services.current_notices(operator)[0]
     tx = services.transaction_submit(
@@ -166,10 +166,10 @@ def _shop_line(shop, citizen):
     return tx.line, identity
 
 
-def console_pages(shop, citizen) -> dict[str, str]:
+def console_pages(the_shop, citizen) -> dict[str, str]:
     """The console's closing and hold pages, each state: name → HTML."""
-    operator, _, officer = shop
-    line, _ = _shop_line(shop, citizen)
+    operator, _, officer = the_shop
+    line, _ = _shop_line(the_shop, citizen)
     client = privileged_login(Client(), officer.user)
     pages: dict[str, str] = {}
 
@@ -194,10 +194,10 @@ def console_pages(shop, citizen) -> dict[str, str]:
     return pages
 
 
-def _wizard_line_close(shop, citizen) -> dict[str, str]:
+def _wizard_line_close(the_shop, citizen) -> dict[str, str]:
     """The store wizard taking a line_close, page by page: name → HTML."""
-    _, clerk, _ = shop
-    line, identity = _shop_line(shop, citizen)
+    _, clerk, _ = the_shop
+    line, identity = _shop_line(the_shop, citizen)
     counter = privileged_login(Client(), clerk.user)
     step = lambda name: reverse(f"registration:{name}", kwargs={"kind": "line_close"})  # noqa: E731
     pages: dict[str, str] = {}
