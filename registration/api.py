@@ -22,7 +22,7 @@ from identity.types import IdentityData
 from operators.tenancy import staff_of
 
 from . import closing, kinds, selectors, services
-from .errors import RegistrationRefused
+from .errors import LineNotFound, RegistrationRefused
 from .idempotency import idempotent
 from .models import (
     OPERATOR_CLOSE_REASONS,
@@ -350,7 +350,7 @@ class LineDetailView(APIView):
     def get(self, request: Request, number: str) -> Response:
         line = selectors.line_current(user=request.user, number=_e164_or_400(request, number))
         if line is None:
-            raise NotFound("No line with that number at this operator.")
+            raise NotFound(LineNotFound.message)
         return Response(LineSerializer(line).data)
 
 
@@ -383,7 +383,7 @@ class LineCloseView(APIView):
         closing.close_input_check(**data.validated_data)
         line = selectors.line_current(user=request.user, number=e164)
         if line is None:
-            raise NotFound("No line with that number at this operator.")
+            raise NotFound(LineNotFound.message)
         closing.line_close(line=line, actor=request.user, **data.validated_data)
         line = selectors.line_list(user=request.user).get(pk=line.pk)
         return Response(LineSerializer(line).data)
