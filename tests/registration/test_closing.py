@@ -10,12 +10,15 @@ import datetime as dt
 import json
 import uuid
 from io import StringIO
+from types import SimpleNamespace
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from config.api import InvalidInput
+from identity import authority
+from identity.authority import AuthorityResult, Outcome, utc_now
 from identity.errors import PersonHeld
 from identity.models import AccessLogEntry, Person
 from identity.services import person_shred
@@ -617,3 +620,58 @@ def test_a_held_persons_other_lines_closing_keeps_them_held(
     closing.line_close(line=second.line, reason=CloseReason.OTHER, actor=None)
     assert Person.objects.get(pk=first.applicant_id).retention_held is True
     assert Line.objects.get(pk=first.line.pk).status == LineStatus.ACTIVE
+
+
+# --- A holder's closing that waits for the authority ---------------------------------------
+
+
+class _Unavailable:
+    name = "test-down"
+
+    def verify(self, identity):
+        return AuthorityResult(Outcome.UNAVAILABLE, "LOCAL-x", utc_now(), self.name)
+
+
+@pytest.fixture
+def switch(monkeypatch):
+    """The simulated authority, unreachable while ``switch.down`` is true."""
+    state = SimpleNamespace(down=True)
+    real = authority.get_backend
+    monkeypatch.setattr(authority, "get_backend", lambda: _Unavailable() if state.down else real())
+    return state
+
+
+def test_a_waiting_line_close_closes_through_the_same_service_once_verified(
+    held_line, submit, switch
+):
+    line, identity = held_line
+    tx = submit("line_close", line=line.number, applicant=identity)
+    assert tx.state == TransactionState.PENDING_VERIFICATION
+    line.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+    assert PhoneNumber.objects.get(number=line.number).status == NumberStatus.ASSIGNED
+    switch.down = False
+    assert services.transaction_verify_pending(transaction_id=tx.pk) == TransactionState.COMPLETED
+    line.refresh_from_db()
+    assert line.status == LineStatus.CLOSED
+    closure = LineClosure.objects.get(line=line)
+    assert closure.transaction_id == tx.pk
+    assert closure.reason == CloseReason.HOLDER_REQUEST
+    assert PhoneNumber.objects.get(number=line.number).status == NumberStatus.QUARANTINED
+
+
+def test_a_waiting_line_close_waits_while_a_hold_is_set_meanwhile(
+    held_line, submit, switch, alpha_compliance
+):
+    line, identity = held_line
+    tx = submit("line_close", line=line.number, applicant=identity)
+    closing.legal_hold_set(line=line, reason="D-3", actor=alpha_compliance.user)
+    switch.down = False
+    with pytest.raises(LineOnLegalHold):
+        services.transaction_verify_pending(transaction_id=tx.pk)
+    tx.refresh_from_db()
+    line.refresh_from_db()
+    assert tx.state == TransactionState.PENDING_VERIFICATION
+    assert line.status == LineStatus.ACTIVE
+    closing.legal_hold_lift(line=line, reason="done", actor=alpha_compliance.user)
+    assert services.transaction_verify_pending(transaction_id=tx.pk) == TransactionState.COMPLETED
