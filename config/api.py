@@ -122,7 +122,13 @@ def status_for(exc: DomainError) -> int:
 
 
 def error_body(code: str, message: str, fields: dict[str, list[str]] | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    # Texts rendered now (a lazy translation is not JSON): an Idempotency-Key
+    # stores this body as JSON for its replays.
+    fields = {
+        name: [str(r) for r in reasons] if isinstance(reasons, list | tuple) else [str(reasons)]
+        for name, reasons in (fields or {}).items()
+    }
+    return {"error": {"code": code, "message": str(message), "fields": fields}}
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:

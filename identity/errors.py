@@ -116,3 +116,10 @@ class LanguageInvalid(InvalidInput):  # noqa: N818 - named for what happened, li
 
     def __init__(self) -> None:
         super().__init__(fields={"language": [str(_("Choose zh-hans or en."))]})
+
+
+class PersonHeld(DomainError):
+    """A person whose line is under a legal hold: kept whole until it is lifted."""
+
+    code = "legal_hold"
+    message = _("A line of this person is under a legal hold: their data cannot be erased.")

@@ -81,6 +81,9 @@ class Person(models.Model):
     # Maintained by the registration app; retention reads them.
     lines_held = models.PositiveIntegerField(_("lines held"), default=0)
     last_line_closed_at = models.DateTimeField(_("last line closed at"), null=True, blank=True)
+    # Set by registration while a line of this person is under a legal hold:
+    # retention passes them by and nothing shreds them until it is lifted.
+    retention_held = models.BooleanField(_("retention held"), default=False)
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)

@@ -31,6 +31,7 @@ from .errors import (
     NoCurrentNotice,
     NoticeIncomplete,
     NoticePublished,
+    PersonHeld,
     PersonShredded,
     RevealNotAllowed,
 )
@@ -840,12 +841,18 @@ def person_shred(
     reason: str = "retention term elapsed",
 ) -> Person:
     """Crypto-shred a person: the data key and every ciphertext are erased,
-    versions and correction proposals deleted; consents and the access log
-    stay (they hold no personal data). ``reason`` goes to the access log."""
+    and the blind index with them (a look-up by document no longer finds
+    the row; the document, registered again, makes a new person); versions
+    and correction proposals deleted; consents and the access log stay (they
+    hold no personal data). ``reason`` goes to the access log. A person under
+    a legal hold (``retention_held``) is refused with PersonHeld, unchanged."""
     person = Person.objects.select_for_update().get(pk=person.pk)
     if person.is_shredded:
         return person
+    if person.retention_held:
+        raise PersonHeld()
     vault.shred(person)
+    person.doc_index = erased_index(person)
     person.shredded_at = timezone.now()
     person.save()
     person.versions.all().delete()
@@ -861,10 +868,55 @@ def person_shred(
     return person
 
 
+def erased_index(person: Person) -> str:
+    """What stands in a shredded person's blind index: unique per row (the
+    column is unique per operator), never a document's HMAC (64 hex digits)."""
+    return f"erased:{person.uid.hex}"
+
+
+def person_lines_record(
+    *, person_id: int, lines_held: int, last_closed_at: dt.datetime | None = None
+) -> None:
+    """Registration tells identity how many open lines a person holds and,
+    when their last one has just closed, when: the retention term runs from
+    that moment (``retention_due``)."""
+    updates: dict[str, object] = {"lines_held": lines_held}
+    if last_closed_at is not None and lines_held == 0:
+        updates["last_line_closed_at"] = last_closed_at
+    Person.objects.filter(pk=person_id).update(**updates)
+
+
+def person_retention_hold(*, person_id: int, held: bool) -> None:
+    """Registration tells identity that a line of this person is under a
+    legal hold (or that none is any more): retention passes a held person by,
+    and ``person_shred`` refuses them."""
+    Person.objects.filter(pk=person_id).update(retention_held=held)
+
+
+@dataclass(frozen=True)
+class RetentionDue:
+    """One person whose retention term has elapsed, and why (no personal data:
+    ids and dates only)."""
+
+    person_id: int
+    person_uid: str
+    operator_code: str
+    since: dt.datetime  # the last line's closing, or the record's making
+    since_last_line: bool
+    term_days: int
+
+    def __str__(self) -> str:
+        start = "last line closed" if self.since_last_line else "no line ever held; recorded"
+        return (
+            f"person {self.person_id} ({self.person_uid}) at {self.operator_code}: "
+            f"{start} {self.since:%Y-%m-%d}, retention term {self.term_days} days elapsed"
+        )
+
+
 def retention_due(*, now: dt.datetime | None = None):
-    """Persons whose retention term has elapsed: no line held, and the last
-    line closed (or, never holding one, the record made) longer ago than the
-    operator's term."""
+    """Persons whose retention term has elapsed: no line held, the last line
+    closed (or, never holding one, the record made) longer ago than the
+    operator's term, and no legal hold on any line of theirs."""
     now = now or timezone.now()
     due = Person.objects.none()
     for operator in Operator.objects.all():
@@ -875,19 +927,60 @@ def retention_due(*, now: dt.datetime | None = None):
             operator=operator,
             lines_held=0,
             shredded_at__isnull=True,
+            retention_held=False,
         )
     return due
 
 
+def retention_due_list(
+    *, now: dt.datetime | None = None, limit: int = 10_000
+) -> list[RetentionDue]:
+    """Who ``retention_run`` would shred at ``now``, and why; changes nothing."""
+    rows = (
+        retention_due(now=now)
+        .order_by("pk")
+        .values_list(
+            "pk",
+            "uid",
+            "operator__code",
+            "operator__retention_days",
+            "last_line_closed_at",
+            "created_at",
+        )[:limit]
+    )
+    return [
+        RetentionDue(
+            person_id=pk,
+            person_uid=str(uid),
+            operator_code=code,
+            since=closed or created,
+            since_last_line=closed is not None,
+            term_days=days,
+        )
+        for pk, uid, code, days, closed, created in rows
+    ]
+
+
 def retention_run(*, now: dt.datetime | None = None, batch_size: int = 500) -> int:
-    """Shred every person due; each batch commits on its own. Returns the count."""
+    """Shred every person due at ``now``; each person commits on its own (a
+    hold set meanwhile leaves that one whole). Returns the count."""
     shredded = 0
+    skipped: set[int] = set()
     while True:
-        ids = list(retention_due(now=now).order_by("pk").values_list("pk", flat=True)[:batch_size])
+        ids = list(
+            retention_due(now=now)
+            .exclude(pk__in=skipped)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
         if not ids:
             return shredded
         for person in Person.objects.filter(pk__in=ids).select_related("operator"):
-            person_shred(person=person)
+            try:
+                person_shred(person=person)
+            except PersonHeld:
+                skipped.add(person.pk)
+                continue
             shredded += 1
 
 

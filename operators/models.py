@@ -138,6 +138,15 @@ class Operator(models.Model):
         default=730,
         help_text=_("Days personal data is kept after the person's last line closed."),
     )
+    quarantine_days = models.PositiveSmallIntegerField(
+        _("quarantine days"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Days a closed line's number rests before it can be given again "
+            "(empty: the system's default, TELEREG_QUARANTINE_DAYS)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -52,6 +52,10 @@ MATRIX: dict[str, frozenset[Role]] = {
     # CSV exports of the console's masked lists (each also needs the list's own
     # view permission); every export is written to the access log.
     "console.export": HEAD_OFFICE,
+    # Close a line for the operator (fraud, non-payment, a court order...).
+    "line.close": HEAD_OFFICE,
+    # Set and lift a line's legal hold (no closing, no shredding meanwhile).
+    "line.legal_hold": frozenset({Role.COMPLIANCE_OFFICER}),
 }
 
 

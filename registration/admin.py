@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -25,6 +25,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError, status_for
+from config.forms import form_errors_add
 from identity import lookups
 from identity import selectors as identity_selectors
 from identity.console_urls import UidSearchOnlyMixin
@@ -34,17 +35,22 @@ from operators.admin import OperatorScopedAdmin, ScopedAdmin, console
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
-from . import exports, inventory, selectors
+from . import closing, exports, inventory, selectors
 from . import lookups as line_lookups
 from .console_inventory import NumberLoadMixin
+from .errors import LineAlreadyClosed
 from .models import (
     LINE_STATUS_REASONS,
+    OPERATOR_CLOSE_REASONS,
     HolderAlert,
+    LegalHold,
     Line,
     LineAddress,
+    LineClosure,
     LineHolding,
     LineKind,
     LineService,
+    LineStatus,
     PhoneNumber,
     Service,
     Transaction,
@@ -267,8 +273,8 @@ class LineHoldingInline(ReadOnlyInline):
     view_permission = "line.lookup"
     fields = ["holder_uid", "holder_name", "started_at", "ended_at", "transaction_reference"]
     readonly_fields = fields
-    verbose_name = "holder"
-    verbose_name_plural = "holder history"
+    verbose_name = gettext_lazy("holder")
+    verbose_name_plural = gettext_lazy("holder history")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "transaction")
@@ -291,8 +297,8 @@ class LineAddressInline(ReadOnlyInline):
     view_permission = "line.lookup"
     fields = ["address_masked", "holder_uid", "started_at", "ended_at", "transaction_reference"]
     readonly_fields = fields
-    verbose_name = "installation address"
-    verbose_name_plural = "address history"
+    verbose_name = gettext_lazy("installation address")
+    verbose_name_plural = gettext_lazy("address history")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("holder", "line", "transaction")
@@ -323,7 +329,7 @@ class LineServiceInline(ReadOnlyInline):
     view_permission = "line.lookup"
     fields = ["service", "activated_at", "deactivated_at", "transaction_reference"]
     readonly_fields = fields
-    verbose_name_plural = "services"
+    verbose_name_plural = gettext_lazy("services")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related("service", "transaction")
@@ -434,6 +440,39 @@ class LineStatusReasonFilter(admin.SimpleListFilter):
         return queryset.filter(status_reason=self.value()) if self.value() else queryset
 
 
+class LineCloseForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=gettext_lazy("Reason"),
+        choices=[("", "—"), *((r.value, r.label) for r in OPERATOR_CLOSE_REASONS)],
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note (optional, no personal data)"),
+        max_length=closing.NOTE_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class LegalHoldForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason (e.g. the disclosure request's reference)"),
+        max_length=closing.NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class LegalHoldInline(ReadOnlyInline):
+    model = LegalHold
+    view_permission = "line.lookup"
+    fields = ["reason", "set_by", "set_at", "lift_reason", "lifted_by", "lifted_at"]
+    readonly_fields = fields
+    verbose_name = gettext_lazy("legal hold")
+    verbose_name_plural = gettext_lazy("legal holds")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related("set_by", "lifted_by")
+
+
 @admin.register(Line, site=console)
 class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyScopedAdmin):
     """Lines, holders masked. Searched by id only; found by number through
@@ -455,7 +494,7 @@ class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyS
         "holder_name",
         "registered_at",
     ]
-    list_filter = ["kind", "status", LineStatusReasonFilter]
+    list_filter = ["kind", "status", LineStatusReasonFilter, "close_reason"]
     list_select_related = ["store", "holder", "operator"]
     fields = [
         "uid",
@@ -473,9 +512,13 @@ class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyS
         "registered_at",
         "updated_at",
         "closed_at",
+        "close_reason",
+        "closing_summary",
+        "legal_hold_summary",
     ]
     readonly_fields = fields
-    inlines = [LineHoldingInline, LineAddressInline, LineServiceInline]
+    inlines = [LineHoldingInline, LineAddressInline, LineServiceInline, LegalHoldInline]
+    change_form_template = "registration/admin/line_change_form.html"
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "line.lookup")
@@ -504,6 +547,146 @@ class LineAdmin(CsvExportMixin, FindByNumberMixin, UidSearchOnlyMixin, ReadOnlyS
         return line_lookups.line_lookup_by_number(
             user=request.user, number=number, purpose=purpose, surface="console.line.find"
         )
+
+    # Closing and legal holds: one page each, a form with a reason, the
+    # service called on POST (registration.closing).
+
+    @admin.display(description=gettext_lazy("closing"))
+    def closing_summary(self, obj: Line) -> str:
+        closure = LineClosure.objects.filter(line=obj).first()
+        if closure is None:
+            return "—"
+        return gettext("%(reason)s, by %(actor)s; the number is available again from %(date)s") % {
+            "reason": closure.get_reason_display(),
+            "actor": closure.actor_label,
+            "date": date_format(timezone.localtime(closure.number_available_at), "DATE_FORMAT"),
+        }
+
+    @admin.display(description=gettext_lazy("legal hold"))
+    def legal_hold_summary(self, obj: Line) -> str:
+        hold = closing.line_hold_in_force(obj)
+        if hold is None:
+            return gettext("none")
+        return gettext("in force since %(date)s") % {
+            "date": date_format(timezone.localtime(hold.set_at), "DATETIME_FORMAT")
+        }
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        line = self.get_object(request, object_id)
+        links = []
+        if line is not None and line.status != LineStatus.CLOSED:
+            if can(request.user, "line.close"):
+                links.append(("close-link", "close", gettext("Close this line")))
+        if line is not None and can(request.user, "line.legal_hold"):
+            held = closing.line_hold_in_force(line) is not None
+            links.append(
+                ("hold-link", "legal_hold", gettext("Lift the legal hold"))
+                if held
+                else ("hold-link", "legal_hold", gettext("Set a legal hold"))
+            )
+        extra_context = {
+            **(extra_context or {}),
+            "line_links": [
+                (css_id, reverse(f"console:registration_line_{name}", args=[line.pk]), label)
+                for css_id, name, label in links
+            ],
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def _line_for(self, request: HttpRequest, object_id: str, permission: str) -> Line:
+        """The line of the operator the page names, or 404 (another
+        operator's is not found); 403 without the permission."""
+        if not can(request.user, permission):
+            raise PermissionDenied
+        line = self.get_object(request, object_id)
+        if line is None:
+            raise Http404
+        return line
+
+    def _line_page(self, request, line, form, template, title, status=200) -> HttpResponse:
+        response = TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": line,
+                "form": form,
+                "title": title,
+                "masked_number": identity_selectors.phone_masked(line.number),
+                "hold": closing.line_hold_in_force(line),
+            },
+            status=status,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def close_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        line = self._line_for(request, object_id, "line.close")
+        title = gettext("Close a line")
+        form = LineCloseForm(request.POST or None)
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                try:
+                    closing.line_close(
+                        line=line,
+                        reason=form.cleaned_data["reason"],
+                        note=form.cleaned_data["note"],
+                        actor=request.user,
+                    )
+                except DomainError as exc:
+                    status = form_errors_add(form, exc)
+                else:
+                    self.message_user(request, gettext("The line was closed."), messages.SUCCESS)
+                    return redirect(reverse("console:registration_line_change", args=[line.pk]))
+        elif line.status == LineStatus.CLOSED:
+            form.add_error(None, str(LineAlreadyClosed.message))
+        return self._line_page(
+            request, line, form, "registration/admin/line_close.html", title, status
+        )
+
+    def legal_hold_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        line = self._line_for(request, object_id, "line.legal_hold")
+        held = closing.line_hold_in_force(line) is not None
+        title = gettext("Lift the legal hold") if held else gettext("Set a legal hold")
+        form = LegalHoldForm(request.POST or None)
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                action = closing.legal_hold_lift if held else closing.legal_hold_set
+                try:
+                    action(line=line, reason=form.cleaned_data["reason"], actor=request.user)
+                except DomainError as exc:
+                    status = form_errors_add(form, exc)
+                else:
+                    done = (
+                        gettext("The legal hold was lifted.")
+                        if held
+                        else gettext("The legal hold is in force.")
+                    )
+                    self.message_user(request, done, messages.SUCCESS)
+                    return redirect(reverse("console:registration_line_change", args=[line.pk]))
+        return self._line_page(
+            request, line, form, "registration/admin/line_legal_hold.html", title, status
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<path:object_id>/close/",
+                self.admin_site.admin_view(self.close_view),
+                name="registration_line_close",
+            ),
+            path(
+                "<path:object_id>/legal-hold/",
+                self.admin_site.admin_view(self.legal_hold_view),
+                name="registration_line_legal_hold",
+            ),
+        ]
+        return extra + super().get_urls()
 
 
 # Number inventory -------------------------------------------------------------

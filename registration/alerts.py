@@ -15,6 +15,11 @@ transferred to them or given a service under their document.
 
 The channels, texts and rate limits are the ``notices`` app's; nothing here
 goes through re-verification.
+
+A line's closing (registration.closing) alerts the same way, its
+:class:`HolderAlert` row naming the :class:`LineClosure` instead of a
+transaction: ``closure_alert_send`` tells the closed line itself and the
+holder's other open lines.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from identity.models import Person
@@ -35,6 +40,7 @@ from .models import (
     HolderAlert,
     HolderAlertMessage,
     Line,
+    LineClosure,
     LineStatus,
     Transaction,
     TransactionState,
@@ -42,6 +48,8 @@ from .models import (
 from .selectors import alerted_person_id
 
 ALERT_KIND = "alert"
+# The text of a closing's alert (its messages are alerts on the channel).
+CLOSED_KIND = "line_closed"
 
 
 def holder_alert_send(*, transaction_id: int) -> int:
@@ -78,11 +86,14 @@ def _alert_claim(transaction_id: int, now: dt.datetime) -> bool:
             [HolderAlert(transaction_id=transaction_id, created_at=now, enqueued_at=now)],
             ignore_conflicts=True,
         )
+    return _lease(HolderAlert.objects.filter(transaction_id=transaction_id), now)
+
+
+def _lease(alerts: QuerySet[HolderAlert], now: dt.datetime) -> bool:
+    """Claim an alert not done that no live worker holds (a conditional UPDATE)."""
     return bool(
-        HolderAlert.objects.filter(
-            Q(lease_until__isnull=True) | Q(lease_until__lt=now),
-            transaction_id=transaction_id,
-            done_at__isnull=True,
+        alerts.filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now), done_at__isnull=True
         ).update(
             lease_until=now + dt.timedelta(seconds=settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS),
             attempts=F("attempts") + 1,
@@ -98,20 +109,47 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
     if person_id is None:
         return 0
     alert = HolderAlert.objects.get(transaction_id=transaction_id)
-    channel = channels.get_channel(settings.TELEREG_ALERT_CHANNEL)
     others = (
         Line.objects.filter(holder_id=person_id)
         .exclude(pk=tx.line_id)
         .exclude(status=LineStatus.CLOSED)
         .order_by("pk")
     )
-    # 1. The intents, one per other line, before any channel is called
+    language, link = _language_and_link(person_id)
+    text = render_message(
+        kind=ALERT_KIND,
+        language=language,
+        context={
+            "operator": tx.operator.name,
+            "last4": tx.line.number[-4:],
+            "store": tx.store.name,
+            "link": link,
+        },
+    )
+    return _deliver(alert, list(others), language=language, text=text, link=link, now=now)
+
+
+def _language_and_link(person_id: int) -> tuple[str, str]:
+    """The holder's language, and the link that opens /my-lines/ in it."""
+    language = language_for(
+        Person.objects.filter(pk=person_id).values_list("language", flat=True).first()
+    )
+    return language, f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/?lang={language}"
+
+
+def _deliver(
+    alert: HolderAlert, lines: list[Line], *, language: str, text: str, link: str, now: dt.datetime
+) -> int:
+    """Send one alert's text to each of ``lines`` (each once, ever); returns
+    how many messages this call sent."""
+    channel = channels.get_channel(settings.TELEREG_ALERT_CHANNEL)
+    # 1. The intents, one per line, before any channel is called
     # (nothing twice: the unique (alert, line)).
     with transaction.atomic():
         HolderAlertMessage.objects.bulk_create(
             [
                 HolderAlertMessage(alert=alert, line=line, channel=channel.name, created_at=now)
-                for line in others
+                for line in lines
             ],
             ignore_conflicts=True,
         )
@@ -124,21 +162,6 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
         if written:
             _mark_sent([-key for key in written])
     # 3. The rest, one at a time, each recorded as it happens.
-    # In the holder's language, and the link opens /my-lines/ in it.
-    language = language_for(
-        Person.objects.filter(pk=person_id).values_list("language", flat=True).first()
-    )
-    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/?lang={language}"
-    text = render_message(
-        kind=ALERT_KIND,
-        language=language,
-        context={
-            "operator": tx.operator.name,
-            "last4": tx.line.number[-4:],
-            "store": tx.store.name,
-            "link": link,
-        },
-    )
     sent = 0
     for message in pending.select_related("line").order_by("pk"):
         rate_wait(channel.name, 1)
@@ -170,6 +193,71 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
     return sent
 
 
+# --- A line's closing ------------------------------------------------------------------------
+
+
+def closure_alert_send(*, closure_id: int) -> int:
+    """Tell the holder of a closed line, on that line and on each of their
+    other open lines, that it closed (and to move their bank and app
+    accounts off the number). Each line once; the closure's HolderAlert row
+    is claimed first and marked done, or its failure recorded on it."""
+    now = timezone.now()
+    if not _lease(HolderAlert.objects.filter(closure_id=closure_id), now):
+        return 0
+    try:
+        sent = _closure_send(closure_id, now)
+    except Exception as exc:
+        HolderAlert.objects.filter(closure_id=closure_id).update(
+            lease_until=None, error=type(exc).__name__[:200]
+        )
+        raise
+    HolderAlert.objects.filter(closure_id=closure_id).update(
+        done_at=timezone.now(), lease_until=None, sent=F("sent") + sent, error=""
+    )
+    return sent
+
+
+def _closure_send(closure_id: int, now: dt.datetime) -> int:
+    closure = LineClosure.objects.select_related("line__operator").get(pk=closure_id)
+    line = closure.line
+    alert = HolderAlert.objects.get(closure_id=closure_id)
+    others = (
+        Line.objects.filter(holder_id=line.holder_id)
+        .exclude(pk=line.pk)
+        .exclude(status=LineStatus.CLOSED)
+        .order_by("pk")
+    )
+    language, link = _language_and_link(line.holder_id)
+    text = render_message(
+        kind=CLOSED_KIND,
+        language=language,
+        context={
+            "operator": line.operator.name,
+            "last4": line.number[-4:],
+            "date": timezone.localtime(closure.closed_at).date().isoformat(),
+            "link": link,
+        },
+    )
+    return _deliver(alert, [line, *others], language=language, text=text, link=link, now=now)
+
+
+def closure_alert_failure_record(*, closure_id: int, reason: str) -> bool:
+    """Why a closing's alert failed, on its row (the lease left alone)."""
+    return bool(
+        HolderAlert.objects.filter(done_at__isnull=True, closure_id=closure_id).update(
+            error=reason[:200]
+        )
+    )
+
+
+def closure_alerts_requeue_overdue(
+    *, now: dt.datetime | None = None, limit: int = 5000
+) -> list[int]:
+    """As :func:`alerts_requeue_overdue`, for the alerts of closings: their
+    closures' ids, for the caller to publish again."""
+    return _requeue(HolderAlert.objects.filter(closure__isnull=False), "closure_id", now, limit)
+
+
 def _mark_sent(message_ids: list[int]) -> None:
     HolderAlertMessage.objects.filter(pk__in=message_ids).update(
         state=AlertMessageState.SENT, sent_at=timezone.now()
@@ -181,18 +269,26 @@ def alerts_requeue_overdue(*, now: dt.datetime | None = None, limit: int = 5000)
     TELEREG_INTERACTIVE_OVERDUE_SECONDS and that no live worker holds: marked
     published now; returns their transactions' ids for the caller to publish
     (a concurrent sweep skips the rows this one holds, on PostgreSQL)."""
+    return _requeue(
+        HolderAlert.objects.filter(transaction__isnull=False), "transaction_id", now, limit
+    )
+
+
+def _requeue(
+    alerts: QuerySet[HolderAlert], key: str, now: dt.datetime | None, limit: int
+) -> list[int]:
     now = now or timezone.now()
     cutoff = now - dt.timedelta(seconds=settings.TELEREG_INTERACTIVE_OVERDUE_SECONDS)
-    overdue = HolderAlert.objects.filter(
+    overdue = alerts.filter(
         Q(lease_until__isnull=True) | Q(lease_until__lt=now),
         done_at__isnull=True,
         enqueued_at__lt=cutoff,
     )
     with transaction.atomic():
-        ids = list(
+        rows = list(
             overdue.select_for_update(skip_locked=True, of=("self",))
             .order_by("pk")
-            .values_list("transaction_id", flat=True)[:limit]
+            .values_list("pk", key)[:limit]
         )
-        HolderAlert.objects.filter(transaction_id__in=ids).update(enqueued_at=now)
-    return ids
+        HolderAlert.objects.filter(pk__in=[pk for pk, _ in rows]).update(enqueued_at=now)
+    return [value for _, value in rows]

@@ -23,10 +23,16 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import kinds, selectors, services
-from .errors import RegistrationRefused
+from . import closing, kinds, selectors, services
+from .errors import LineNotFound, RegistrationRefused
 from .idempotency import idempotent
-from .models import LineKind, Transaction, TransactionKind, TransactionState
+from .models import (
+    OPERATOR_CLOSE_REASONS,
+    LineKind,
+    Transaction,
+    TransactionKind,
+    TransactionState,
+)
 from .numbers import InvalidNumber, to_e164
 
 
@@ -95,9 +101,14 @@ class LineSerializer(serializers.Serializer):
     registered_at = serializers.DateTimeField()
     store = serializers.CharField(source="store.code")
     installation_address = serializers.SerializerMethodField()
+    closed_at = serializers.DateTimeField(allow_null=True)
+    close_reason = serializers.SerializerMethodField()
 
     def get_holder(self, line) -> dict:
         return selectors.line_masked_holder(line)
+
+    def get_close_reason(self, line) -> str | None:
+        return line.close_reason or None
 
     def get_installation_address(self, line) -> str | None:
         return selectors.line_masked_address(line)
@@ -337,10 +348,49 @@ class PersonLookupView(APIView):
 class LineDetailView(APIView):
     required_permission = "line.lookup"
 
-    @extend_schema(responses=LineSerializer, summary="One line by its number")
+    @extend_schema(
+        responses=LineSerializer,
+        summary="One line by its number (a closed one until its number is given again)",
+    )
     def get(self, request: Request, number: str) -> Response:
-        qs = selectors.line_list(user=request.user).exclude(status="closed")
-        line = get_object_or_404(qs, number=_e164_or_400(request, number))
+        line = selectors.line_current(user=request.user, number=_e164_or_400(request, number))
+        if line is None:
+            raise NotFound(LineNotFound.message)
+        return Response(LineSerializer(line).data)
+
+
+class LineCloseInputSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=[(r.value, r.label) for r in OPERATOR_CLOSE_REASONS])
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class LineCloseView(APIView):
+    """The operator closes a line (compliance officers, operator admins): the
+    same effects as the holder's ``line_close``, and the holder is told."""
+
+    required_permission = "line.close"
+
+    @extend_schema(
+        request=LineCloseInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str
+            )
+        ],
+        responses=LineSerializer,
+        summary="Close a line for the operator, with a reason (closing twice is harmless)",
+    )
+    @idempotent(required=False)
+    def post(self, request: Request, number: str) -> Response:
+        e164 = _e164_or_400(request, number)
+        data = LineCloseInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        closing.close_input_check(**data.validated_data)
+        line = selectors.line_current(user=request.user, number=e164)
+        if line is None:
+            raise NotFound(LineNotFound.message)
+        closing.line_close(line=line, actor=request.user, **data.validated_data)
+        line = selectors.line_list(user=request.user).get(pk=line.pk)
         return Response(LineSerializer(line).data)
 
 

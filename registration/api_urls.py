@@ -20,6 +20,7 @@ urlpatterns = [
     path("persons/lookup/", api.PersonLookupView.as_view(), name="person-lookup"),
     path("lines/", api.LineListView.as_view(), name="line-list"),
     path("lines/<str:number>/", api.LineDetailView.as_view(), name="line-detail"),
+    path("lines/<str:number>/close/", api.LineCloseView.as_view(), name="line-close"),
     path("numbers/available/", api.NumbersAvailableView.as_view(), name="numbers-available"),
     path("services/", api.ServiceListView.as_view(), name="service-list"),
 ]

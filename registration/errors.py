@@ -132,3 +132,20 @@ class IdentityMismatchRefused(RegistrationRefused):
 
     code = "identity_mismatch"
     message = IdentityMismatch.message
+
+
+class LineOnLegalHold(RegistrationRefused):
+    """The line is under a legal hold: it stays open until the hold is lifted."""
+
+    code = "legal_hold"
+    message = _("This line is under a legal hold: it cannot be closed until the hold is lifted.")
+
+
+class NoLegalHold(DomainError):
+    code = "no_legal_hold"
+    message = _("This line has no legal hold in force.")
+
+
+class LineAlreadyClosed(DomainError):
+    code = "line_closed"
+    message = _("This line is closed already.")

@@ -34,3 +34,19 @@ def line_open_request_register(finder: Callable[[Any], Any]) -> None:
 
 def line_open_request(line: Any) -> Any:
     return _line_open_request(line) if _line_open_request is not None else None
+
+
+_line_closed: list[Callable[[Any, Any, Any], None]] = []
+
+
+def line_closed_register(action: Callable[[Any, Any, Any], None]) -> None:
+    """An action an app above takes when a line closes, inside the closing's
+    own database transaction: ``action(line, now, actor)`` (re-verification
+    cancels the line's open requests and its disputes' pending actions)."""
+    if action not in _line_closed:
+        _line_closed.append(action)
+
+
+def line_closed(line: Any, now: Any, actor: Any) -> None:
+    for action in _line_closed:
+        action(line, now, actor)

@@ -16,9 +16,10 @@ from django.views.decorators.debug import sensitive_variables
 from identity import services as identity_services
 from identity.models import Person
 
-from . import numbers
-from .errors import ServiceAlreadyActive, ServiceNotApplicable, ServiceNotFound
+from . import closing, numbers
+from .errors import LineOnLegalHold, ServiceAlreadyActive, ServiceNotApplicable, ServiceNotFound
 from .models import (
+    CloseReason,
     Line,
     LineAddress,
     LineHolding,
@@ -58,6 +59,13 @@ def prepare_service(prepared: Prepared) -> None:
     if LineService.objects.filter(line=line, service=service, deactivated_at__isnull=True).exists():
         raise ServiceAlreadyActive(fields={"service": [gettext("Already active on this line.")]})
     prepared.tx.service = service
+
+
+def prepare_close(prepared: Prepared) -> None:
+    """A holder's closing is refused at the counter while the line is under
+    a legal hold (the rejected transaction records why)."""
+    if closing.line_hold_in_force(prepared.line) is not None:
+        raise LineOnLegalHold(fields={"line": [str(LineOnLegalHold.message)]})
 
 
 # --- Completion rules ----------------------------------------------------------------------
@@ -108,6 +116,15 @@ def apply_transfer(tx: Transaction, now: dt.datetime) -> None:
 def apply_relocate(tx: Transaction, now: dt.datetime) -> None:
     line = Line.objects.select_for_update().get(pk=tx.line_id)
     set_address(line, tx, now)
+
+
+def apply_close(tx: Transaction, now: dt.datetime) -> None:
+    """The holder's closing completes: the one closing service, at the
+    holder's request, by the clerk who took it."""
+    closure = closing.line_close(
+        line=tx.line, reason=CloseReason.HOLDER_REQUEST, actor=tx.staff, tx=tx, now=now
+    )
+    tx.line = closure.line  # as closed, for the caller's answer
 
 
 def apply_service(tx: Transaction, now: dt.datetime) -> None:
@@ -193,8 +210,9 @@ def open_lines(person_id: int) -> int:
 
 
 def update_person_lines(person_id: int, closed_at: dt.datetime | None) -> None:
-    held = open_lines(person_id)
-    updates: dict[str, object] = {"lines_held": held}
-    if closed_at is not None and held == 0:
-        updates["last_line_closed_at"] = closed_at
-    Person.objects.filter(pk=person_id).update(**updates)
+    """Tell identity the person's count of open lines and, when a line of
+    theirs has just ended (``closed_at``) and it was their last, when: the
+    retention term runs from then."""
+    identity_services.person_lines_record(
+        person_id=person_id, lines_held=open_lines(person_id), last_closed_at=closed_at
+    )

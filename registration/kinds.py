@@ -174,7 +174,7 @@ def kinds_that_open() -> list[str]:
     return with_(lambda spec: spec.opens_line)
 
 
-# --- The six kinds of the product --------------------------------------------------------
+# --- The kinds of the product ------------------------------------------------------------
 
 for _spec in (
     KindSpec(
@@ -237,6 +237,16 @@ for _spec in (
         required=frozenset({"line", "service"}),
         prepare=kind_rules.prepare_service,
         apply=kind_rules.apply_service,
+    ),
+    KindSpec(
+        kind=TransactionKind.LINE_CLOSE,
+        label=_("Line closing"),
+        line_effect=LineEffect.CLOSES,
+        # The closing's own alert tells the holder, on this line too
+        # (registration.closing), instead of the transaction's.
+        alerts_holder=False,
+        prepare=kind_rules.prepare_close,
+        apply=kind_rules.apply_close,
     ),
 ):
     register(_spec)

@@ -11,7 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from identity.models import Consent, Person
@@ -45,6 +45,25 @@ def line_status_reason_label(code: str) -> str:
     if not code:
         return ""
     return str(LINE_STATUS_REASONS.get(code, _("other reason")))
+
+
+class CloseReason(models.TextChoices):
+    """Why a line closed: the holder's own request (``line_close``) or one of
+    the operator's reasons of ``POST /api/v1/lines/{number}/close/``."""
+
+    HOLDER_REQUEST = "holder_request", _("At the holder's request")
+    FRAUD = "fraud", _("Fraud")
+    NON_PAYMENT = "non_payment", _("Non-payment")
+    DECEASED = "deceased", _("Holder deceased")
+    UNVERIFIED = "unverified", _("Identity not verified")
+    COURT_ORDER = "court_order", _("Court order")
+    OTHER = "other", _("Other reason")
+
+
+# The reasons an operator closes a line for (the API's and the console's choice).
+OPERATOR_CLOSE_REASONS = [
+    reason for reason in CloseReason if reason is not CloseReason.HOLDER_REQUEST
+]
 
 
 class NumberStatus(models.TextChoices):
@@ -147,6 +166,10 @@ class Line(models.Model):
     registered_at = models.DateTimeField(_("registered at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # Why it closed (CloseReason), set with ``closed_at`` by registration.closing.
+    close_reason = models.CharField(
+        _("close reason"), max_length=24, choices=CloseReason.choices, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("line")
@@ -263,6 +286,7 @@ class TransactionKind(models.TextChoices):
     LANDLINE_TRANSFER = "landline_transfer", _("Landline transfer")
     MOBILE_TRANSFER = "mobile_transfer", _("Mobile account transfer")
     SERVICE_ADD = "service_add", _("Added service item")
+    LINE_CLOSE = "line_close", _("Line closing")
 
 
 class TransactionState(models.TextChoices):
@@ -451,9 +475,21 @@ class HolderAlert(models.Model):
 
     TENANT_OPERATOR_PATH = "transaction__operator"
 
+    # The alert is about a transaction, or about a line's closing (which an
+    # operator may do without one): exactly one of the two.
     transaction = models.OneToOneField(
         Transaction,
         verbose_name=_("transaction"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="holder_alert",
+    )
+    closure = models.OneToOneField(
+        "LineClosure",
+        verbose_name=_("line closure"),
+        null=True,
+        blank=True,
         on_delete=models.PROTECT,
         related_name="holder_alert",
     )
@@ -475,8 +511,16 @@ class HolderAlert(models.Model):
                 name="holder_alert_waiting",
             )
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(transaction__isnull=True) ^ Q(closure__isnull=True),
+                name="holder_alert_about_one_thing",
+            ),
+        ]
 
     def __str__(self) -> str:
+        if self.closure_id is not None:
+            return f"holder alert for closure #{self.closure_id}"
         return f"holder alert for transaction #{self.transaction_id}"
 
 
@@ -526,6 +570,92 @@ class HolderAlertMessage(models.Model):
     @property
     def channel_key(self) -> int:
         return -self.pk
+
+
+class LineClosure(models.Model):
+    """A line's closing, once per line: why, by whom, through which
+    transaction (the holder's ``line_close``; none when the operator closed
+    it), and until when its number rests. Written by registration.closing in
+    the closing's own database transaction."""
+
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.OneToOneField(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="closure"
+    )
+    reason = models.CharField(_("reason"), max_length=24, choices=CloseReason.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    transaction = models.OneToOneField(
+        Transaction,
+        verbose_name=_("transaction"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="closure",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor_label = models.CharField(_("closed by"), max_length=150)
+    closed_at = models.DateTimeField(_("closed at"))
+    number_available_at = models.DateTimeField(_("number available from"))
+
+    class Meta:
+        verbose_name = _("line closing")
+        verbose_name_plural = _("line closings")
+        ordering = ["-closed_at"]
+
+    def __str__(self) -> str:
+        return f"closing of line #{self.line_id}"
+
+
+class LegalHold(models.Model):
+    """A hold on a line (a disclosure request, a court case): while it is not
+    lifted the line cannot be closed and its holder's data cannot be
+    shredded. Set and lifted by a compliance officer, each with a reason."""
+
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="legal_holds"
+    )
+    reason = models.CharField(_("reason"), max_length=300)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    set_at = models.DateTimeField(_("set at"))
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lifted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
+    lift_reason = models.CharField(_("reason for lifting"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
+        ordering = ["line", "-set_at"]
+        constraints = [
+            # At most one hold in force per line.
+            models.UniqueConstraint(
+                fields=["line"], condition=Q(lifted_at__isnull=True), name="one_legal_hold_per_line"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False),
+                name="lifted_hold_names_who_lifted_it",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Shown as the row's title under the line in the console.
+        return gettext("hold #%(id)s") % {"id": self.pk}
 
 
 # Named by historical migrations (0002_campaigns): campaigns now live in

@@ -3,12 +3,10 @@ operations that must never give one number to two lines."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 
 import phonenumbers
-from django.db import connection, transaction
-from django.utils import timezone
+from django.db import connection
 from django.utils.translation import gettext, gettext_lazy
 
 from .errors import NoNumberAvailable, NumberTaken, NumberUnknown
@@ -156,20 +154,3 @@ def release_reservation(*, transaction_id: int) -> None:
     PhoneNumber.objects.filter(reserved_for_id=transaction_id, status=NumberStatus.RESERVED).update(
         status=NumberStatus.AVAILABLE, reserved_for=None
     )
-
-
-def quarantine(*, number: str, days: int) -> None:
-    """A released number rests before it can be given again."""
-    PhoneNumber.objects.filter(number=number).update(
-        status=NumberStatus.QUARANTINED,
-        reserved_for=None,
-        quarantined_until=timezone.now() + dt.timedelta(days=days),
-    )
-
-
-@transaction.atomic
-def quarantine_release_due(*, now: dt.datetime | None = None) -> int:
-    """Numbers whose rest is over become available again."""
-    return PhoneNumber.objects.filter(
-        status=NumberStatus.QUARANTINED, quarantined_until__lte=now or timezone.now()
-    ).update(status=NumberStatus.AVAILABLE, quarantined_until=None)

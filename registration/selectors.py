@@ -100,6 +100,17 @@ def lines_by_number(*, user: AnyUser, number: str) -> list[Line]:
     return query.fetch(number, scope, operator)
 
 
+def line_current(*, user: AnyUser, number: str) -> Line | None:
+    """What a number names for ``user``: its open line, or, while the number
+    has not been given to another line, the line that last closed with it
+    (readable with status ``closed``); None when neither is theirs to see."""
+    lines = line_list(user=user).filter(number=number)
+    open_line = lines.exclude(status=LineStatus.CLOSED).first()
+    if open_line is not None:
+        return open_line
+    return lines.filter(status=LineStatus.CLOSED).order_by("-closed_at", "-pk").first()
+
+
 def line_masked_holder(line: Line) -> dict[str, str | None]:
     """The holder as line surfaces show them: masked name and document only
     (nothing else is decrypted)."""

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.celery import enqueue, records_failure
 
-from . import alerts, failures, idempotency, numbers, services
+from . import alerts, closing, failures, idempotency, services
 from .models import Transaction, TransactionState
 
 logger = logging.getLogger(__name__)
@@ -74,10 +74,22 @@ def sweep_pending_verifications(now: dt.datetime | None = None) -> int:
 
 
 @shared_task(ignore_result=True)
-def release_quarantined_numbers() -> int:
-    count = numbers.quarantine_release_due()
+def release_numbers(now: str | None = None) -> int:
+    """Beat, hourly: numbers whose quarantine ended become available again
+    (``registration.closing.numbers_release_due``, which ``manage.py
+    release_numbers`` runs too). ``now``: an ISO date-time, for a run as of
+    another moment."""
+    moment = dt.datetime.fromisoformat(now) if now else None
+    count = closing.numbers_release_due(now=moment)
     logger.info("released %s quarantined number(s)", count)
     return count
+
+
+@shared_task(ignore_result=True)
+def release_quarantined_numbers() -> int:
+    """The old name of :func:`release_numbers` (a beat schedule or a queued
+    message may still use it): the same path."""
+    return release_numbers()
 
 
 @shared_task(ignore_result=True)
@@ -103,6 +115,23 @@ def send_holder_alert(transaction_id: int) -> int:
     return alerts.holder_alert_send(transaction_id=transaction_id)
 
 
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=5,
+    **records_failure(
+        lambda failure: alerts.closure_alert_failure_record(
+            closure_id=failure.arguments["closure_id"], reason=failure.reason
+        ),
+        code="alert",
+    ),
+)
+def send_closure_alert(closure_id: int) -> int:
+    """Tell the holder of a closed line, on it and on their other lines (each once)."""
+    return alerts.closure_alert_send(closure_id=closure_id)
+
+
 @shared_task(ignore_result=True)
 def requeue_overdue_alerts(now: dt.datetime | None = None) -> int:
     """Beat, every minute: holder alerts still waiting on a message older than
@@ -112,6 +141,9 @@ def requeue_overdue_alerts(now: dt.datetime | None = None) -> int:
     overdue = alerts.alerts_requeue_overdue(now=now)
     for pk in overdue:
         enqueue(send_holder_alert, pk)
-    if overdue:
-        logger.warning("re-published overdue messages: %s alert(s)", len(overdue))
-    return len(overdue)
+    closures = alerts.closure_alerts_requeue_overdue(now=now)
+    for pk in closures:
+        enqueue(send_closure_alert, pk)
+    if overdue or closures:
+        logger.warning("re-published overdue messages: %s alert(s)", len(overdue) + len(closures))
+    return len(overdue) + len(closures)

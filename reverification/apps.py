@@ -12,8 +12,10 @@ class ReverificationConfig(AppConfig):
         # hooks (registration never imports this app).
         from registration import hooks
 
-        # tasks: published by name; console_home: its counts on the console home.
-        from . import console_home, selectors, tasks  # noqa: F401
+        # tasks: published by name; console_home: its counts on the console home;
+        # closing: fills registration's line-closed hook.
+        from . import closing, console_home, selectors, tasks  # noqa: F401
 
         hooks.person_reference_register(selectors.person_has_requests)
         hooks.line_open_request_register(selectors.line_open_request)
+        hooks.line_closed_register(closing.line_closed)

@@ -307,6 +307,7 @@ class DisputeState(models.TextChoices):
     OPEN = "open", _("Open")
     DISMISSED = "dismissed", _("Dismissed")
     SUSPENDED = "suspended", _("Line suspended, re-verification opened")
+    CANCELLED = "cancelled", _("Cancelled: the line closed")
 
 
 class DisputeReason(models.TextChoices):

@@ -376,7 +376,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "quarantine-release": {
-        "task": "registration.tasks.release_quarantined_numbers",
+        "task": "registration.tasks.release_numbers",
         "schedule": 3600.0,
     },
     "lookup-buckets-sweep": {"task": "identity.tasks.lookup_buckets_sweep", "schedule": 3600.0},

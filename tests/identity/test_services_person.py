@@ -154,7 +154,11 @@ def test_reregistering_a_shredded_document_unverified_starts_never_verified(
         operator=alpha, identity=identity, consent=consent, channel="api", actor=None
     )
     again.refresh_from_db()
-    assert again.pk == person.pk
+    # The blind index went with the data key: the document makes a new person.
+    assert again.pk != person.pk
+    person.refresh_from_db()
+    assert person.is_shredded
+    assert person.doc_index != again.doc_index
     assert again.verification_status == VerificationStatus.NEVER
     assert again.verified_at is None
 
