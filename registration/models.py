@@ -594,7 +594,12 @@ class LineClosure(models.Model):
         related_name="closure",
     )
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     actor_label = models.CharField(_("closed by"), max_length=150)
     closed_at = models.DateTimeField(_("closed at"))

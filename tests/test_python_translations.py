@@ -147,10 +147,10 @@ def test_an_unknown_api_path_answers_not_found_in_chinese(clerk_api, compiled_ca
 def test_the_inventory_loader_refuses_in_the_active_language(alpha, compiled_catalogue):  # noqa: F811
     with translation.override("zh-hans"), pytest.raises(InventoryLoadRefused) as refused:
         number_load(operator=alpha, kind="mobile", numbers=["+8613800138000", "+86123"])
-    assert refused.value.message == "第 2 项（'+86123'）被拒绝：不是有效号码。未导入任何号码。"
+    assert refused.value.message == "第 2 条（'+86123'）被拒绝：不是有效号码。未导入任何号码。"
     with translation.override("zh-hans"), pytest.raises(InventoryLoadRefused) as backwards:
         number_range("+8613800000009-+8613800000000")
-    assert "起止顺序颠倒" in backwards.value.message
+    assert "起始号码大于结束号码" in backwards.value.message
     with translation.override("en"), pytest.raises(InventoryLoadRefused) as english:
         number_load(operator=alpha, kind="mobile", numbers=["+86123"])
     assert "is refused: not a valid number. Nothing was loaded." in english.value.message

@@ -188,6 +188,10 @@ def _operator_form(operator: Operator, **changes: str) -> dict[str, str]:
         "default_language": operator.default_language,
         "time_zone": operator.time_zone,
         "retention_days": str(operator.retention_days),
+        "review_days": str(operator.review_days),
+        "quarantine_days": ""
+        if operator.quarantine_days is None
+        else str(operator.quarantine_days),
     }
     data.update(changes)
     return data

@@ -187,7 +187,7 @@ def test_the_receipt_check_says_genuine_with_masked_data_only_and_is_not_cached_
     assert f'id="reference">{tx.reference}<' in content
     assert "Mobile account opening" in content
     assert tx.store.name in content
-    assert f'id="number">+86138****{tx.number[-4:]}<' in content
+    assert f'id="number">138 **** {tx.number[-4:]}<' in content
     holder = re.search(r'id="holder">(.*?)<', content).group(1)
     assert holder.startswith(identity.name[0])
     assert set(holder[1:]) == {"*"}
