@@ -208,8 +208,12 @@ def _wizard_line_close(the_shop, citizen) -> dict[str, str]:
 
     keep("store home", counter.get(reverse("registration:index")))
     keep("identity", counter.get(step("identity")))
-    posted = counter.post(step("identity"), identity_form_fields(identity, prefix="applicant-"))
-    assert posted.status_code == 302
+    # The line is asked at the identity step, with the holder (checked at once).
+    posted = counter.post(
+        step("identity"),
+        {"line": line.number, **identity_form_fields(identity, prefix="applicant-")},
+    )
+    assert posted.status_code == 302, posted.content.decode()[:2000]
     notice_page = counter.get(step("notice"))
     keep("notice", notice_page)
     notice_hash = notice_page.context["notices"][0].content_hash
@@ -217,8 +221,6 @@ def _wizard_line_close(the_shop, citizen) -> dict[str, str]:
         step("notice"), {"notice": notice_hash, "consent": "on", "action": "consent"}
     )
     assert posted.status_code == 302
-    keep("details", counter.get(step("details")))
-    assert counter.post(step("details"), {"line": line.number}).status_code == 302
     keep("confirm", counter.get(step("confirm")))
     done = counter.post(step("confirm"))
     assert done.status_code == 302, done.content.decode()[:2000]
