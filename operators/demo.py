@@ -43,6 +43,20 @@ DEMO_OPERATORS = {
     ),
 }
 
+# Each demo operator's brand on the subscriber pages (names per language, colour).
+DEMO_BRANDS = {
+    "alpha": {
+        "display_name_zh": "阿尔法电信",
+        "display_name_en": "Alpha Telecom",
+        "brand_colour": "#0b5cad",
+    },
+    "beta": {
+        "display_name_zh": "贝塔移动",
+        "display_name_en": "Beta Mobile",
+        "brand_colour": "#b3261e",
+    },
+}
+
 DEMO_ROLES = {
     "clerk": Role.CLERK,
     "manager": Role.STORE_MANAGER,
@@ -68,6 +82,12 @@ def seed_operators(*, password: str | None = None) -> list[Operator]:
     operators = []
     for code, (name, stores) in DEMO_OPERATORS.items():
         operator, _ = Operator.objects.get_or_create(code=code, defaults={"name": name})
+        brand = DEMO_BRANDS.get(code, {})
+        if any(getattr(operator, field) != value for field, value in brand.items()):
+            for field, value in brand.items():
+                setattr(operator, field, value)
+            # updated_at too: the brand style sheet's address changes with it.
+            operator.save(update_fields=[*brand, "updated_at"])
         operators.append(operator)
         store_objs = []
         for demo in stores:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 
 import pytest
 from django.core.management import call_command
@@ -78,6 +79,10 @@ def test_seed_demo_gives_each_operator_both_kinds_of_line_writes_the_cast_and_ad
             kinds = [row["kind"] for row in csv.DictReader(handle)]
         assert kinds.count("mobile") == 300
         assert kinds.count("landline") == 40
+        # Its subscriber pages carry its own name and colour, not the product's.
+        assert operator.display_name_zh
+        assert operator.display_name_en
+        assert re.fullmatch(r"#[0-9a-f]{6}", operator.brand_colour)
 
     rows = _citizens_csv(seeded)
     roles = [row["role"] for row in rows]
