@@ -277,6 +277,10 @@ def officer_signs_in(walk: Walk) -> None:
     page.click("#continue")
     page.wait_for_url("**/console/")
     page.wait_for_selector("#content")
+    # The console's home: what needs someone, the clerk's correction among it.
+    assert walk.text("#console-home-title") == walk.t("What needs someone")
+    pending = "[data-count-key=corrections_pending] [data-count-value]"
+    assert walk.text(pending) == "1"
     walk.look("console")
 
 
