@@ -71,6 +71,25 @@ class ConsoleSite(admin.AdminSite):
 
         return update_wrapper(wrapper, view)
 
+    # Apps whose own code names them in English only (django-otp ships no
+    # Chinese and names its app and model by code): named here, translated.
+    THIRD_PARTY_NAMES = {
+        "otp_totp": (
+            gettext_lazy("Second factor"),
+            {"totpdevice": gettext_lazy("Authenticator devices (TOTP)")},
+        ),
+    }
+
+    def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict]:
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            name, models = self.THIRD_PARTY_NAMES.get(app["app_label"], (None, {}))
+            if name is not None:
+                app["name"] = name
+            for model in app["models"]:
+                model["name"] = models.get(model["object_name"].lower(), model["name"])
+        return apps
+
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
         # The home: what needs someone (operators.console_home), then the apps.
         home = console_home.home_for(request.user)

@@ -95,3 +95,13 @@ def test_the_console_pages_in_english_say_so_in_html_lang(shop, compiled_catalog
     assert "What needs someone" in pages["officer: home"]
     assert "Campaigns under way" in pages["officer: home"]
     assert "Add numbers to the inventory" in pages["admin: add numbers"]
+
+
+def test_the_second_factors_app_is_named_in_the_readers_language(shop, compiled_catalogue):
+    # django-otp names its app and model in English only; the console names them.
+    admin = StaffFactory(operator=shop[0], role=Role.OPERATOR_ADMIN)
+    client = privileged_login(Client(), admin.user)
+    chunks = visible(client.get(reverse("console:index")).content.decode(), "zh-hans").chunks
+    assert "第二重认证" in chunks
+    assert "动态口令设备（TOTP）" in chunks
+    assert not {"OTP_TOTP", "TOTP devices"} & set(chunks)
