@@ -27,6 +27,7 @@ from .models import (
     NumberStatus,
     PhoneNumber,
     Service,
+    SimCard,
     Transaction,
     TransactionState,
 )
@@ -494,3 +495,38 @@ def lines_held_count(*, person: Person, kind: str) -> int:
 def line_cap(*, operator: Operator, kind: str) -> int:
     """How many lines of a kind one person may hold at this operator."""
     return operator.mobile_line_cap if kind == LineKind.MOBILE else operator.landline_line_cap
+
+
+# --- SIMs ------------------------------------------------------------------------------
+
+
+def sim_last_changed_at(line: Line) -> dt.datetime | None:
+    """When the line's SIM last changed (a ``sim_replace`` completed), or
+    None when it never did: the SIM given at the line's opening is not a
+    change. What the partner SIM-swap API answers from (no personal data)."""
+    return (
+        SimCard.objects.filter(line=line, changed_at__isnull=False)
+        .order_by("-changed_at")
+        .values_list("changed_at", flat=True)
+        .first()
+    )
+
+
+def line_sim(line: Line) -> dict[str, object] | None:
+    """The line's SIM in use as surfaces show it (kind, last 4 digits, when it
+    last changed), or None when no SIM was ever recorded for the line."""
+    sim = SimCard.objects.filter(line=line, replaced_at__isnull=True).first()
+    if sim is None:
+        return None
+    return {"kind": sim.kind, "last4": sim.last4, "changed_at": sim_last_changed_at(line)}
+
+
+def recent_sim_changes(*, user: AnyUser, since: dt.datetime) -> QuerySet[SimCard]:
+    """SIM changes (replacements, not openings) since a time, of the lines
+    the staff member may see, newest first."""
+    return (
+        scoped(SimCard.objects.all(), user)
+        .filter(changed_at__gte=since)
+        .select_related("line", "transaction__store")
+        .order_by("-changed_at")
+    )
