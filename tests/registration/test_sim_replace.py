@@ -19,13 +19,17 @@ from stdnum import luhn
 from stdnum.iso7064 import mod_97_10
 
 from identity.errors import IdentityInvalid
+from identity import services as identity_services
+from identity.services import ConsentInput
+from operators.models import Language, Operator
 from operators.roles import Role
 from registration import alerts, closing, kinds, selectors, services, sims, tasks
 from registration.errors import HolderMismatch
 from registration.models import SimCard, SimKind, Transaction, TransactionState
 from tests.conftest import privileged_login
-from tests.helpers import all_text_in_database
+from tests.helpers import all_text_in_database, identity_form_fields
 from tests.registration.conftest import api_block
+from tests.test_translations import compiled_catalogue, shop, untranslated, visible  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -161,9 +165,7 @@ def test_a_sim_replace_records_a_sim_change_with_the_last_four_digits_only(
     assert iccid not in repr(tx.__dict__)
 
 
-def test_a_second_replacement_replaces_the_sim_in_use_and_keeps_the_history(
-    held_line, submit
-):
+def test_a_second_replacement_replaces_the_sim_in_use_and_keeps_the_history(held_line, submit):
     line, identity = held_line
     submit("sim_replace", line=line.number, applicant=identity, iccid=make_iccid())
     eid = make_eid()
@@ -185,7 +187,11 @@ def test_opening_a_line_with_an_iccid_is_not_a_sim_change(open_mobile):
     sim = SimCard.objects.get(line=tx.line)
     assert sim.changed_at is None
     assert selectors.sim_last_changed_at(tx.line) is None
-    assert selectors.line_sim(tx.line) == {"kind": "physical", "last4": iccid[-4:], "changed_at": None}
+    assert selectors.line_sim(tx.line) == {
+        "kind": "physical",
+        "last4": iccid[-4:],
+        "changed_at": None,
+    }
 
 
 def test_a_landline_installation_may_carry_an_iccid(submit, citizen, inventory):
@@ -280,12 +286,16 @@ def test_a_sim_replace_of_someone_elses_line_through_the_api_is_409(
     assert response.json()["error"]["code"] == "holder_mismatch"
 
 
-def test_another_operators_line_is_not_found(held_line, beta, make_staff, api_client_for, consent):
+def test_another_operators_line_is_not_found(
+    held_line, beta, make_staff, api_client_for, publish_notice
+):
     line, identity = held_line
     stranger = api_client_for(make_staff(beta, Role.CLERK))
     assert stranger.get(f"/api/v1/lines/{line.number}/").status_code == 404
-    response = post(stranger, replace_body(line, identity, consent, iccid=make_iccid()))
-    assert response.status_code in (404, 409)  # beta's notice is not alpha's either
+    beta_consent = ConsentInput(notice_hash=publish_notice(beta).content_hash, given=True)
+    response = post(stranger, replace_body(line, identity, beta_consent, iccid=make_iccid()))
+    assert response.status_code == 404, response.json()
+    assert response.json()["error"]["code"] == "line_not_found"
     assert not SimCard.objects.exists()
 
 
@@ -386,9 +396,7 @@ def test_the_console_lists_recent_swaps_masked_and_of_the_operator_only(
     assert other.get(change).status_code == 404
 
 
-def test_the_receipt_shows_the_sim_by_its_last_four_digits(
-    held_line, submit, alpha_clerk
-):
+def test_the_receipt_shows_the_sim_by_its_last_four_digits(held_line, submit, alpha_clerk):
     line, identity = held_line
     iccid = make_iccid()
     tx = submit("sim_replace", line=line.number, applicant=identity, iccid=iccid)
@@ -399,3 +407,77 @@ def test_the_receipt_shows_the_sim_by_its_last_four_digits(
     assert 'id="sim"' in html
     assert iccid[-4:] in html
     assert iccid not in html
+
+
+# --- The new and changed pages in both languages ------------------------------------------------
+
+
+def _sim_pages(the_shop, citizen) -> dict[str, str]:
+    """The store wizard taking a sim_replace (its details step asks the SIM,
+    a bad check digit refused beside its field), its receipt, and the
+    console's recent swaps: name → HTML."""
+    operator, clerk, officer = the_shop
+    identity = citizen()
+    notice = identity_services.current_notices(operator)[0]
+    opened = services.transaction_submit(
+        actor=clerk.user,
+        request=services.TransactionRequest(
+            kind="mobile_open", consent=ConsentInput(notice.content_hash, True), applicant=identity
+        ),
+    )
+    counter = privileged_login(Client(), clerk.user)
+    step = lambda name: reverse(f"registration:{name}", kwargs={"kind": "sim_replace"})  # noqa: E731
+    pages: dict[str, str] = {}
+
+    def keep(name: str, response, status: int = 200) -> None:
+        assert response.status_code == status, (name, response.status_code)
+        pages[name] = response.content.decode()
+
+    keep("store home", counter.get(reverse("registration:index")))
+    keep("identity", counter.get(step("identity")))
+    fields = {**identity_form_fields(identity, prefix="applicant-"), "line": opened.line.number}
+    assert counter.post(step("identity"), fields).status_code == 302
+    notice_page = counter.get(step("notice"))
+    notice_hash = notice_page.context["notices"][0].content_hash
+    consent = {"notice": notice_hash, "consent": "on", "action": "consent"}
+    assert counter.post(step("notice"), consent).status_code == 302
+    keep("details", counter.get(step("details")))
+    keep(
+        "details refused", counter.post(step("details"), {"iccid": wrong_check(make_iccid())}), 400
+    )
+    iccid = make_iccid()
+    assert counter.post(step("details"), {"iccid": iccid}).status_code == 302
+    keep("confirm", counter.get(step("confirm")))
+    done = counter.post(step("confirm"))
+    assert done.status_code == 302, done.content.decode()[:2000]
+    tx = Transaction.objects.get(kind="sim_replace")
+    assert tx.state == TransactionState.COMPLETED
+    keep("receipt", counter.get(reverse("registration:receipt", kwargs={"uid": tx.uid})))
+    console = privileged_login(Client(), officer.user)
+    keep("recent swaps", console.get(console_url()))
+    for name, html in pages.items():
+        assert iccid not in html, name
+    return pages
+
+
+def test_the_sim_pages_leave_no_catalogue_text_in_english(shop, citizen, compiled_catalogue):  # noqa: F811
+    pages = _sim_pages(shop, citizen)
+    catalogue = {k: v for k, v in compiled_catalogue.items() if k not in v}
+    failures = {name: untranslated(html, catalogue) for name, html in pages.items()}
+    assert not {name: texts for name, texts in failures.items() if texts}, failures
+    for name, html in pages.items():
+        assert visible(html, "zh-hans").html_lang == "zh-hans", name
+    assert "补换卡" in "\n".join(visible(pages["store home"], "zh-hans").chunks)
+    assert "ICCID校验位错误" in "\n".join(visible(pages["details refused"], "zh-hans").chunks)
+    assert "最近30天" in "\n".join(visible(pages["recent swaps"], "zh-hans").chunks)
+
+
+def test_the_sim_pages_in_english_say_so(shop, citizen, compiled_catalogue):  # noqa: F811
+    Operator.objects.filter(pk=shop[0].pk).update(default_language=Language.EN)
+    pages = _sim_pages(shop, citizen)
+    for name, html in pages.items():
+        assert visible(html, "en").html_lang == "en", name
+    assert "SIM replacement" in pages["store home"]
+    assert "SIM card number (ICCID)" in pages["details"]
+    assert "check digit is wrong" in pages["details refused"]
+    assert "In the last 30 days" in pages["recent swaps"]
