@@ -18,8 +18,8 @@ from django.utils import timezone
 from stdnum import luhn
 from stdnum.iso7064 import mod_97_10
 
-from identity.errors import IdentityInvalid
 from identity import services as identity_services
+from identity.errors import IdentityInvalid
 from identity.services import ConsentInput
 from operators.models import Language, Operator
 from operators.roles import Role
@@ -137,7 +137,8 @@ def test_a_bad_eid_is_refused_with_a_reason(value):
 
 def test_the_kind_requires_exactly_one_sim_field_and_openings_take_at_most_one():
     spec = kinds.get("sim_replace")
-    assert spec.sim_required and kinds.SIM_FIELDS <= spec.fields
+    assert spec.sim_required
+    assert kinds.SIM_FIELDS <= spec.fields
     assert kinds.SIM_FIELDS <= kinds.get("mobile_open").fields
     assert kinds.SIM_FIELDS <= kinds.get("landline_install").fields
     assert set(sims.sim_errors({}, required=True)) == {"iccid", "eid"}
@@ -172,7 +173,8 @@ def test_a_second_replacement_replaces_the_sim_in_use_and_keeps_the_history(held
     submit("sim_replace", line=line.number, applicant=identity, eid=eid)
     history = list(SimCard.objects.filter(line=line).order_by("installed_at"))
     assert [s.kind for s in history] == [SimKind.PHYSICAL, SimKind.ESIM]
-    assert history[0].replaced_at is not None and history[1].replaced_at is None
+    assert history[0].replaced_at is not None
+    assert history[1].replaced_at is None
     assert history[0].digest != history[1].digest
     assert selectors.line_sim(line) == {
         "kind": "esim",
