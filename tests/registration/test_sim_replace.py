@@ -255,6 +255,8 @@ def test_a_sim_replace_through_the_api_answers_201_and_the_line_shows_its_sim(
     assert sim["last4"] == eid[-4:]
     assert sim["changed_at"] is not None
     assert eid not in shown.content.decode()
+    (listed,) = clerk_api.get(f"/api/v1/lines/?number={line.number}").json()["results"]
+    assert listed["sim"] == sim
 
 
 @pytest.mark.parametrize(
