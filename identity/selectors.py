@@ -242,3 +242,11 @@ def correction_fields_text(correction: CorrectionRequest) -> str:
     return ", ".join(
         str(label) for name, label in CORRECTION_FIELD_LABELS.items() if name in correction.proposed
     )
+
+
+@sensitive_variables()
+def keyed_digest(purpose: str, value: str) -> str:
+    """A keyed digest (HMAC under the blind-index key) of a value another app
+    keeps only as such (a SIM's ICCID or EID): equal values give equal
+    digests, and nothing without the key turns one back into the value."""
+    return vault.digest(purpose, value)

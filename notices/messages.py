@@ -1,8 +1,8 @@
 """Message texts and the pace of sending: one place for each.
 
 Texts are Django templates, ``notices/<kind>.<language>.txt`` (kinds
-notice, reminder, expiry, alert, code, line_closed; languages zh-hans, en), rendered
-without HTML escaping (they are plain text) by ``render_message``. A campaign
+notice, reminder, expiry, alert, code, line_closed, sim_replaced; languages
+zh-hans, en), rendered without HTML escaping (they are plain text) by ``render_message``. A campaign
 may carry its own text with ``{placeholders}``: ``campaign_text`` formats it
 and falls back to the template when the text is malformed."""
 
@@ -20,7 +20,7 @@ from django.template.loader import get_template
 from django.utils import translation
 from django.utils.formats import date_format
 
-KINDS = ("notice", "reminder", "expiry", "alert", "code", "line_closed")
+KINDS = ("notice", "reminder", "expiry", "alert", "code", "line_closed", "sim_replaced")
 LANGUAGES = ("zh-hans", "en")
 
 

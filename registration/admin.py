@@ -6,6 +6,7 @@ operator through ScopedAdmin; inventory and catalog writes need
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -53,6 +54,7 @@ from .models import (
     LineStatus,
     PhoneNumber,
     Service,
+    SimCard,
     Transaction,
     TransactionEvent,
     line_status_reason_label,
@@ -853,3 +855,84 @@ class ServiceAdmin(OperatorScopedAdmin):
     def kinds(self, obj: Service) -> str:
         labels = dict(LineKind.choices)
         return ", ".join(str(labels.get(kind, kind)) for kind in obj.line_kinds)
+
+
+# SIM swaps ------------------------------------------------------------------
+
+
+class SimChangedWithinFilter(admin.SimpleListFilter):
+    """How recent a SIM swap is; without a choice, the last 30 days."""
+
+    title = gettext_lazy("SIM changed")
+    parameter_name = "within"
+    DEFAULT_DAYS = "30"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [
+            ("1", gettext_lazy("In the last 24 hours")),
+            ("7", gettext_lazy("In the last 7 days")),
+            ("30", gettext_lazy("In the last 30 days")),
+            ("all", gettext_lazy("At any time")),
+        ]
+
+    def value(self) -> str:
+        chosen = super().value()
+        return chosen if chosen in {"1", "7", "30", "all"} else self.DEFAULT_DAYS
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "all":
+            return queryset
+        since = timezone.now() - dt.timedelta(days=int(self.value()))
+        return queryset.filter(changed_at__gte=since)
+
+
+@admin.register(SimCard, site=console)
+class SimChangeAdmin(ReadOnlyScopedAdmin):
+    """Recent SIM swaps of the operator's lines (the classic way to take over
+    an account): a SIM's last 4 digits only, never its identifier."""
+
+    list_display = ["changed_at", "line_number", "line_kind", "kind", "last4", "store"]
+    list_filter = [SimChangedWithinFilter, "kind"]
+    list_select_related = ["line", "transaction__store"]
+    fields = ["changed_at", "line_number", "kind", "last4", "store", "transaction_reference"]
+    readonly_fields = fields
+    ordering = ["-changed_at"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "line.lookup")
+
+    def get_list_display(self, request: HttpRequest):
+        columns = list(ScopedAdmin.get_list_display(self, request))
+        return [*columns, "line__operator"] if is_platform_admin(request.user) else columns
+
+    def get_list_filter(self, request: HttpRequest):
+        filters = list(ScopedAdmin.get_list_filter(self, request))
+        return [*filters, "line__operator"] if is_platform_admin(request.user) else filters
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # Swaps only: a line's first SIM, given at its opening, is no change.
+        return super().get_queryset(request).filter(changed_at__isnull=False)
+
+    @admin.display(description=gettext_lazy("line"), ordering="line__number")
+    def line_number(self, obj: SimCard) -> str:
+        return phone_for_reading(obj.line.number)
+
+    @admin.display(description=gettext_lazy("line kind"))
+    def line_kind(self, obj: SimCard) -> str:
+        return obj.line.get_kind_display()
+
+    @admin.display(description=gettext_lazy("store"))
+    def store(self, obj: SimCard) -> str:
+        return obj.transaction.store.name
+
+    @admin.display(description=gettext_lazy("transaction"))
+    def transaction_reference(self, obj: SimCard) -> str:
+        return obj.transaction.reference

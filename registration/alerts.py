@@ -35,6 +35,7 @@ from identity.models import Person
 from notices import channels
 from notices.messages import language_for, rate_wait, render_message
 
+from . import kinds
 from .models import (
     AlertMessageState,
     HolderAlert,
@@ -109,24 +110,25 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
     if person_id is None:
         return 0
     alert = HolderAlert.objects.get(transaction_id=transaction_id)
-    others = (
-        Line.objects.filter(holder_id=person_id)
-        .exclude(pk=tx.line_id)
-        .exclude(status=LineStatus.CLOSED)
-        .order_by("pk")
-    )
+    spec = kinds.get(tx.kind)
+    lines = Line.objects.filter(holder_id=person_id).exclude(status=LineStatus.CLOSED)
+    if not spec.alerts_line_itself:
+        lines = lines.exclude(pk=tx.line_id)
     language, link = _language_and_link(person_id)
     text = render_message(
-        kind=ALERT_KIND,
+        kind=spec.alert_message,
         language=language,
         context={
             "operator": tx.operator.name,
             "last4": tx.line.number[-4:],
             "store": tx.store.name,
+            "date": timezone.localtime(tx.updated_at).date().isoformat(),
             "link": link,
         },
     )
-    return _deliver(alert, list(others), language=language, text=text, link=link, now=now)
+    return _deliver(
+        alert, list(lines.order_by("pk")), language=language, text=text, link=link, now=now
+    )
 
 
 def _language_and_link(person_id: int) -> tuple[str, str]:

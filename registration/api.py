@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
@@ -29,6 +29,7 @@ from .idempotency import idempotent
 from .models import (
     OPERATOR_CLOSE_REASONS,
     LineKind,
+    SimKind,
     Transaction,
     TransactionKind,
     TransactionState,
@@ -54,6 +55,13 @@ class TransactionInputSerializer(serializers.Serializer):
     line = serializers.CharField(max_length=24, required=False)
     installation_address = serializers.CharField(max_length=300, required=False)
     service = serializers.CharField(max_length=40, required=False)
+    # Checked (length, check digits, one of the two) by the service, on the field.
+    iccid = serializers.CharField(
+        max_length=40, required=False, help_text=_("A SIM card's ICCID (ITU-T E.118).")
+    )
+    eid = serializers.CharField(
+        max_length=40, required=False, help_text=_("An eSIM's EID (GSMA SGP.29).")
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +88,8 @@ class TransactionInputSerializer(serializers.Serializer):
             line=data.get("line"),
             installation_address=data.get("installation_address"),
             service=data.get("service"),
+            iccid=data.get("iccid"),
+            eid=data.get("eid"),
             channel=ConsentChannel.API,
         )
 
@@ -89,6 +99,12 @@ class MaskedHolderSerializer(serializers.Serializer):
     id_type = serializers.CharField()
     name = serializers.CharField()
     id_number = serializers.CharField()
+
+
+class LineSimSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SimKind.choices)
+    last4 = serializers.CharField()
+    changed_at = serializers.DateTimeField(allow_null=True)
 
 
 class LineSerializer(serializers.Serializer):
@@ -103,9 +119,14 @@ class LineSerializer(serializers.Serializer):
     installation_address = serializers.SerializerMethodField()
     closed_at = serializers.DateTimeField(allow_null=True)
     close_reason = serializers.SerializerMethodField()
+    sim = serializers.SerializerMethodField()
 
     def get_holder(self, line) -> dict:
         return selectors.line_masked_holder(line)
+
+    @extend_schema_field(LineSimSerializer(allow_null=True))
+    def get_sim(self, line) -> dict | None:
+        return selectors.line_sim(line)
 
     def get_close_reason(self, line) -> str | None:
         return line.close_reason or None

@@ -18,7 +18,7 @@ from identity import selectors as identity_selectors
 from identity.models import NoticeLanguage, PrivacyNotice
 from identity.types import IdentityData
 
-from . import countries, numbers
+from . import countries, numbers, sims
 from .models import PhoneNumber, Service
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -202,6 +202,20 @@ class DetailsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     service = forms.ChoiceField(label=gettext_lazy("Service"), widget=forms.RadioSelect)
+    iccid = forms.CharField(
+        required=False,
+        max_length=40,
+        label=gettext_lazy("SIM card number (ICCID)"),
+        help_text=gettext_lazy("19 or 20 digits printed on the card, starting with 89."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+    eid = forms.CharField(
+        required=False,
+        max_length=40,
+        label=gettext_lazy("eSIM number (EID)"),
+        help_text=gettext_lazy("For an eSIM instead: the device's 32-digit EID."),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
 
     ANY = ""
 
@@ -214,9 +228,11 @@ class DetailsForm(forms.Form):
         offered: QuerySet[PhoneNumber] | None = None,
         available: QuerySet[PhoneNumber] | None = None,
         services: QuerySet[Service] | None = None,
+        sim_required: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.sim_required = sim_required
         for name in list(self.fields):
             if name not in fields:
                 del self.fields[name]
@@ -257,6 +273,17 @@ class DetailsForm(forms.Form):
             return numbers.to_e164(raw, country=self.country, kind=self.line_kind)
         except numbers.InvalidNumber as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict[str, Any]:
+        """The SIM fields as the service checks them (one of the two, well
+        formed), each message beside its field."""
+        cleaned = super().clean()
+        if set(sims.SIM_FIELDS) <= set(self.fields):
+            values = {name: cleaned.get(name) or None for name in sims.SIM_FIELDS}
+            for name, reasons in sims.sim_errors(values, required=self.sim_required).items():
+                for reason in reasons:
+                    self.add_error(name, reason)
+        return cleaned
 
 
 def number_prefix(number: str) -> str:

@@ -16,7 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 from identity import services as identity_services
 from identity.models import Person
 
-from . import closing, numbers
+from . import closing, numbers, sims
 from .errors import LineOnLegalHold, ServiceAlreadyActive, ServiceNotApplicable, ServiceNotFound
 from .models import (
     CloseReason,
@@ -78,6 +78,8 @@ def apply_open(tx: Transaction, now: dt.datetime) -> None:
     LineHolding.objects.create(line=line, holder=tx.applicant, started_at=now, transaction=tx)
     if tx.pending_address_enc is not None:
         set_address(line, tx, now)
+    # The line's first SIM: not a SIM change.
+    sims.sim_install(line=line, tx=tx, now=now, change=False)
 
 
 @sensitive_variables()
@@ -125,6 +127,11 @@ def apply_close(tx: Transaction, now: dt.datetime) -> None:
         line=tx.line, reason=CloseReason.HOLDER_REQUEST, actor=tx.staff, tx=tx, now=now
     )
     tx.line = closure.line  # as closed, for the caller's answer
+
+
+def apply_sim_replace(tx: Transaction, now: dt.datetime) -> None:
+    """The new SIM replaces the one in use: a SIM change (``changed_at``)."""
+    sims.sim_install(line=tx.line, tx=tx, now=now, change=True)
 
 
 def apply_service(tx: Transaction, now: dt.datetime) -> None:

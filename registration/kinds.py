@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 PARTY_APPLICANT = ("applicant",)
 PARTIES_TRANSFER = ("holder", "new_holder")
 # The detail fields a request may carry, in the order the wizard asks them.
-DETAIL_FIELD_ORDER = ("number", "line", "installation_address", "service")
+DETAIL_FIELD_ORDER = ("number", "line", "installation_address", "service", "iccid", "eid")
+# A SIM is named by one of these (registration.sims): a card's ICCID or an eSIM's EID.
+SIM_FIELDS = frozenset({"iccid", "eid"})
 WIZARD_STEPS = ("identity", "notice", "details", "confirm")
 KIND_MAX_LENGTH = 24  # Transaction.kind's column
 
@@ -64,7 +66,10 @@ class KindSpec:
     ``line_effect``; ``line_kind`` (None: any kind of line); ``cap_applies``:
     the consenting party's per-person cap of lines is checked;
     ``alerts_holder``: the holder is told of the completed transaction on their
-    other lines; ``identity_address_required``; ``prepare`` (take-time rules)
+    other lines (``alerts_line_itself``: on the line named too), with the
+    message ``alert_message`` (a notices template); ``sim_required``: one of
+    the SIM fields must be given (otherwise a kind with them takes one or
+    none); ``identity_address_required``; ``prepare`` (take-time rules)
     and ``apply`` (what completion changes) rule functions; ``steps``: the
     store wizard's steps."""
 
@@ -79,6 +84,9 @@ class KindSpec:
     line_kind: str | None = None
     cap_applies: bool = False
     alerts_holder: bool = True
+    alerts_line_itself: bool = False
+    alert_message: str = "alert"
+    sim_required: bool = False
     identity_address_required: bool = False
     prepare: Callable[[Prepared], None] | None = None
     apply: Callable[[Transaction, dt.datetime], None] | None = None
@@ -115,6 +123,8 @@ def _check(spec: KindSpec) -> None:
     unknown = (spec.fields | spec.required) - set(DETAIL_FIELD_ORDER)
     if unknown or not spec.required <= spec.fields:
         raise ValueError(f"{spec.kind}: unknown or unrequested fields {sorted(unknown)}")
+    if spec.sim_required and not SIM_FIELDS <= spec.fields:
+        raise ValueError(f"{spec.kind}: a kind that requires a SIM takes both SIM fields")
     if not set(spec.steps) <= set(WIZARD_STEPS):
         raise ValueError(f"{spec.kind}: unknown wizard steps")
 
@@ -181,7 +191,7 @@ for _spec in (
         kind=TransactionKind.MOBILE_OPEN,
         label=_("Mobile account opening"),
         holder_party=None,
-        fields=frozenset({"number"}),
+        fields=frozenset({"number"}) | SIM_FIELDS,
         required=frozenset(),
         line_effect=LineEffect.OPENS,
         line_kind=LineKind.MOBILE,
@@ -193,7 +203,7 @@ for _spec in (
         kind=TransactionKind.LANDLINE_INSTALL,
         label=_("Landline installation"),
         holder_party=None,
-        fields=frozenset({"number", "installation_address"}),
+        fields=frozenset({"number", "installation_address"}) | SIM_FIELDS,
         required=frozenset({"installation_address"}),
         line_effect=LineEffect.OPENS,
         line_kind=LineKind.LANDLINE,
@@ -247,6 +257,17 @@ for _spec in (
         alerts_holder=False,
         prepare=kind_rules.prepare_close,
         apply=kind_rules.apply_close,
+    ),
+    KindSpec(
+        kind=TransactionKind.SIM_REPLACE,
+        label=_("SIM replacement"),
+        fields=frozenset({"line"}) | SIM_FIELDS,
+        sim_required=True,
+        # The classic account theft: the holder hears of it on every line
+        # of theirs, this one included, with what to do if it was not them.
+        alerts_line_itself=True,
+        alert_message="sim_replaced",
+        apply=kind_rules.apply_sim_replace,
     ),
 ):
     register(_spec)

@@ -287,6 +287,7 @@ class TransactionKind(models.TextChoices):
     MOBILE_TRANSFER = "mobile_transfer", _("Mobile account transfer")
     SERVICE_ADD = "service_add", _("Added service item")
     LINE_CLOSE = "line_close", _("Line closing")
+    SIM_REPLACE = "sim_replace", _("SIM replacement")
 
 
 class TransactionState(models.TextChoices):
@@ -387,6 +388,12 @@ class Transaction(models.Model):
     refusal_code = models.CharField(_("refusal code"), max_length=40, blank=True)
     refusal_message = models.CharField(_("refusal message"), max_length=300, blank=True)
     notice_hash = models.CharField(_("notice hash"), max_length=64, blank=True)
+    # The SIM the transaction brings (an opening's, a replacement's), as the
+    # SimCard it becomes will keep it: its kind, last 4 digits and keyed
+    # digest, never the identifier in clear (registration.sims).
+    sim_kind = models.CharField(_("SIM kind"), max_length=8, blank=True, default="")
+    sim_last4 = models.CharField(_("SIM last 4 digits"), max_length=4, blank=True, default="")
+    sim_digest = models.CharField(_("SIM digest"), max_length=64, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -612,6 +619,57 @@ class LineClosure(models.Model):
 
     def __str__(self) -> str:
         return f"closing of line #{self.line_id}"
+
+
+class SimKind(models.TextChoices):
+    PHYSICAL = "physical", _("Physical SIM")
+    ESIM = "esim", _("eSIM")
+
+
+class SimCard(models.Model):
+    """One SIM (a card's ICCID or an eSIM's EID) a line has had, history kept.
+    The identifier is never stored in clear: its last 4 digits (all any
+    surface shows) and a keyed digest (to tell two SIMs apart). ``changed_at``
+    is set only when the SIM replaced another (``sim_replace``): a line's
+    first SIM, given at its opening, is not a SIM change."""
+
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="sim_cards"
+    )
+    kind = models.CharField(_("SIM kind"), max_length=8, choices=SimKind.choices)
+    last4 = models.CharField(_("last 4 digits"), max_length=4)
+    digest = models.CharField(_("digest"), max_length=64, editable=False)
+    transaction = models.OneToOneField(
+        Transaction,
+        verbose_name=_("transaction"),
+        on_delete=models.PROTECT,
+        related_name="sim_card",
+    )
+    installed_at = models.DateTimeField(_("installed at"))
+    changed_at = models.DateTimeField(_("SIM changed at"), null=True, blank=True)
+    replaced_at = models.DateTimeField(_("replaced at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SIM change")
+        verbose_name_plural = _("SIM changes")
+        ordering = ["-installed_at"]
+        constraints = [
+            # A line has one SIM in use at a time.
+            models.UniqueConstraint(
+                fields=["line"],
+                condition=Q(replaced_at__isnull=True),
+                name="one_sim_in_use_per_line",
+            ),
+            models.CheckConstraint(
+                condition=Q(last4__regex=r"^[0-9]{4}$"), name="sim_last4_is_four_digits"
+            ),
+        ]
+        indexes = [models.Index(fields=["line", "changed_at"])]
+
+    def __str__(self) -> str:
+        return gettext("SIM ending %(last4)s") % {"last4": self.last4}
 
 
 class LegalHold(models.Model):

@@ -27,6 +27,7 @@ from .models import (
     NumberStatus,
     PhoneNumber,
     Service,
+    SimCard,
     Transaction,
     TransactionState,
 )
@@ -41,6 +42,12 @@ def line_list(*, user: AnyUser) -> QuerySet[Line]:
     return scoped(Line.objects.select_related("holder", "store", "operator"), user)
 
 
+# Where the look-up by number leaves the line's SIM in use (a SimCard or
+# None) for line_sim, read in the same statement as the line.
+SIM_IN_USE = "_sim_in_use"
+_UNREAD = object()
+
+
 class _LinesByNumber:
     """``line_list(user=user).filter(number=number).order_by("number")`` as
     SQL written once per connection (operators.sqlrows): the look-up by number
@@ -52,11 +59,16 @@ class _LinesByNumber:
         line = self.line = ModelColumns(connection, Line, "l")
         holder = self.holder = ModelColumns(connection, Person, "p")
         store = self.store = ModelColumns(connection, Store, "st")
+        sim = self.sim = ModelColumns(connection, SimCard, "sim")
         self.connection = connection
         select = (
-            f"SELECT {line.select}, {holder.select}, {store.select} FROM {line.table}"  # noqa: S608
+            f"SELECT {line.select}, {holder.select}, {store.select}, {sim.select}"  # noqa: S608
+            f" FROM {line.table}"
             f" INNER JOIN {holder.table} ON {line.column('holder')} = {holder.column('id')}"
             f" INNER JOIN {store.table} ON {line.column('store')} = {store.column('id')}"
+            # The SIM in use, if any (one per line: a partial unique index).
+            f" LEFT JOIN {sim.table} ON {sim.column('line')} = {line.column('id')}"
+            f" AND {sim.column('replaced_at')} IS NULL"
             f" WHERE {line.column('number')} = %s"
         )
         self.select, self.order = select, f" ORDER BY {line.column('number')}"
@@ -79,6 +91,7 @@ class _LinesByNumber:
             self.holder_field.set_cached_value(line, self.holder.build(row, self.line.width))
             start = self.line.width + self.holder.width
             self.store_field.set_cached_value(line, self.store.build(row, start))
+            line.__dict__[SIM_IN_USE] = self.sim.build(row, start + self.store.width)
             if operator is not None:
                 self.operator_field.set_cached_value(line, operator)
             lines.append(line)
@@ -494,3 +507,43 @@ def lines_held_count(*, person: Person, kind: str) -> int:
 def line_cap(*, operator: Operator, kind: str) -> int:
     """How many lines of a kind one person may hold at this operator."""
     return operator.mobile_line_cap if kind == LineKind.MOBILE else operator.landline_line_cap
+
+
+# --- SIMs ------------------------------------------------------------------------------
+
+
+def sim_last_changed_at(line: Line) -> dt.datetime | None:
+    """When the line's SIM last changed (a ``sim_replace`` completed), or
+    None when it never did: the SIM given at the line's opening is not a
+    change. What the partner SIM-swap API answers from (no personal data)."""
+    return (
+        SimCard.objects.filter(line=line, changed_at__isnull=False)
+        .order_by("-changed_at")
+        .values_list("changed_at", flat=True)
+        .first()
+    )
+
+
+def line_sim(line: Line) -> dict[str, object] | None:
+    """The line's SIM in use as surfaces show it (kind, last 4 digits, when it
+    last changed), or None when no SIM was ever recorded for the line. The
+    SIM in use is the latest installed, so its ``changed_at`` is the line's
+    last SIM change (None: its first SIM, from the opening). Read with the
+    line by the look-up by number (``lines_by_number``), else one query."""
+    sim = line.__dict__.get(SIM_IN_USE, _UNREAD)
+    if sim is _UNREAD:
+        sim = SimCard.objects.filter(line=line, replaced_at__isnull=True).first()
+    if sim is None:
+        return None
+    return {"kind": sim.kind, "last4": sim.last4, "changed_at": sim.changed_at}
+
+
+def recent_sim_changes(*, user: AnyUser, since: dt.datetime) -> QuerySet[SimCard]:
+    """SIM changes (replacements, not openings) since a time, of the lines
+    the staff member may see, newest first."""
+    return (
+        scoped(SimCard.objects.all(), user)
+        .filter(changed_at__gte=since)
+        .select_related("line", "transaction__store")
+        .order_by("-changed_at")
+    )

@@ -42,7 +42,7 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import hooks, kind_rules, kinds, numbers
+from . import hooks, kind_rules, kinds, numbers, sims
 from .errors import (
     CapReached,
     HolderMismatch,
@@ -94,6 +94,8 @@ class TransactionRequest:
     line: str | None = None
     installation_address: str | None = None
     service: str | None = None
+    iccid: str | None = None
+    eid: str | None = None
     channel: str = ConsentChannel.STORE
 
     def __repr__(self) -> str:
@@ -189,9 +191,15 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
                 errors["line"] = [str(exc)]
     if "service" in spec.required and not request.service:
         errors["service"] = [gettext("The service code is required.")]
+    if kinds.SIM_FIELDS & spec.fields:
+        errors.update(sims.sim_errors(_sim_values(request), required=spec.sim_required))
     if errors:
         raise IdentityInvalid(errors)
     return identities
+
+
+def _sim_values(request: TransactionRequest) -> dict[str, str | None]:
+    return {name: getattr(request, name) for name in sims.SIM_FIELDS}
 
 
 def _verify(
@@ -353,6 +361,8 @@ def _take(
         notice_hash=request.consent.notice_hash,
         verification={party: str(result.outcome) for party, result in results.items()},
     )
+    if kinds.SIM_FIELDS & spec.fields:
+        sims.transaction_sim_set(tx, sims.sim_identity(_sim_values(request)))
     if spec.opens_line:
         tx.applicant = person
         tx.line_kind = spec.line_kind
@@ -469,6 +479,7 @@ def _open_at_once(tx: Transaction, actor: AbstractBaseUser, request: Transaction
         kind_rules.store_address(
             line, tx, " ".join(request.installation_address.split()), now, first=True
         )
+    sims.sim_install(line=line, tx=tx, now=now, change=False)
     if kinds.get(tx.kind).alerts_holder:
         _alert_holder(tx)
 

@@ -62,7 +62,7 @@ from .forms import (
     identity_from_json,
     identity_to_json,
 )
-from .models import LineKind, Transaction, TransactionState
+from .models import LineKind, SimKind, Transaction, TransactionState
 from .store_forms import TransactionFilterForm
 
 WIZARD_SESSION_KEY = "registration.wizard"
@@ -243,6 +243,8 @@ class Wizard:
             line=self.line or details.get("line") or None,
             installation_address=details.get("installation_address") or None,
             service=details.get("service") or None,
+            iccid=details.get("iccid") or None,
+            eid=details.get("eid") or None,
             channel=ConsentChannel.STORE,
         )
 
@@ -586,6 +588,7 @@ def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
         fields=fields,
         country=staff.operator.country,
         line_kind=line_kind,
+        sim_required=kinds.get(kind).sim_required,
         **options,
     )
     status = 200
@@ -623,6 +626,9 @@ def _detail_rows(
             gettext("Service"),
             services_by_code.get(details.get("service", ""), details.get("service", "")),
         ),
+        # A SIM's identifier is shown by its last 4 digits only.
+        "iccid": (gettext("SIM card (ICCID)"), _sim_masked(details.get("iccid"))),
+        "eid": (gettext("eSIM (EID)"), _sim_masked(details.get("eid"))),
     }
     return [
         {
@@ -634,7 +640,13 @@ def _detail_rows(
         }
         for name, (label, value) in shown.items()
         if name in detail_fields(wizard.kind)
+        and (name not in kinds.SIM_FIELDS or details.get(name) or name in errors)
     ]
+
+
+def _sim_masked(value: str | None) -> str:
+    digits = "".join((value or "").split())
+    return gettext("ending %(last4)s") % {"last4": digits[-4:]} if digits else "—"
 
 
 def _step_of(kind: str, key: str) -> str:
@@ -834,6 +846,7 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
             "notice": notice,
             "notice_short_hash": tx.notice_hash[:12],
             "address": address,
+            "sim_kind": SimKind(tx.sim_kind).label if tx.sim_kind else "",
             "pending": tx.state == TransactionState.PENDING_VERIFICATION,
             "can_cancel": tx.state == TransactionState.PENDING_VERIFICATION
             and can(request.user, "transaction.create"),

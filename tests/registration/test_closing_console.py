@@ -221,6 +221,7 @@ def _wizard_line_close(the_shop, citizen) -> dict[str, str]:
         step("notice"), {"notice": notice_hash, "consent": "on", "action": "consent"}
     )
     assert posted.status_code == 302
+    assert posted["Location"].endswith("/confirm/")
     keep("confirm", counter.get(step("confirm")))
     done = counter.post(step("confirm"))
     assert done.status_code == 302, done.content.decode()[:2000]
