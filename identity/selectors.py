@@ -242,3 +242,10 @@ def correction_fields_text(correction: CorrectionRequest) -> str:
     return ", ".join(
         str(label) for name, label in CORRECTION_FIELD_LABELS.items() if name in correction.proposed
     )
+
+
+def keyed_digest(*parts: str) -> str:
+    """A keyed digest (the blind-index key) of non-document values, for
+    records that must find equal values again without holding them, e.g. a
+    partner call's phone number."""
+    return vault.digest(*parts)
