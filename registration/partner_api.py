@@ -263,7 +263,10 @@ class PartnerAPIView(APIView):
             raise CamaraError(
                 status_code=400,
                 code="INVALID_ARGUMENT",
-                message=_("phoneNumber: an E.164 number with its leading +, e.g. +8613800138000."),
+                message=_(
+                    "phoneNumber: an E.164 number, a + then the country code and the number, "
+                    "digits only."
+                ),
             )
         try:
             number = to_e164(value, country=self.partner.operator.country)
