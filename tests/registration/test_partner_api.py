@@ -337,6 +337,15 @@ def test_a_malformed_body_is_400_in_the_camara_shape(partner, raw, content_type)
     assert_camara(response, 400, "INVALID_ARGUMENT")
 
 
+def test_the_partner_api_answers_in_the_requests_language_with_unchanged_codes(
+    partner, alpha
+):
+    body = {"phoneNumber": "+8613900139999", "specifiedDate": str(today_at(alpha))}
+    response = partner.post(CHECK, body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    answer = assert_camara(response, 404, "IDENTIFIER_NOT_FOUND")
+    assert answer["message"] == "该号码不是本运营商的用户号码。"
+
+
 def test_a_future_date_is_refused(partner, alpha, open_mobile):
     tx, _ = open_mobile()
     tomorrow = today_at(alpha) + DAY
