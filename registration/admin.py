@@ -51,6 +51,7 @@ from .models import (
     LineKind,
     LineService,
     LineStatus,
+    PartnerCall,
     PhoneNumber,
     Service,
     Transaction,
@@ -853,3 +854,27 @@ class ServiceAdmin(OperatorScopedAdmin):
     def kinds(self, obj: Service) -> str:
         labels = dict(LineKind.choices)
         return ", ".join(str(labels.get(kind, kind)) for kind in obj.line_kinds)
+
+
+@admin.register(PartnerCall, site=console)
+class PartnerCallAdmin(ReadOnlyScopedAdmin):
+    """The partners' calls to /api/camara/, read-only: who asked which
+    endpoint about which number (masked; the digest finds every call about
+    one number) and what it was told."""
+
+    permission_prefix = "partner"
+    list_display = ("created_at", "partner", "endpoint", "number_masked", "status_code")
+    list_filter = ("endpoint", "status_code")
+    list_select_related = ("partner",)
+    search_fields = ("partner__name", "endpoint")
+    fields = (
+        "created_at",
+        "partner",
+        "endpoint",
+        "number_masked",
+        "number_digest",
+        "status_code",
+        "answer",
+        "request_id",
+    )
+    readonly_fields = fields

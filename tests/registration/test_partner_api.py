@@ -14,6 +14,7 @@ import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -337,9 +338,7 @@ def test_a_malformed_body_is_400_in_the_camara_shape(partner, raw, content_type)
     assert_camara(response, 400, "INVALID_ARGUMENT")
 
 
-def test_the_partner_api_answers_in_the_requests_language_with_unchanged_codes(
-    partner, alpha
-):
+def test_the_partner_api_answers_in_the_requests_language_with_unchanged_codes(partner, alpha):
     body = {"phoneNumber": "+8613900139999", "specifiedDate": str(today_at(alpha))}
     response = partner.post(CHECK, body, format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
     answer = assert_camara(response, 404, "IDENTIFIER_NOT_FOUND")
@@ -405,6 +404,49 @@ def test_a_staff_call_leaves_no_partner_record_and_no_number_in_logs(
     check(api_client_for(alpha_clerk), tx.line.number, today_at(alpha))
     assert not PartnerCall.objects.exists()
     assert tx.line.number not in "\n".join(r.getMessage() for r in caplog.records)
+
+
+def test_compliance_sees_its_own_operators_partner_calls_masked_in_the_console(
+    partner, alpha, beta, open_mobile, alpha_compliance, make_staff
+):
+    tx, _ = open_mobile()
+    check(partner, tx.line.number, today_at(alpha))
+    call = PartnerCall.objects.get()
+    console = privileged_login(Client(), alpha_compliance.user)
+    listing = console.get(reverse("console:registration_partnercall_changelist"))
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert call.partner.name in html
+    assert call.number_masked in html
+    assert tx.line.number not in html
+    page = console.get(reverse("console:registration_partnercall_change", args=[call.pk]))
+    assert page.status_code == 200
+    assert tx.line.number not in page.content.decode()
+    partners = console.get(reverse("console:operators_partner_changelist"))
+    assert partners.status_code == 200
+    assert call.partner.name in partners.content.decode()
+    other = privileged_login(Client(), make_staff(beta, Role.COMPLIANCE_OFFICER).user)
+    foreign = other.get(reverse("console:registration_partnercall_change", args=[call.pk]))
+    assert foreign.status_code == 404
+    assert (
+        call.partner.name
+        not in other.get(reverse("console:registration_partnercall_changelist")).content.decode()
+    )
+
+
+def test_the_console_cannot_add_or_change_partners_or_their_calls(
+    partner, alpha, open_mobile, make_staff
+):
+    tx, _ = open_mobile()
+    check(partner, tx.line.number, today_at(alpha))
+    admin = privileged_login(Client(), make_staff(alpha, Role.OPERATOR_ADMIN).user)
+    assert admin.get(reverse("console:operators_partner_add")).status_code == 403
+    assert admin.get(reverse("console:registration_partnercall_add")).status_code == 403
+    call = PartnerCall.objects.get()
+    change = reverse("console:registration_partnercall_change", args=[call.pk])
+    admin.post(change, {"status_code": "200", "answer": "{}"})
+    call.refresh_from_db()
+    assert call.answer == {"phoneNumberRecycled": False}
 
 
 # --- Throttled per partner --------------------------------------------------------------------
