@@ -91,6 +91,7 @@ STATUS_BY_ERROR: dict[str, int] = {
     "operators.errors.RoleChangeNotAllowed": status.HTTP_403_FORBIDDEN,
     "operators.errors.FourEyes": status.HTTP_403_FORBIDDEN,
     "operators.errors.StaffChangeInvalid": status.HTTP_400_BAD_REQUEST,
+    "operators.errors.PartnerAccountInvalid": status.HTTP_400_BAD_REQUEST,
     "operators.two_factor.SecondFactorRequired": status.HTTP_401_UNAUTHORIZED,
     "operators.two_factor.SecondFactorInvalid": status.HTTP_401_UNAUTHORIZED,
     "operators.two_factor.SecondFactorLocked": status.HTTP_429_TOO_MANY_REQUESTS,

@@ -41,6 +41,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", console.urls),
     path("api/v1/", include((api_v1, "api"), namespace="api")),
+    # The partner APIs (banks, apps), CAMARA conventions: registration/partner_api.py.
+    path("api/camara/", include("registration.camara_urls")),
     path(
         "api/schema/",
         SpectacularAPIView.as_view(permission_classes=[AllowAny], authentication_classes=[]),

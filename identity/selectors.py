@@ -245,8 +245,8 @@ def correction_fields_text(correction: CorrectionRequest) -> str:
 
 
 @sensitive_variables()
-def keyed_digest(purpose: str, value: str) -> str:
-    """A keyed digest (HMAC under the blind-index key) of a value another app
-    keeps only as such (a SIM's ICCID or EID): equal values give equal
-    digests, and nothing without the key turns one back into the value."""
-    return vault.digest(purpose, value)
+def keyed_digest(*parts: str) -> str:
+    """A keyed digest (HMAC under the blind-index key) of values another app
+    keeps only as such (a SIM's ICCID or EID, a partner call's number): equal
+    values give equal digests, and nothing without the key turns one back."""
+    return vault.digest(*parts)

@@ -29,6 +29,7 @@ from . import console_home, services
 from .models import (
     ConfidentialityUndertaking,
     Operator,
+    Partner,
     RoleGrant,
     RoleGrantState,
     StaffMember,
@@ -604,4 +605,25 @@ class UndertakingAcceptanceAdmin(ScopedAdmin):
         return False
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+
+@admin.register(Partner, site=console)
+class PartnerAdmin(ScopedAdmin):
+    """The operator's partners, read-only here: a partner is made on its own
+    account with ``operators.services.partner_create`` (never a staff
+    member's), so the console cannot turn a staff account into one."""
+
+    permission_prefix = "partner"
+    list_display = ("name", "user", "active", "created_at")
+    list_filter = ("active",)
+    list_select_related = ("user", "operator")
+    search_fields = ("name",)
+    fields = ("name", "user", "operator", "active", "created_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False

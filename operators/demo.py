@@ -10,9 +10,10 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from . import selectors, services, two_factor
-from .models import Operator, StaffMember, Store
+from .models import Operator, Partner, StaffMember, Store
 from .roles import SECOND_FACTOR, Role
 
 
@@ -65,12 +66,47 @@ DEMO_ROLES = {
 }
 
 
+# Each demo operator's partner (a bank's fraud check): API only, CAMARA endpoints.
+DEMO_PARTNER_SUFFIX = "partner"
+PARTNER_LABEL = gettext_lazy("Partner (CAMARA API only)")
+
+
 def demo_usernames() -> list[tuple[str, str]]:
-    return [
+    staff = [
         (f"{op}-{suffix}", role.label)
         for op in DEMO_OPERATORS
         for suffix, role in DEMO_ROLES.items()
     ]
+    partners = [(f"{op}-{DEMO_PARTNER_SUFFIX}", PARTNER_LABEL) for op in DEMO_OPERATORS]
+    return staff + partners
+
+
+@transaction.atomic
+def seed_partners(*, password: str | None = None) -> list[Partner]:
+    """Create (or bring back) each demo operator's partner account,
+    ``<operator>-partner``: signs in at /api/v1/auth/token/ and calls only the
+    CAMARA endpoints. Run after :func:`seed_operators`."""
+    password = password or settings.TELEREG_DEMO_PASSWORD
+    user_model = get_user_model()
+    partners = []
+    for code, (name, _stores) in DEMO_OPERATORS.items():
+        operator = Operator.objects.get(code=code)
+        username = f"{code}-{DEMO_PARTNER_SUFFIX}"
+        user, created = user_model.objects.get_or_create(username=username)
+        if created or not user.check_password(password):
+            user.set_password(password)
+        user.is_active = True
+        user.save()
+        partner = Partner.objects.filter(user=user).first()
+        if partner is None:
+            partner = services.partner_create(
+                user=user, operator=operator, name=f"{name} demo bank"
+            )
+        elif not partner.active:
+            partner.active = True
+            partner.save(update_fields=["active"])
+        partners.append(partner)
+    return partners
 
 
 @transaction.atomic

@@ -51,3 +51,10 @@ class GrantStale(DomainError):
 class StaffChangeInvalid(DomainError):
     code = "invalid"
     message = _("The staff change is not valid.")
+
+
+class PartnerAccountInvalid(DomainError):
+    code = "partner_account_invalid"
+    message = _(
+        "A partner's account must be its own: not a staff member's, not a platform admin's."
+    )

@@ -420,3 +420,38 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M}"
+
+
+class Partner(models.Model):
+    """A partner of one operator (a bank, an app) that asks the CAMARA fraud
+    checks (``/api/camara/``) about the operator's numbers. It is an API
+    client, not staff: its account has no staff profile, so every staff
+    surface refuses it (``not_staff``), and the partner gate
+    (``registration.partner_api``) lets it reach only the CAMARA endpoints.
+    Its ``name`` is what its calls are logged under."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="partner",
+    )
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="partners"
+    )
+    name = models.CharField(_("name"), max_length=80)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("partner")
+        verbose_name_plural = _("partners")
+        ordering = ["operator__code", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["operator", "name"], name="partner_name_per_operator"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

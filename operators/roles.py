@@ -56,6 +56,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "line.close": HEAD_OFFICE,
     # Set and lift a line's legal hold (no closing, no shredding meanwhile).
     "line.legal_hold": frozenset({Role.COMPLIANCE_OFFICER}),
+    # See the operator's partners (banks, apps on /api/camara/) and their calls.
+    "partner.view": HEAD_OFFICE,
 }
 
 

@@ -8,6 +8,7 @@ from django.db.models import Case, Exists, OuterRef, QuerySet, Value, When
 
 from .models import (
     ConfidentialityUndertaking,
+    Partner,
     RoleGrant,
     RoleGrantState,
     StaffMember,
@@ -65,3 +66,20 @@ def role_grant_list(*, user: AnyUser) -> QuerySet[RoleGrant]:
     return scoped(
         RoleGrant.objects.select_related("staff__operator", "staff__store"), user
     ).order_by(pending_first, "-requested_at", "-id")
+
+
+_PARTNER_CACHE_ATTR = "_telereg_partner"
+
+
+def partner_of(user: AnyUser | None) -> Partner | None:
+    """The active partner whose account ``user`` is, with its operator, or
+    None (staff, anonymous, a deactivated partner). Cached on the user object,
+    which lives for one request."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if not hasattr(user, _PARTNER_CACHE_ATTR):
+        partner = (
+            Partner.objects.select_related("operator").filter(user_id=user.pk, active=True).first()
+        )
+        setattr(user, _PARTNER_CACHE_ATTR, partner)
+    return getattr(user, _PARTNER_CACHE_ATTR)

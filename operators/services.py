@@ -16,6 +16,7 @@ from .errors import (
     GrantAlreadyPending,
     GrantNotPending,
     GrantStale,
+    PartnerAccountInvalid,
     RoleChangeNotAllowed,
     SelfRoleChange,
     StaffChangeInvalid,
@@ -23,6 +24,7 @@ from .errors import (
 from .models import (
     ConfidentialityUndertaking,
     Language,
+    Partner,
     RoleGrant,
     RoleGrantState,
     StaffMember,
@@ -480,3 +482,17 @@ def staff_password_record(*, user: AbstractBaseUser, actor: AbstractBaseUser) ->
 def staff_of_any(user: AbstractBaseUser) -> StaffMember | None:
     """The staff profile of ``user``, active or not (``staff_of`` sees active ones)."""
     return StaffMember.objects.select_related("operator", "store").filter(user=user).first()
+
+
+@transaction.atomic
+def partner_create(*, user: AbstractBaseUser, operator: Operator, name: str) -> Partner:
+    """Make ``user`` the sign-in account of a partner of ``operator``.
+
+    A partner account is never also staff nor a platform admin: its calls
+    must reach the CAMARA endpoints only, and a staff profile or a console
+    flag beside it would open every other surface."""
+    if StaffMember.objects.filter(user=user).exists() or user.is_superuser or user.is_staff:
+        raise PartnerAccountInvalid()
+    partner = Partner.objects.create(user=user, operator=operator, name=name)
+    logger.info("Partner %s created for operator %s", partner.pk, operator.pk)
+    return partner

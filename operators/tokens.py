@@ -27,7 +27,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from .models import StaffMember
+from .models import Partner, StaffMember
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -114,8 +114,22 @@ def _staff_changes(sender: type, instance: StaffMember, **kwargs: Any) -> None:
         setattr(instance, _REVOKE_ATTR, "role changed")
 
 
+@receiver(pre_save, sender=Partner, dispatch_uid="telereg_partner_token_revocation")
+def _partner_changes(sender: type, instance: Partner, **kwargs: Any) -> None:
+    """A partner's token dies with its deactivation or a move to another
+    operator, like a staff member's."""
+    if instance.pk is None:
+        return
+    old = sender._default_manager.filter(pk=instance.pk).values("active", "operator_id").first()
+    if old is None:
+        return
+    if (old["active"] and not instance.active) or old["operator_id"] != instance.operator_id:
+        setattr(instance, _REVOKE_ATTR, "partner changed")
+
+
 @receiver(post_save, sender=User, dispatch_uid="telereg_user_token_revoke")
 @receiver(post_save, sender=StaffMember, dispatch_uid="telereg_staff_token_revoke")
+@receiver(post_save, sender=Partner, dispatch_uid="telereg_partner_token_revoke")
 def _revoke_after_save(sender: type, instance: Any, **kwargs: Any) -> None:
     reason = instance.__dict__.pop(_REVOKE_ATTR, None)
     if reason:

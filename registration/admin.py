@@ -52,6 +52,7 @@ from .models import (
     LineKind,
     LineService,
     LineStatus,
+    PartnerCall,
     PhoneNumber,
     Service,
     SimCard,
@@ -936,3 +937,27 @@ class SimChangeAdmin(ReadOnlyScopedAdmin):
     @admin.display(description=gettext_lazy("transaction"))
     def transaction_reference(self, obj: SimCard) -> str:
         return obj.transaction.reference
+
+
+@admin.register(PartnerCall, site=console)
+class PartnerCallAdmin(ReadOnlyScopedAdmin):
+    """The partners' calls to /api/camara/, read-only: who asked which
+    endpoint about which number (masked; the digest finds every call about
+    one number) and what it was told."""
+
+    permission_prefix = "partner"
+    list_display = ("created_at", "partner", "endpoint", "number_masked", "status_code")
+    list_filter = ("endpoint", "status_code")
+    list_select_related = ("partner",)
+    search_fields = ("partner__name", "endpoint")
+    fields = (
+        "created_at",
+        "partner",
+        "endpoint",
+        "number_masked",
+        "number_digest",
+        "status_code",
+        "answer",
+        "request_id",
+    )
+    readonly_fields = fields

@@ -186,7 +186,12 @@ def store_address(
 
 
 def open_line(tx: Transaction, now: dt.datetime) -> Line:
-    """The new line of an opening, and its holder's count of open lines."""
+    """The new line of an opening, and its holder's count of open lines. A
+    number an earlier line closed with is recycled: the line says since when
+    (``recycled_at``), for its receipt and the partners' recycling check."""
+    used_before = Line.objects.filter(
+        operator_id=tx.operator_id, number=tx.number, status=LineStatus.CLOSED
+    ).exists()
     line = Line.objects.create(
         number=tx.number,
         kind=tx.line_kind,
@@ -194,6 +199,7 @@ def open_line(tx: Transaction, now: dt.datetime) -> Line:
         holder=tx.applicant,
         status=LineStatus.ACTIVE,
         store=tx.store,
+        recycled_at=now if used_before else None,
     )
     Person.objects.filter(pk=tx.applicant_id).update(
         lines_held=Coalesce(

@@ -170,6 +170,10 @@ class Line(models.Model):
     close_reason = models.CharField(
         _("close reason"), max_length=24, choices=CloseReason.choices, blank=True, default=""
     )
+    # When this line took a number that an earlier, closed line had: the
+    # number was used before (the receipt says so; the CAMARA number-recycling
+    # check answers from it). Null for a number's first line.
+    recycled_at = models.DateTimeField(_("number recycled at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("line")
@@ -719,6 +723,43 @@ class LegalHold(models.Model):
     def __str__(self) -> str:
         # Shown as the row's title under the line in the console.
         return gettext("hold #%(id)s") % {"id": self.pk}
+
+
+class PartnerCall(models.Model):
+    """One call of a partner (a bank, an app) to a CAMARA endpoint: who asked,
+    which endpoint, about which number and what it was told. The number is
+    kept only as a keyed digest (equal numbers give equal digests, nothing
+    without the index key) and masked, never in clear. Written by
+    ``registration.partner_api`` for every call that reached the endpoint,
+    refused ones included."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    partner = models.ForeignKey(
+        "operators.Partner",
+        verbose_name=_("partner"),
+        on_delete=models.PROTECT,
+        related_name="calls",
+    )
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    endpoint = models.CharField(_("endpoint"), max_length=64)
+    number_digest = models.CharField(_("number digest"), max_length=64, blank=True)
+    number_masked = models.CharField(_("number (masked)"), max_length=24, blank=True)
+    status_code = models.PositiveSmallIntegerField(_("status code"))
+    answer = models.JSONField(_("answer"), default=dict, blank=True)
+    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("called at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("partner call")
+        verbose_name_plural = _("partner calls")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["partner", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint} #{self.pk}"
 
 
 # Named by historical migrations (0002_campaigns): campaigns now live in

@@ -46,7 +46,7 @@ from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
-from . import hooks, kinds, precheck, receipts, selectors, services
+from . import hooks, kinds, precheck, receipts, recycling, selectors, services
 from . import lookups as line_lookups
 from .errors import CapReached, NotCancellable, RegistrationRefused
 from .forms import (
@@ -855,6 +855,7 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
             and can(request.user, "person.correction_request"),
             "check_url": receipts.receipt_check_url(tx),
             "qr_svg": receipts.receipt_qr_svg(tx),
+            "number_used_before": recycling.receipt_number_used_before(tx),
         },
     )
 

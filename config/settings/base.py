@@ -296,6 +296,8 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="60/min"),
         "user": env.str("THROTTLE_USER", default="6000/min"),
         "sign_in": env.str("THROTTLE_SIGN_IN", default="20/min"),
+        # Each partner's calls to the CAMARA endpoints (registration/partner_api.py).
+        "partner": env.str("THROTTLE_PARTNER", default="120/min"),
     },
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -39,7 +39,12 @@ TELEREG_AUDIT_CHECKPOINT_DIR = str(VAR_DIR / f"test-audit-checkpoints-{os.getpid
 
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "100000/min", "sign_in": "1000/min"},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": "1000/min",
+        "user": "100000/min",
+        "sign_in": "1000/min",
+        "partner": "1000/min",
+    },
 }
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {

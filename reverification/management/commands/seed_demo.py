@@ -17,6 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         operators = demo.seed_operators()
+        partners = demo.seed_partners()
         otp_path = demo.seed_otp_devices()
         numbers = services = 0
         for operator in operators:
@@ -30,7 +31,8 @@ class Command(BaseCommand):
             lines += demo_reverification.seed_lines(operator)
             demo_reverification.seed_campaign(operator)
         self.stdout.write(
-            f"demo data ready: {len(operators)} operators; {numbers} numbers, "
+            f"demo data ready: {len(operators)} operators, {len(partners)} partners "
+            f"(alpha-partner, beta-partner: API only); {numbers} numbers, "
             f"{services} services and {lines} lines added; synthetic citizens in {path}; "
             f"second-factor secrets of the privileged demo users in {otp_path} "
             "(current codes: python manage.py demo_otp_codes)"
