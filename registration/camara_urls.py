@@ -13,4 +13,10 @@ urlpatterns = [
         camara_api.NumberRecyclingCheckView.as_view(),
         name="number-recycling-check",
     ),
+    path(
+        "sim-swap/retrieve-date",
+        camara_api.SimSwapRetrieveDateView.as_view(),
+        name="sim-swap-retrieve-date",
+    ),
+    path("sim-swap/check", camara_api.SimSwapCheckView.as_view(), name="sim-swap-check"),
 ]

@@ -18,6 +18,7 @@ from operators.sqlrows import ModelColumns, per_connection
 from operators.tenancy import Scope, scope_for, scoped, staff_of
 
 from . import kinds
+from .errors import LineNotFound
 from .models import (
     HolderAlertMessage,
     Line,
@@ -522,6 +523,21 @@ def sim_last_changed_at(line: Line) -> dt.datetime | None:
         .values_list("changed_at", flat=True)
         .first()
     )
+
+
+def number_sim_last_changed_at(*, operator: Operator, number: str) -> dt.datetime | None:
+    """When the SIM of the operator's line with ``number`` (its latest line:
+    a recycled number answers for its new holder) last changed, or None when
+    it never did. Raises LineNotFound when no line of this operator ever had
+    the number, so one operator's partner learns nothing of another's."""
+    line = (
+        Line.objects.filter(operator=operator, number=number)
+        .order_by("-registered_at", "-pk")
+        .first()
+    )
+    if line is None:
+        raise LineNotFound()
+    return sim_last_changed_at(line)
 
 
 def line_sim(line: Line) -> dict[str, object] | None:
