@@ -252,6 +252,21 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _language_and_zone_of_the_settings():
+    """Each test starts and ends in the settings' language and time zone: a
+    page rendered in Chinese (the test client runs requests in the test's own
+    thread, and the middleware activates the staff's language) must not leave
+    the next test's commands and messages speaking Chinese."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
+    timezone.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def audit_checkpoint_dir(settings, tmp_path_factory):
     """Each test signs its access-log checkpoints into a folder of its own: a
     checkpoint left by another test would name chains this test never wrote."""
