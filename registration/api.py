@@ -54,6 +54,11 @@ class TransactionInputSerializer(serializers.Serializer):
     line = serializers.CharField(max_length=24, required=False)
     installation_address = serializers.CharField(max_length=300, required=False)
     service = serializers.CharField(max_length=40, required=False)
+    stay_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text=_("mobile_open, foreign passport only: the last day of the visa or permit."),
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +85,7 @@ class TransactionInputSerializer(serializers.Serializer):
             line=data.get("line"),
             installation_address=data.get("installation_address"),
             service=data.get("service"),
+            stay_until=data.get("stay_until"),
             channel=ConsentChannel.API,
         )
 
@@ -103,6 +109,7 @@ class LineSerializer(serializers.Serializer):
     installation_address = serializers.SerializerMethodField()
     closed_at = serializers.DateTimeField(allow_null=True)
     close_reason = serializers.SerializerMethodField()
+    stay_until = serializers.DateField(allow_null=True)
 
     def get_holder(self, line) -> dict:
         return selectors.line_masked_holder(line)

@@ -202,6 +202,12 @@ class DetailsForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     service = forms.ChoiceField(label=gettext_lazy("Service"), widget=forms.RadioSelect)
+    stay_until = forms.DateField(
+        required=False,
+        label=gettext_lazy("End of stay"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy("The last day of the visitor's visa or entry permit (YYYY-MM-DD)."),
+    )
 
     ANY = ""
 
@@ -251,6 +257,11 @@ class DetailsForm(forms.Form):
             )
         return number
 
+    def clean_stay_until(self) -> str:
+        """As ISO text: the wizard keeps its details in the (JSON) session."""
+        day = self.cleaned_data.get("stay_until")
+        return day.isoformat() if day else ""
+
     def clean_line(self) -> str:
         raw = self.cleaned_data["line"]
         try:
@@ -293,6 +304,11 @@ class LineForm(forms.Form):
         self.country = country
         self.line_kind = line_kind
         self.fields["line"].widget.attrs.update({"autocomplete": "off", "inputmode": "tel"})
+
+    def clean_stay_until(self) -> str:
+        """As ISO text: the wizard keeps its details in the (JSON) session."""
+        day = self.cleaned_data.get("stay_until")
+        return day.isoformat() if day else ""
 
     def clean_line(self) -> str:
         try:

@@ -187,6 +187,7 @@ def open_line(tx: Transaction, now: dt.datetime) -> Line:
         holder=tx.applicant,
         status=LineStatus.ACTIVE,
         store=tx.store,
+        stay_until=tx.stay_until,
     )
     Person.objects.filter(pk=tx.applicant_id).update(
         lines_held=Coalesce(

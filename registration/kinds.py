@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 PARTY_APPLICANT = ("applicant",)
 PARTIES_TRANSFER = ("holder", "new_holder")
 # The detail fields a request may carry, in the order the wizard asks them.
-DETAIL_FIELD_ORDER = ("number", "line", "installation_address", "service")
+DETAIL_FIELD_ORDER = ("number", "line", "installation_address", "service", "stay_until")
 WIZARD_STEPS = ("identity", "notice", "details", "confirm")
 KIND_MAX_LENGTH = 24  # Transaction.kind's column
 
@@ -181,7 +181,8 @@ for _spec in (
         kind=TransactionKind.MOBILE_OPEN,
         label=_("Mobile account opening"),
         holder_party=None,
-        fields=frozenset({"number"}),
+        # stay_until: a visitor's (foreign passport) last day of stay.
+        fields=frozenset({"number", "stay_until"}),
         required=frozenset(),
         line_effect=LineEffect.OPENS,
         line_kind=LineKind.MOBILE,

@@ -38,6 +38,7 @@ LINE_STATUS_REASONS = {
     "reverification_expired": _("not re-verified in time"),
     "extension": _("deadline extended"),
     "disputed": _("reported “not mine”"),
+    "stay_ended": _("the visitor's permitted stay ended"),
 }
 
 
@@ -170,6 +171,9 @@ class Line(models.Model):
     close_reason = models.CharField(
         _("close reason"), max_length=24, choices=CloseReason.choices, blank=True, default=""
     )
+    # A visitor's line (holder on a foreign passport): the last day of their
+    # visa or entry permit; the daily cycle bars the line when it comes.
+    stay_until = models.DateField(_("stay until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("line")
@@ -328,6 +332,8 @@ class Transaction(models.Model):
         on_delete=models.PROTECT,
         related_name="transactions",
     )
+    # A visitor's opening: the stay given, for the line the opening makes.
+    stay_until = models.DateField(_("stay until"), null=True, blank=True)
     line_kind = models.CharField(_("line kind"), max_length=16, choices=LineKind.choices)
     number = models.CharField(
         _("number"), max_length=16, blank=True, help_text=_("Requested or claimed, E.164")

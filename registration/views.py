@@ -11,6 +11,7 @@ data are never cached."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -243,8 +244,17 @@ class Wizard:
             line=self.line or details.get("line") or None,
             installation_address=details.get("installation_address") or None,
             service=details.get("service") or None,
+            stay_until=_date_or_none(details.get("stay_until")),
             channel=ConsentChannel.STORE,
         )
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    """A wizard's stored ISO date (the session holds JSON), or None."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 # --- Access ---------------------------------------------------------------------------------
@@ -569,6 +579,8 @@ def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
     if wizard is None or not wizard.consent or "details" not in shown_steps(kind):
         return _redirect_to(wizard, kind)
     fields = details_step_fields(kind)
+    if not _is_visitor(wizard):
+        fields.discard("stay_until")
     line_kind = kinds.get(kind).line_kind
     filter_form = NumberFilterForm(request.GET or None)
     pattern = filter_form.cleaned_data["pattern"] if filter_form.is_valid() else ""
@@ -608,6 +620,12 @@ def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
     return render(request, "registration/wizard_details.html", context, status=status)
 
 
+def _is_visitor(wizard: Wizard) -> bool:
+    """The consenting party holds a foreign passport: the details ask their stay."""
+    party = wizard.identity(kinds.get(wizard.kind).consenting)
+    return party is not None and party.id_type == services.VISITOR_DOCUMENT
+
+
 def _detail_rows(
     wizard: Wizard, services_by_code: dict[str, str], errors: dict[str, list[str]]
 ) -> list[dict]:
@@ -623,6 +641,7 @@ def _detail_rows(
             gettext("Service"),
             services_by_code.get(details.get("service", ""), details.get("service", "")),
         ),
+        "stay_until": (gettext("End of stay"), details.get("stay_until") or "—"),
     }
     return [
         {
@@ -633,7 +652,7 @@ def _detail_rows(
             "url": _step_url(wizard.kind, _step_of(wizard.kind, name)),
         }
         for name, (label, value) in shown.items()
-        if name in detail_fields(wizard.kind)
+        if name in detail_fields(wizard.kind) and (name != "stay_until" or _is_visitor(wizard))
     ]
 
 

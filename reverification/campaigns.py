@@ -44,7 +44,7 @@ from operators.models import Operator
 from registration.models import Line, LineKind, LineStatus
 from registration.selectors import line_holder_is
 
-from . import dispatch
+from . import dispatch, stays
 from .models import (
     BatchState,
     Campaign,
@@ -53,9 +53,11 @@ from .models import (
     CampaignState,
     Delivery,
     DeliveryState,
+    DispatchBatch,
     NoticeKind,
     RequestState,
     ReverificationRequest,
+    StandingPurpose,
 )
 
 if TYPE_CHECKING:
@@ -122,7 +124,15 @@ DEADLINE_HORIZON_DAYS = 730
 EARLIEST_REGISTERED_BEFORE = dt.date(1970, 1, 1)
 CRITERIA_LIST_MAX = 500
 CODE_MAX_LENGTH = 32
-CRITERIA_KEYS = ("line_kind", "holder_verification", "registered_before", "stores", "regions")
+DOCUMENT_EXPIRING_DAYS_MAX = 3650
+CRITERIA_KEYS = (
+    "line_kind",
+    "holder_verification",
+    "registered_before",
+    "stores",
+    "regions",
+    "document_expiring_within_days",
+)
 
 
 def days_before(moment: dt.datetime, days: Any) -> dt.datetime:
@@ -257,6 +267,15 @@ def criteria_validate(criteria: Any, *, operator: Operator) -> dict[str, Any]:
                 ]
             else:
                 out["registered_before"] = day
+    if "document_expiring_within_days" in criteria:
+        days = criteria["document_expiring_within_days"]
+        if not _is_int(days) or not 0 <= days <= DOCUMENT_EXPIRING_DAYS_MAX:
+            errors["criteria.document_expiring_within_days"] = [
+                gettext("A whole number of days from 0 to %(max)s.")
+                % {"max": DOCUMENT_EXPIRING_DAYS_MAX}
+            ]
+        else:
+            out["document_expiring_within_days"] = days
     for key in ("stores", "regions"):
         if key in criteria:
             if reason := _codes_check(criteria[key]):
@@ -316,6 +335,14 @@ def matching_lines(
             dt.date.fromisoformat(c["registered_before"]), dt.time.min, tzinfo=dt.UTC
         )
         qs = qs.filter(registered_at__lt=before)
+    if _is_int(c.get("document_expiring_within_days")):
+        # The holder's document expires within N days of today (or has expired).
+        today = timezone.localtime(now or timezone.now()).date()
+        try:
+            cutoff = today + dt.timedelta(days=c["document_expiring_within_days"])
+        except OverflowError:
+            cutoff = dt.date.max
+        qs = qs.filter(holder__id_expires_on__lte=cutoff)
     if c.get("stores"):
         qs = qs.filter(store__code__in=c["stores"])
     if c.get("regions"):
@@ -733,6 +760,62 @@ def request_answer(
     return req
 
 
+def line_stay_renew(
+    *,
+    line: Line,
+    identity,
+    consent,
+    stay_until: dt.date | None,
+    actor: AbstractBaseUser | None,
+    store=None,
+    now: dt.datetime | None = None,
+) -> Line:
+    """A clerk gives a visitor's line a later end of stay, after checking the
+    holder in person: the same rules as an answer (registered holder,
+    confirmed by the authority, consent), then the line keeps the new date
+    and, barred because its stay ended, is active again. A bad date is
+    refused (400 on ``stay_until``) before anything is asked or written."""
+    now = now or timezone.now()
+    if reason := stays.stay_problem(line, stay_until, today=timezone.localtime(now).date()):
+        raise CampaignInvalid(fields={"stay_until": [reason]})
+    normalised = identity_services.identity_validate(operator=line.operator, identity=identity)
+    if not line_holder_is(line=line, identity=normalised):
+        raise AnswerRefused()
+    result = identity_services.authority_verify(
+        operator=line.operator, identity=normalised, actor=actor, store=store, party="holder"
+    )
+    if not result.is_definitive:
+        raise AuthorityUnavailable()
+    if not result.is_match:
+        raise AnswerRefused()
+    if normalised.id_expiry is not None and stay_until > normalised.id_expiry:
+        raise CampaignInvalid(
+            fields={
+                "stay_until": [gettext("The end of stay cannot be after the passport expires.")]
+            }
+        )
+    with transaction.atomic():
+        identity_services.person_register(
+            operator=line.operator,
+            identity=normalised,
+            consent=consent,
+            channel="store",
+            actor=actor,
+            store=store,
+            verification=result,
+        )
+        locked = Line.objects.select_for_update().get(pk=line.pk)
+        locked.stay_until = stay_until
+        fields = ["stay_until", "updated_at"]
+        if locked.status_reason == stays.STAY_ENDED and locked.status == LineStatus.BARRED_OUTGOING:
+            locked.status = LineStatus.ACTIVE
+            locked.status_reason = "reverified"
+            locked.status_changed_at = now
+            fields += ["status", "status_reason", "status_changed_at"]
+        locked.save(update_fields=fields)
+    return locked
+
+
 @transaction.atomic
 def request_extend(
     *,
@@ -832,6 +915,9 @@ class CycleResult:
     suspended: int
     batches: tuple[int, ...] = ()
     failed: tuple[int, ...] = ()  # campaigns whose step failed (see Campaign.cycle_error)
+    stays_ended: int = 0  # visitors' lines barred today (stay_ended)
+    stay_reminders: int = 0
+    documents_asked: int = 0  # requests opened for expiring documents
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CycleResult):
@@ -846,6 +932,103 @@ class CycleResult:
 
 
 EXPIRY_BARRED, EXPIRY_SUSPENDED = 1, 2
+
+
+# --- Documents that expire: one standing campaign per operator ---------------------------
+
+
+def standing_campaign(*, operator: Operator, today: dt.date) -> Campaign:
+    """The operator's "document expiring" campaign, created running on first
+    need (one per operator: a unique constraint; two cycles racing to create
+    it end with the same row)."""
+    found = Campaign.objects.filter(
+        operator=operator, standing=StandingPurpose.DOCUMENT_EXPIRING
+    ).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Campaign.objects.create(
+                operator=operator,
+                standing=StandingPurpose.DOCUMENT_EXPIRING,
+                name=str(StandingPurpose.DOCUMENT_EXPIRING.label),
+                criteria={"document_expiring_within_days": operator.document_notice_days},
+                # Each request has its own deadline; the campaign's is far off.
+                deadline=today + dt.timedelta(days=DEADLINE_HORIZON_DAYS),
+                reminder_days=[],
+                channels=[settings.TELEREG_ALERT_CHANNEL],
+                state=CampaignState.RUNNING,
+                launched_at=timezone.now(),
+            )
+    except IntegrityError:
+        return Campaign.objects.get(operator=operator, standing=StandingPurpose.DOCUMENT_EXPIRING)
+
+
+def documents_expiring_open(*, now: dt.datetime, today: dt.date) -> tuple[int, list[int]]:
+    """Open a request in the operator's standing campaign for every open line
+    whose holder's document expires within the operator's notice period (or
+    has expired) and which has no request waiting anywhere; returns (opened,
+    the notice batches to publish). Running it again opens nothing new: a
+    line with a waiting request is left out, and (campaign, line) is unique.
+    Each operator is its own transaction."""
+    opened, batch_ids = 0, []
+    for operator in Operator.objects.order_by("pk"):
+        cutoff = today + dt.timedelta(days=operator.document_notice_days)
+        due = (
+            Line.objects.filter(
+                operator=operator,
+                holder__id_expires_on__lte=cutoff,
+                holder__shredded_at__isnull=True,
+            )
+            .exclude(status=LineStatus.CLOSED)
+            .exclude(
+                Exists(
+                    ReverificationRequest.objects.filter(
+                        line=OuterRef("pk"),
+                        state__in=[RequestState.PENDING, RequestState.EXPIRED],
+                    )
+                )
+            )
+        )
+        if not due.exists():
+            continue
+        with transaction.atomic():
+            campaign = standing_campaign(operator=operator, today=today)
+            deadline = today + dt.timedelta(days=operator.reverification_response_days)
+            rows = ReverificationRequest.objects.bulk_create(
+                [
+                    ReverificationRequest(
+                        campaign=campaign,
+                        line_id=line_id,
+                        person_id=holder_id,
+                        operator=operator,
+                        deadline=deadline,
+                        created_at=now,
+                    )
+                    for line_id, holder_id in due.values_list("pk", "holder_id").order_by("pk")
+                ],
+                ignore_conflicts=True,
+            )
+            new = list(
+                ReverificationRequest.objects.filter(
+                    campaign=campaign, created_at=now, state=RequestState.PENDING
+                ).values_list("pk", flat=True)
+            )
+            del rows
+            if new:
+                batch, _created = DispatchBatch.objects.get_or_create(
+                    campaign=campaign,
+                    kind=NoticeKind.NOTICE,
+                    stage=0,
+                    first_request_id=min(new),
+                    defaults={"last_request_id": max(new)},
+                )
+                batch_ids.append(batch.pk)
+                opened += len(new)
+                Campaign.objects.filter(pk=campaign.pk).update(
+                    planned_count=campaign.requests.count()
+                )
+    return opened, batch_ids
 
 
 def _reminder_batches(campaign: Campaign, today: dt.date) -> list[int]:
@@ -914,6 +1097,9 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     batch_ids: list[int] = []
     expired = barred = suspended = 0
     failed: set[int] = set()
+    stay = stays.stays_cycle(now=now, today=today)
+    documents_asked, document_batches = documents_expiring_open(now=now, today=today)
+    batch_ids += document_batches
     live = Campaign.objects.filter(state__in=[CampaignState.RUNNING, CampaignState.PAUSED])
     for campaign in live.order_by("pk"):
         step = "reminders"
@@ -1002,4 +1188,7 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
         suspended=suspended,
         batches=tuple(batch_ids),
         failed=tuple(sorted(failed)),
+        stays_ended=stay.barred,
+        stay_reminders=stay.reminded,
+        documents_asked=documents_asked,
     )
