@@ -150,6 +150,7 @@ class Operator(models.Model):
     document_notice_days = models.PositiveSmallIntegerField(
         _("document expiry notice days"),
         default=30,
+        validators=[MaxValueValidator(365)],
         help_text=_(
             "Days before a holder's document expires that the daily cycle asks them "
             "to re-verify with the renewed document."

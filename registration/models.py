@@ -199,6 +199,11 @@ class Line(models.Model):
     def address_subject(self) -> str:
         return f"line:{self.uid}"
 
+    @property
+    def status_reason_label(self) -> str:
+        """Why the line is in its status, in the reader's language."""
+        return line_status_reason_label(self.status_reason)
+
 
 class LineHolding(models.Model):
     """Who held a line, from when to when (history kept across transfers)."""

@@ -58,6 +58,7 @@ from .models import (
     RequestState,
     ReverificationRequest,
     StandingPurpose,
+    default_campaign_reminders,
 )
 
 if TYPE_CHECKING:
@@ -955,13 +956,58 @@ def standing_campaign(*, operator: Operator, today: dt.date) -> Campaign:
                 criteria={"document_expiring_within_days": operator.document_notice_days},
                 # Each request has its own deadline; the campaign's is far off.
                 deadline=today + dt.timedelta(days=DEADLINE_HORIZON_DAYS),
-                reminder_days=[],
+                reminder_days=[
+                    d
+                    for d in default_campaign_reminders()
+                    if d < operator.reverification_response_days
+                ],
                 channels=[settings.TELEREG_ALERT_CHANNEL],
                 state=CampaignState.RUNNING,
                 launched_at=timezone.now(),
             )
     except IntegrityError:
         return Campaign.objects.get(operator=operator, standing=StandingPurpose.DOCUMENT_EXPIRING)
+
+
+def _range_batch(campaign: Campaign, *, kind: str, stage: int, ids: list[int]) -> list[int]:
+    """One queued batch over the id range of ``ids`` (a standing campaign's
+    requests of one day): its requests come and go day by day, so a batch
+    over all of them would start where an earlier one did and be taken for
+    it. Requests in the range already told are not told again (a delivery is
+    unique per request, kind and stage)."""
+    if not ids:
+        return []
+    batch, _created = DispatchBatch.objects.get_or_create(
+        campaign=campaign,
+        kind=kind,
+        stage=stage,
+        first_request_id=min(ids),
+        defaults={"last_request_id": max(ids)},
+    )
+    return [batch.pk] if batch.state == BatchState.QUEUED else []
+
+
+def _standing_reminder_batches(campaign: Campaign, today: dt.date) -> list[int]:
+    """A standing campaign's reminders due today: each day's requests (one
+    deadline, one range of ids) get the latest stage due before it."""
+    stages = sorted(d for d in campaign.reminder_days if _is_int(d) and d >= 1)
+    if not stages or campaign.state != CampaignState.RUNNING:
+        return []
+    waiting = ReverificationRequest.objects.filter(
+        campaign_id=campaign.pk,
+        state=RequestState.PENDING,
+        deadline__gte=today,
+        deadline__lte=today + dt.timedelta(days=stages[-1]),
+    )
+    batch_ids: list[int] = []
+    for deadline, created_at in waiting.order_by().values_list("deadline", "created_at").distinct():
+        left = (deadline - today).days
+        stage = min(d for d in stages if left <= d)
+        ids = list(
+            waiting.filter(deadline=deadline, created_at=created_at).values_list("pk", flat=True)
+        )
+        batch_ids += _range_batch(campaign, kind=NoticeKind.REMINDER, stage=stage, ids=ids)
+    return batch_ids
 
 
 def documents_expiring_open(*, now: dt.datetime, today: dt.date) -> tuple[int, list[int]]:
@@ -1016,14 +1062,7 @@ def documents_expiring_open(*, now: dt.datetime, today: dt.date) -> tuple[int, l
             )
             del rows
             if new:
-                batch, _created = DispatchBatch.objects.get_or_create(
-                    campaign=campaign,
-                    kind=NoticeKind.NOTICE,
-                    stage=0,
-                    first_request_id=min(new),
-                    defaults={"last_request_id": max(new)},
-                )
-                batch_ids.append(batch.pk)
+                batch_ids += _range_batch(campaign, kind=NoticeKind.NOTICE, stage=0, ids=new)
                 opened += len(new)
                 Campaign.objects.filter(pk=campaign.pk).update(
                     planned_count=campaign.requests.count()
@@ -1035,6 +1074,8 @@ def _reminder_batches(campaign: Campaign, today: dt.date) -> list[int]:
     """Batches for the campaign's reminder due today (only the latest due
     stage, so a cycle that missed days does not send two reminders at once)."""
 
+    if campaign.standing:
+        return _standing_reminder_batches(campaign, today)
     if campaign.state != CampaignState.RUNNING:
         return []
     left = (campaign.deadline - today).days
@@ -1109,7 +1150,17 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
                 step = "expiry"
                 done, bars = _campaign_expire(campaign, now=now, today=today)
                 step = "expiry notices"
-                if done and campaign.state == CampaignState.RUNNING:
+                if done and campaign.state == CampaignState.RUNNING and campaign.standing:
+                    # Today's expired requests only (see _range_batch).
+                    campaign_batches += _range_batch(
+                        campaign,
+                        kind=NoticeKind.EXPIRY,
+                        stage=EXPIRY_BARRED,
+                        ids=list(
+                            campaign.requests.filter(expired_at=now).values_list("pk", flat=True)
+                        ),
+                    )
+                elif done and campaign.state == CampaignState.RUNNING:
                     # The holder is told the line is barred (incoming calls still reach it).
                     campaign_batches += dispatch.batches_create(
                         campaign=campaign,
@@ -1162,6 +1213,20 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     ):
         try:
             with transaction.atomic():
+                if campaign.standing:
+                    batch_ids += _range_batch(
+                        campaign,
+                        kind=NoticeKind.EXPIRY,
+                        stage=EXPIRY_SUSPENDED,
+                        ids=list(
+                            campaign.requests.filter(
+                                state=RequestState.EXPIRED,
+                                line__status=LineStatus.SUSPENDED,
+                                line__status_changed_at=now,
+                            ).values_list("pk", flat=True)
+                        ),
+                    )
+                    continue
                 batch_ids += dispatch.batches_create(
                     campaign=campaign,
                     kind=NoticeKind.EXPIRY,

@@ -17,10 +17,26 @@ from identity.models import Person
 from identity.services import CitizenRow
 from identity.synthetic import synthetic_identity
 from operators.roles import Role
+from registration import forms
 from registration.models import Line, LineStatus, line_status_reason_label
-from reverification import campaigns, stays
-from reverification.models import Campaign, RequestState, StandingPurpose, StayReminder
+from reverification import campaigns, dispatch, stays
+from reverification.models import (
+    Campaign,
+    RequestState,
+    ReverificationRequest,
+    StandingPurpose,
+    StayReminder,
+)
 from tests.registration.conftest import api_block
+from tests.registration.test_pages import (  # noqa: F401 - fixtures of the wizard's pages
+    block,
+    completed,
+    counter,
+    notices,
+    stock,
+    take,
+    url,
+)
 from tests.test_translations import compiled_catalogue  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -297,3 +313,138 @@ def test_the_stay_reminder_is_written_in_the_holders_language(
     assert message["language"] == "en"
     assert "The stay registered for your line" in message["text"]
     assert visitor.name not in message["text"]
+
+
+# --- At the counter ----------------------------------------------------------------------
+
+
+def test_the_wizard_asks_a_visitor_for_the_end_of_stay_and_keeps_it(
+    counter,  # noqa: F811
+    visitor,
+    today,
+    compiled_catalogue,  # noqa: F811
+):
+    stay = today + dt.timedelta(days=30)
+    completed(
+        take(
+            counter,
+            "mobile_open",
+            {"number": "", "stay_until": stay.isoformat()},
+            applicant=visitor,
+        )
+    )
+    assert Line.objects.get().stay_until == stay
+
+
+def test_the_wizard_does_not_ask_a_resident_for_an_end_of_stay(counter, citizen):  # noqa: F811
+    response = counter.post(url("identity", "mobile_open"), block("applicant", citizen()))
+    assert response.status_code == 302
+    notice_hash = counter.get(url("notice", "mobile_open")).context["notices"][0].content_hash
+    counter.post(
+        url("notice", "mobile_open"), {"notice": notice_hash, "consent": "on", "action": "consent"}
+    )
+    page = counter.get(url("details", "mobile_open"))
+    assert "stay_until" not in page.context["form"].fields
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_visitors_details_step_is_translated(
+    counter,  # noqa: F811
+    visitor,
+    language,
+    compiled_catalogue,  # noqa: F811
+):
+    counter.post(url("identity", "mobile_open"), block("applicant", visitor))
+    notice_hash = counter.get(url("notice", "mobile_open")).context["notices"][0].content_hash
+    counter.post(
+        url("notice", "mobile_open"), {"notice": notice_hash, "consent": "on", "action": "consent"}
+    )
+    with translation.override(language):
+        label = str(forms.DetailsForm.base_fields["stay_until"].label)
+    page = counter.get(url("details", "mobile_open"), HTTP_ACCEPT_LANGUAGE=language)
+    html = page.content.decode()
+    assert label in html
+    assert ("停留截止日期" in html) == (language == "zh-hans")
+
+
+def cycle_and_send(day: dt.date) -> campaigns.CycleResult:
+    """The cycle at 09:00 on ``day``, and every batch it queued sent at once."""
+    now = timezone.make_aware(dt.datetime.combine(day, dt.time(9)))
+    result = campaigns.reverification_cycle(now=now)
+    for pk in result.batches:
+        dispatch.batch_send(batch_id=pk, now=now)
+    return result
+
+
+def test_a_document_request_is_noticed_reminded_and_barred_like_a_campaigns(
+    open_mobile, citizen, today, alpha, outbox
+):
+    tx, _identity = open_mobile(identity=citizen(id_expiry=today + dt.timedelta(days=10)))
+    assert cycle_and_send(today).documents_asked == 1
+    request = ReverificationRequest.objects.get(line=tx.line)
+    assert request.deadline == today + dt.timedelta(days=alpha.reverification_response_days)
+    kinds = [m["kind"] for m in outbox_lines(outbox) if m["request"] == request.pk]
+    assert kinds == ["notice"]
+    # A holder whose document comes due later gets their own notice too.
+    later, _ = open_mobile(identity=citizen(id_expiry=today + dt.timedelta(days=40)))
+    assert cycle_and_send(today + dt.timedelta(days=11)).documents_asked == 1
+    assert [m["kind"] for m in outbox_lines(outbox) if m["request"] != request.pk] == ["notice"]
+    cycle_and_send(request.deadline - dt.timedelta(days=7))
+    cycle_and_send(request.deadline - dt.timedelta(days=7))
+    kinds = [m["kind"] for m in outbox_lines(outbox) if m["request"] == request.pk]
+    assert kinds == ["notice", "reminder"]
+    line = Line.objects.get(pk=tx.line_id)
+    assert line.status == LineStatus.ACTIVE
+    cycle_and_send(request.deadline + dt.timedelta(days=1))
+    line.refresh_from_db()
+    request.refresh_from_db()
+    assert request.state == RequestState.EXPIRED
+    assert (line.status, line.status_reason) == (
+        LineStatus.BARRED_OUTGOING,
+        "reverification_expired",
+    )
+    kinds = [m["kind"] for m in outbox_lines(outbox) if m["request"] == request.pk]
+    assert kinds == ["notice", "reminder", "expiry"]
+    assert ReverificationRequest.objects.get(line=later.line).state == RequestState.PENDING
+
+
+def test_the_store_page_restores_a_visitor_line_with_a_later_stay(
+    submit, inventory, visitor, today, alpha_clerk, web_client_for, alpha_notice
+):
+    stay = today + dt.timedelta(days=3)
+    line = submit("mobile_open", applicant=visitor, stay_until=stay).line
+    Line.objects.filter(pk=line.pk).update(
+        status=LineStatus.BARRED_OUTGOING, status_reason=stays.STAY_ENDED
+    )
+    client = web_client_for(alpha_clerk)
+    page = f"/store/lines/{line.uid}/reverify/"
+    assert "stay_until" in client.get(page).context["form"].fields
+    fields = {
+        "id_type": visitor.id_type,
+        "id_number": visitor.id_number,
+        "name": visitor.name,
+        "date_of_birth": visitor.date_of_birth.isoformat(),
+        "sex": visitor.sex,
+        "id_expiry": visitor.id_expiry.isoformat(),
+        "nationality": visitor.nationality or "",
+        "consent": "on",
+        "notice": alpha_notice.content_hash,
+    }
+    refused = client.post(page, {**fields, "stay_until": stay.isoformat()})
+    assert refused.status_code == 400
+    assert refused.context["form"].errors["stay_until"]
+    later = today + dt.timedelta(days=60)
+    done = client.post(page, {**fields, "stay_until": later.isoformat()})
+    assert done.status_code == 200
+    assert done.context["done"]
+    line.refresh_from_db()
+    assert (line.status, line.stay_until) == (LineStatus.ACTIVE, later)
+
+
+def test_a_resident_line_without_a_request_has_no_store_reverification(
+    open_mobile, alpha_clerk, web_client_for
+):
+    tx, _ = open_mobile()
+    assert (
+        web_client_for(alpha_clerk).get(f"/store/lines/{tx.line.uid}/reverify/").status_code == 404
+    )
