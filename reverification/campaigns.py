@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from config.api import DomainError
+from config.api import DomainError, InvalidInput
 from config.celery import enqueue, task_named
 from identity import services as identity_services
 from identity.models import VerificationStatus
@@ -778,7 +778,7 @@ def line_stay_renew(
     refused (400 on ``stay_until``) before anything is asked or written."""
     now = now or timezone.now()
     if reason := stays.stay_problem(line, stay_until, today=timezone.localtime(now).date()):
-        raise CampaignInvalid(fields={"stay_until": [reason]})
+        raise InvalidInput(fields={"stay_until": [reason]})
     normalised = identity_services.identity_validate(operator=line.operator, identity=identity)
     if not line_holder_is(line=line, identity=normalised):
         raise AnswerRefused()
@@ -790,7 +790,7 @@ def line_stay_renew(
     if not result.is_match:
         raise AnswerRefused()
     if normalised.id_expiry is not None and stay_until > normalised.id_expiry:
-        raise CampaignInvalid(
+        raise InvalidInput(
             fields={
                 "stay_until": [gettext("The end of stay cannot be after the passport expires.")]
             }

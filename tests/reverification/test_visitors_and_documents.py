@@ -9,6 +9,8 @@ import json
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from identity import services as identity_services
@@ -17,7 +19,6 @@ from identity.models import Person
 from identity.services import CitizenRow
 from identity.synthetic import synthetic_identity
 from operators.roles import Role
-from registration import forms
 from registration.models import Line, LineStatus, line_status_reason_label
 from reverification import campaigns, dispatch, stays
 from reverification.models import (
@@ -27,6 +28,7 @@ from reverification.models import (
     StandingPurpose,
     StayReminder,
 )
+from tests.conftest import privileged_login
 from tests.registration.conftest import api_block
 from tests.registration.test_pages import (  # noqa: F401 - fixtures of the wizard's pages
     block,
@@ -37,7 +39,13 @@ from tests.registration.test_pages import (  # noqa: F401 - fixtures of the wiza
     take,
     url,
 )
-from tests.test_translations import compiled_catalogue  # noqa: F401
+from tests.test_translations import (  # noqa: F401 - fixtures and helpers of the catalogue checks
+    _set_language,
+    compiled_catalogue,
+    shop,
+    untranslated,
+    visible,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -348,23 +356,36 @@ def test_the_wizard_does_not_ask_a_resident_for_an_end_of_stay(counter, citizen)
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
-def test_the_visitors_details_step_is_translated(
-    counter,  # noqa: F811
-    visitor,
+def test_the_visitors_wizard_pages_are_translated(
+    shop,  # noqa: F811
+    rng,
+    today,
     language,
     compiled_catalogue,  # noqa: F811
 ):
-    counter.post(url("identity", "mobile_open"), block("applicant", visitor))
-    notice_hash = counter.get(url("notice", "mobile_open")).context["notices"][0].content_hash
-    counter.post(
+    operator, clerk, _ = shop
+    _set_language(operator, language)
+    visitor = known(synthetic_identity(rng=rng, id_type="foreign_passport", today=today))
+    shop_counter = privileged_login(Client(), clerk.user)
+    assert (
+        shop_counter.post(url("identity", "mobile_open"), block("applicant", visitor)).status_code
+        == 302
+    )
+    notice_hash = shop_counter.get(url("notice", "mobile_open")).context["notices"][0].content_hash
+    shop_counter.post(
         url("notice", "mobile_open"), {"notice": notice_hash, "consent": "on", "action": "consent"}
     )
-    with translation.override(language):
-        label = str(forms.DetailsForm.base_fields["stay_until"].label)
-    page = counter.get(url("details", "mobile_open"), HTTP_ACCEPT_LANGUAGE=language)
-    html = page.content.decode()
-    assert label in html
-    assert ("停留截止日期" in html) == (language == "zh-hans")
+    pages = {"details": shop_counter.get(url("details", "mobile_open")).content.decode()}
+    stay = (today + dt.timedelta(days=30)).isoformat()
+    posted = shop_counter.post(url("details", "mobile_open"), {"number": "", "stay_until": stay})
+    assert posted.status_code == 302
+    pages["confirm"] = shop_counter.get(url("confirm", "mobile_open")).content.decode()
+    label = {"zh-hans": "停留截止日期", "en": "End of stay"}[language]
+    for name, html in pages.items():
+        assert visible(html, language).html_lang == language, name
+        assert label in html, name
+        if language == "zh-hans":
+            assert untranslated(html, compiled_catalogue) == [], name
 
 
 def cycle_and_send(day: dt.date) -> campaigns.CycleResult:
@@ -448,3 +469,22 @@ def test_a_resident_line_without_a_request_has_no_store_reverification(
     assert (
         web_client_for(alpha_clerk).get(f"/store/lines/{tx.line.uid}/reverify/").status_code == 404
     )
+
+
+def test_the_line_look_up_names_the_end_of_stay_and_its_reason_in_words(
+    submit, inventory, visitor, today, alpha_clerk, web_client_for
+):
+    line = submit("mobile_open", applicant=visitor, stay_until=today + dt.timedelta(days=3)).line
+    Line.objects.filter(pk=line.pk).update(
+        status=LineStatus.BARRED_OUTGOING,
+        status_reason=stays.STAY_ENDED,
+        status_changed_at=timezone.now(),
+    )
+    html = (
+        web_client_for(alpha_clerk)
+        .post(reverse("registration:lines"), {"number": line.number})
+        .content.decode()
+    )
+    assert "permitted stay ended" in html
+    assert "stay_ended" not in html
+    assert f"/store/lines/{line.uid}/reverify/" in html
