@@ -1122,11 +1122,26 @@ def _cycle_failed(campaign_ids: list[int], *, step: str, exc: BaseException, now
         logger.exception("cycle: could not record the failure of campaigns %s", campaign_ids)
 
 
+def _guarded(step: str, run: Callable[[], Any]) -> Any:
+    """A step of the cycle that concerns no one campaign (visitors' stays,
+    expiring documents): its failure is logged (the error's type, never data)
+    and the cycle goes on with the campaigns; None then."""
+    try:
+        return run()
+    except Exception:
+        logger.exception("cycle: the %s step failed", step)
+        return None
+
+
 def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     """Reminders due today are queued; requests past their deadline expire and
     their lines are barred from outgoing service; lines barred longer than the
-    operator's grace period are suspended. Idempotent: running it twice at the
-    same time changes nothing.
+    operator's grace period are suspended. First, visitors' lines whose stay
+    ended are barred and those near it reminded (reverification.stays), and
+    lines whose holder's document is about to expire get a request in their
+    operator's standing campaign (:func:`documents_expiring_open`), so that
+    the campaign steps below take those requests along. Idempotent: running
+    it twice at the same time changes nothing.
 
     Each campaign, then each operator's suspensions, is its own transaction:
     one that fails is rolled back alone, its error recorded on the campaign
@@ -1138,8 +1153,9 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     batch_ids: list[int] = []
     expired = barred = suspended = 0
     failed: set[int] = set()
-    stay = stays.stays_cycle(now=now, today=today)
-    documents_asked, document_batches = documents_expiring_open(now=now, today=today)
+    stay = _guarded("stays", lambda: stays.stays_cycle(now=now, today=today))
+    documents = _guarded("documents", lambda: documents_expiring_open(now=now, today=today))
+    documents_asked, document_batches = documents or (0, [])
     batch_ids += document_batches
     live = Campaign.objects.filter(state__in=[CampaignState.RUNNING, CampaignState.PAUSED])
     for campaign in live.order_by("pk"):
@@ -1253,7 +1269,7 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
         suspended=suspended,
         batches=tuple(batch_ids),
         failed=tuple(sorted(failed)),
-        stays_ended=stay.barred,
-        stay_reminders=stay.reminded,
+        stays_ended=stay.barred if stay else 0,
+        stay_reminders=stay.reminded if stay else 0,
         documents_asked=documents_asked,
     )

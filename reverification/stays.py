@@ -53,13 +53,6 @@ def stays_cycle(*, now: dt.datetime, today: dt.date) -> StayResult:
     return StayResult(barred=barred, reminded=reminded)
 
 
-def _stage_due(days_left: int) -> int | None:
-    """The latest stage due with ``days_left`` days to go (a missed day does
-    not send two reminders at once)."""
-    due = [stage for stage in REMINDER_STAGES if days_left <= stage]
-    return min(due) if due and days_left > 0 else None
-
-
 def _remind(stage: int, *, now: dt.datetime, today: dt.date) -> int:
     """Record and send the reminders of ``stage`` due today."""
     later = [s for s in REMINDER_STAGES if s < stage]

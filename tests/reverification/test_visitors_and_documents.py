@@ -488,3 +488,15 @@ def test_the_line_look_up_names_the_end_of_stay_and_its_reason_in_words(
     assert "permitted stay ended" in html
     assert "stay_ended" not in html
     assert f"/store/lines/{line.uid}/reverify/" in html
+
+
+def test_a_failing_stays_step_does_not_stop_the_campaigns(open_mobile, citizen, today, monkeypatch):
+    open_mobile(identity=citizen(id_expiry=today + dt.timedelta(days=10)))
+
+    def broken(**_kwargs):
+        raise RuntimeError("stays down")
+
+    monkeypatch.setattr(stays, "stays_cycle", broken)
+    result = cycle_and_send(today)
+    assert result.documents_asked == 1
+    assert result.stays_ended == 0
