@@ -1040,6 +1040,8 @@ def documents_expiring_open(*, now: dt.datetime, today: dt.date) -> tuple[int, l
             continue
         with transaction.atomic():
             campaign = standing_campaign(operator=operator, today=today)
+            if campaign.state not in LIVE_STATES:
+                continue  # closed by a compliance officer: the operator asks no more
             deadline = today + dt.timedelta(days=operator.reverification_response_days)
             rows = ReverificationRequest.objects.bulk_create(
                 [

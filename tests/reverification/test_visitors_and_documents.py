@@ -500,3 +500,13 @@ def test_a_failing_stays_step_does_not_stop_the_campaigns(open_mobile, citizen, 
     result = cycle_and_send(today)
     assert result.documents_asked == 1
     assert result.stays_ended == 0
+
+
+def test_a_closed_document_campaign_asks_no_more(open_mobile, citizen, today, alpha_compliance):
+    open_mobile(identity=citizen(id_expiry=today + dt.timedelta(days=10)))
+    cycle_and_send(today)
+    campaign = Campaign.objects.get(standing=StandingPurpose.DOCUMENT_EXPIRING)
+    campaigns.campaign_close(campaign=campaign, actor=alpha_compliance.user)
+    open_mobile(identity=citizen(id_expiry=today + dt.timedelta(days=5)))
+    assert cycle_and_send(today + dt.timedelta(days=1)).documents_asked == 0
+    assert campaign.requests.filter(state=RequestState.PENDING).count() == 0
