@@ -66,6 +66,10 @@ class Person(models.Model):
     id_expiry_enc = models.BinaryField(_("id expiry enc"), null=True, editable=False)
     nationality_enc = models.BinaryField(_("nationality enc"), null=True, editable=False)
     address_enc = models.BinaryField(_("address enc"), null=True, editable=False)
+    # The day the document expires, kept beside its ciphertext by the vault
+    # (identity.vault._seal) so that the daily cycle can find documents about
+    # to expire set-wise, without opening every person; erased when shredded.
+    id_expires_on = models.DateField(_("document expires on"), null=True, blank=True)
     verification_status = models.CharField(
         _("verification status"),
         max_length=16,
@@ -97,7 +101,10 @@ class Person(models.Model):
                 fields=["operator", "doc_index"], name="person_one_per_operator_document"
             ),
         ]
-        indexes = [models.Index(fields=["operator", "last_line_closed_at"])]
+        indexes = [
+            models.Index(fields=["operator", "last_line_closed_at"]),
+            models.Index(fields=["operator", "id_expires_on"]),
+        ]
 
     def __str__(self) -> str:
         return f"Person #{self.pk}"

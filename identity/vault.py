@@ -89,6 +89,9 @@ def _seal(person: Person, dek: bytes, values: dict[str, str | None]) -> None:
         if blob is None and name in ("name", "id_number", "date_of_birth", "sex"):
             raise ValueError(f"{name} is required")
         setattr(person, f"{name}_enc", blob)
+        if name == "id_expiry":
+            # In clear beside it: a date the cycle selects on, not an identifier.
+            person.id_expires_on = dt.date.fromisoformat(value) if value else None
 
 
 @sensitive_variables()
@@ -152,6 +155,7 @@ def shred(person: Person) -> None:
     Copies of the ciphertexts in backups stay unreadable without the key."""
     person.wrapped_key = None
     person.key_id = ""
+    person.id_expires_on = None
     for name in ENCRYPTED_FIELDS:
         setattr(
             person,

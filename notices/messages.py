@@ -20,7 +20,16 @@ from django.template.loader import get_template
 from django.utils import translation
 from django.utils.formats import date_format
 
-KINDS = ("notice", "reminder", "expiry", "alert", "code", "line_closed", "sim_replaced")
+KINDS = (
+    "notice",
+    "reminder",
+    "expiry",
+    "alert",
+    "code",
+    "line_closed",
+    "sim_replaced",
+    "stay_ending",
+)
 LANGUAGES = ("zh-hans", "en")
 
 

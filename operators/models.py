@@ -147,6 +147,15 @@ class Operator(models.Model):
             "(empty: the system's default, TELEREG_QUARANTINE_DAYS)."
         ),
     )
+    document_notice_days = models.PositiveSmallIntegerField(
+        _("document expiry notice days"),
+        default=30,
+        validators=[MaxValueValidator(365)],
+        help_text=_(
+            "Days before a holder's document expires that the daily cycle asks them "
+            "to re-verify with the renewed document."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -62,6 +62,11 @@ class TransactionInputSerializer(serializers.Serializer):
     eid = serializers.CharField(
         max_length=40, required=False, help_text=_("An eSIM's EID (GSMA SGP.29).")
     )
+    stay_until = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text=_("mobile_open, foreign passport only: the last day of the visa or permit."),
+    )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -90,6 +95,7 @@ class TransactionInputSerializer(serializers.Serializer):
             service=data.get("service"),
             iccid=data.get("iccid"),
             eid=data.get("eid"),
+            stay_until=data.get("stay_until"),
             channel=ConsentChannel.API,
         )
 
@@ -120,6 +126,7 @@ class LineSerializer(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     close_reason = serializers.SerializerMethodField()
     sim = serializers.SerializerMethodField()
+    stay_until = serializers.DateField(allow_null=True)
 
     def get_holder(self, line) -> dict:
         return selectors.line_masked_holder(line)

@@ -216,6 +216,12 @@ class DetailsForm(forms.Form):
         help_text=gettext_lazy("For an eSIM instead: the device's 32-digit EID."),
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
     )
+    stay_until = forms.DateField(
+        required=False,
+        label=gettext_lazy("End of stay"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text=gettext_lazy("The last day of the visitor's visa or entry permit (YYYY-MM-DD)."),
+    )
 
     ANY = ""
 
@@ -266,6 +272,11 @@ class DetailsForm(forms.Form):
                 gettext("That number is no longer available: choose another.")
             )
         return number
+
+    def clean_stay_until(self) -> str:
+        """As ISO text: the wizard keeps its details in the (JSON) session."""
+        day = self.cleaned_data.get("stay_until")
+        return day.isoformat() if day else ""
 
     def clean_line(self) -> str:
         raw = self.cleaned_data["line"]
@@ -320,6 +331,11 @@ class LineForm(forms.Form):
         self.country = country
         self.line_kind = line_kind
         self.fields["line"].widget.attrs.update({"autocomplete": "off", "inputmode": "tel"})
+
+    def clean_stay_until(self) -> str:
+        """As ISO text: the wizard keeps its details in the (JSON) session."""
+        day = self.cleaned_data.get("stay_until")
+        return day.isoformat() if day else ""
 
     def clean_line(self) -> str:
         try:

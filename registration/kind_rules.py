@@ -200,6 +200,7 @@ def open_line(tx: Transaction, now: dt.datetime) -> Line:
         status=LineStatus.ACTIVE,
         store=tx.store,
         recycled_at=now if used_before else None,
+        stay_until=tx.stay_until,
     )
     Person.objects.filter(pk=tx.applicant_id).update(
         lines_held=Coalesce(

@@ -28,7 +28,15 @@ if TYPE_CHECKING:
 PARTY_APPLICANT = ("applicant",)
 PARTIES_TRANSFER = ("holder", "new_holder")
 # The detail fields a request may carry, in the order the wizard asks them.
-DETAIL_FIELD_ORDER = ("number", "line", "installation_address", "service", "iccid", "eid")
+DETAIL_FIELD_ORDER = (
+    "number",
+    "line",
+    "installation_address",
+    "service",
+    "iccid",
+    "eid",
+    "stay_until",
+)
 # A SIM is named by one of these (registration.sims): a card's ICCID or an eSIM's EID.
 SIM_FIELDS = frozenset({"iccid", "eid"})
 WIZARD_STEPS = ("identity", "notice", "details", "confirm")
@@ -191,7 +199,8 @@ for _spec in (
         kind=TransactionKind.MOBILE_OPEN,
         label=_("Mobile account opening"),
         holder_party=None,
-        fields=frozenset({"number"}) | SIM_FIELDS,
+        # stay_until: a visitor's (foreign passport) last day of stay.
+        fields=frozenset({"number", "stay_until"}) | SIM_FIELDS,
         required=frozenset(),
         line_effect=LineEffect.OPENS,
         line_kind=LineKind.MOBILE,

@@ -38,6 +38,7 @@ LINE_STATUS_REASONS = {
     "reverification_expired": _("not re-verified in time"),
     "extension": _("deadline extended"),
     "disputed": _("reported “not mine”"),
+    "stay_ended": _("the visitor's permitted stay ended"),
 }
 
 
@@ -174,6 +175,9 @@ class Line(models.Model):
     # number was used before (the receipt says so; the CAMARA number-recycling
     # check answers from it). Null for a number's first line.
     recycled_at = models.DateTimeField(_("number recycled at"), null=True, blank=True)
+    # A visitor's line (holder on a foreign passport): the last day of their
+    # visa or entry permit; the daily cycle bars the line when it comes.
+    stay_until = models.DateField(_("stay until"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("line")
@@ -198,6 +202,11 @@ class Line(models.Model):
     @property
     def address_subject(self) -> str:
         return f"line:{self.uid}"
+
+    @property
+    def status_reason_label(self) -> str:
+        """Why the line is in its status, in the reader's language."""
+        return line_status_reason_label(self.status_reason)
 
 
 class LineHolding(models.Model):
@@ -333,6 +342,8 @@ class Transaction(models.Model):
         on_delete=models.PROTECT,
         related_name="transactions",
     )
+    # A visitor's opening: the stay given, for the line the opening makes.
+    stay_until = models.DateField(_("stay until"), null=True, blank=True)
     line_kind = models.CharField(_("line kind"), max_length=16, choices=LineKind.choices)
     number = models.CharField(
         _("number"), max_length=16, blank=True, help_text=_("Requested or claimed, E.164")

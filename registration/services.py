@@ -96,6 +96,7 @@ class TransactionRequest:
     service: str | None = None
     iccid: str | None = None
     eid: str | None = None
+    stay_until: dt.date | None = None
     channel: str = ConsentChannel.STORE
 
     def __repr__(self) -> str:
@@ -193,6 +194,9 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
         errors["service"] = [gettext("The service code is required.")]
     if kinds.SIM_FIELDS & spec.fields:
         errors.update(sims.sim_errors(_sim_values(request), required=spec.sim_required))
+    if request.stay_until is not None:
+        if reason := _stay_problem(spec, identities.get(spec.consenting), request.stay_until):
+            errors["stay_until"] = [reason]
     if errors:
         raise IdentityInvalid(errors)
     return identities
@@ -200,6 +204,33 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
 
 def _sim_values(request: TransactionRequest) -> dict[str, str | None]:
     return {name: getattr(request, name) for name in sims.SIM_FIELDS}
+
+
+# The document a visitor's line is sold on; only its holders give a stay.
+VISITOR_DOCUMENT = "foreign_passport"
+STAY_HORIZON_DAYS = 3660  # when the passport gives no expiry
+
+
+def _stay_problem(spec: kinds.KindSpec, party: IdentityData | None, stay: dt.date) -> str | None:
+    """Why ``stay`` cannot be the last day of this visitor's line, or None:
+    only an opening that takes it, for a holder of a foreign passport, a day
+    after today and not after the passport expires."""
+    if "stay_until" not in spec.fields:
+        return gettext("This kind of transaction takes no end of stay.")
+    if party is None:
+        return None  # the identity's own error is told
+    if party.id_type != VISITOR_DOCUMENT:
+        return gettext("Only a holder of a foreign passport gives an end of stay.")
+    today = timezone.localdate()
+    if stay <= today:
+        return gettext("The end of stay must be after today.")
+    if party.id_expiry is not None and stay > party.id_expiry:
+        return gettext("The end of stay cannot be after the passport expires.")
+    if (stay - today).days > STAY_HORIZON_DAYS:
+        return gettext("The end of stay must be within %(days)s days from today.") % {
+            "days": STAY_HORIZON_DAYS
+        }
+    return None
 
 
 def _verify(
@@ -366,6 +397,8 @@ def _take(
     if spec.opens_line:
         tx.applicant = person
         tx.line_kind = spec.line_kind
+        if "stay_until" in spec.fields:
+            tx.stay_until = request.stay_until
         if spec.cap_applies:
             _check_cap(operator, person, spec.line_kind)
         if spec.prepare is not None:

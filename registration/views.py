@@ -11,6 +11,7 @@ data are never cached."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -245,8 +246,17 @@ class Wizard:
             service=details.get("service") or None,
             iccid=details.get("iccid") or None,
             eid=details.get("eid") or None,
+            stay_until=_date_or_none(details.get("stay_until")),
             channel=ConsentChannel.STORE,
         )
+
+
+def _date_or_none(value: str | None) -> dt.date | None:
+    """A wizard's stored ISO date (the session holds JSON), or None."""
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
 
 
 # --- Access ---------------------------------------------------------------------------------
@@ -571,6 +581,8 @@ def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
     if wizard is None or not wizard.consent or "details" not in shown_steps(kind):
         return _redirect_to(wizard, kind)
     fields = details_step_fields(kind)
+    if not _is_visitor(wizard):
+        fields.discard("stay_until")
     line_kind = kinds.get(kind).line_kind
     filter_form = NumberFilterForm(request.GET or None)
     pattern = filter_form.cleaned_data["pattern"] if filter_form.is_valid() else ""
@@ -611,6 +623,12 @@ def step_details(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
     return render(request, "registration/wizard_details.html", context, status=status)
 
 
+def _is_visitor(wizard: Wizard) -> bool:
+    """The consenting party holds a foreign passport: the details ask their stay."""
+    party = wizard.identity(kinds.get(wizard.kind).consenting)
+    return party is not None and party.id_type == services.VISITOR_DOCUMENT
+
+
 def _detail_rows(
     wizard: Wizard, services_by_code: dict[str, str], errors: dict[str, list[str]]
 ) -> list[dict]:
@@ -629,6 +647,7 @@ def _detail_rows(
         # A SIM's identifier is shown by its last 4 digits only.
         "iccid": (gettext("SIM card (ICCID)"), _sim_masked(details.get("iccid"))),
         "eid": (gettext("eSIM (EID)"), _sim_masked(details.get("eid"))),
+        "stay_until": (gettext("End of stay"), details.get("stay_until") or "—"),
     }
     return [
         {
@@ -641,6 +660,7 @@ def _detail_rows(
         for name, (label, value) in shown.items()
         if name in detail_fields(wizard.kind)
         and (name not in kinds.SIM_FIELDS or details.get(name) or name in errors)
+        and (name != "stay_until" or _is_visitor(wizard))
     ]
 
 

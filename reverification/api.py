@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -168,6 +169,10 @@ CampaignCloseView = _campaign_action(campaigns.campaign_close)
 class InStoreReverifyInputSerializer(serializers.Serializer):
     holder = IdentityBlockSerializer()
     consent = ConsentSerializer()
+    stay_until = serializers.DateField(
+        required=False,
+        help_text=_("A visitor's line: the new last day of stay (restores a line barred for it)."),
+    )
 
 
 class InStoreReverifyView(APIView):
@@ -190,15 +195,17 @@ class InStoreReverifyView(APIView):
             registration_selectors.line_list(user=request.user).exclude(status="closed"),
             number=_e164_or_400(request, number),
         )
+        block = IdentityBlockSerializer(data=request.data["holder"])
+        block.is_valid(raise_exception=True)
+        identity = block.to_identity()
+        staff = staff_of(request.user)
+        if "stay_until" in data.validated_data:
+            return self._stay(request, line, identity, data.validated_data, staff)
         open_request = selectors.line_open_request(line)
         if open_request is None:
             raise ValidationError(
                 {"line": [gettext("This line has no open re-verification request.")]}
             )
-        block = IdentityBlockSerializer(data=request.data["holder"])
-        block.is_valid(raise_exception=True)
-        identity = block.to_identity()
-        staff = staff_of(request.user)
         try:
             done = campaigns.request_answer(
                 request=open_request,
@@ -212,6 +219,27 @@ class InStoreReverifyView(APIView):
             raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
         line.refresh_from_db()
         return Response({"request": done.pk, "state": done.state, "line_status": line.status})
+
+    @sensitive_variables()
+    def _stay(self, request: Request, line, identity, data: dict, staff) -> Response:
+        """A visitor's line given a later end of stay (campaigns.line_stay_renew)."""
+        try:
+            renewed = campaigns.line_stay_renew(
+                line=line,
+                identity=identity,
+                consent=ConsentInput(data["consent"]["notice"], True),
+                stay_until=data["stay_until"],
+                actor=request.user,
+                store=staff.store if staff else None,
+            )
+        except IdentityInvalid as exc:
+            raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
+        return Response(
+            {
+                "line_status": renewed.status,
+                "stay_until": renewed.stay_until.isoformat(),
+            }
+        )
 
 
 class ExtendInputSerializer(serializers.Serializer):

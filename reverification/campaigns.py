@@ -35,7 +35,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from config.api import DomainError
+from config.api import DomainError, InvalidInput
 from config.celery import enqueue, task_named
 from identity import services as identity_services
 from identity.models import VerificationStatus
@@ -44,7 +44,7 @@ from operators.models import Operator
 from registration.models import Line, LineKind, LineStatus
 from registration.selectors import line_holder_is
 
-from . import dispatch
+from . import dispatch, stays
 from .models import (
     BatchState,
     Campaign,
@@ -53,9 +53,12 @@ from .models import (
     CampaignState,
     Delivery,
     DeliveryState,
+    DispatchBatch,
     NoticeKind,
     RequestState,
     ReverificationRequest,
+    StandingPurpose,
+    default_campaign_reminders,
 )
 
 if TYPE_CHECKING:
@@ -122,7 +125,15 @@ DEADLINE_HORIZON_DAYS = 730
 EARLIEST_REGISTERED_BEFORE = dt.date(1970, 1, 1)
 CRITERIA_LIST_MAX = 500
 CODE_MAX_LENGTH = 32
-CRITERIA_KEYS = ("line_kind", "holder_verification", "registered_before", "stores", "regions")
+DOCUMENT_EXPIRING_DAYS_MAX = 3650
+CRITERIA_KEYS = (
+    "line_kind",
+    "holder_verification",
+    "registered_before",
+    "stores",
+    "regions",
+    "document_expiring_within_days",
+)
 
 
 def days_before(moment: dt.datetime, days: Any) -> dt.datetime:
@@ -257,6 +268,15 @@ def criteria_validate(criteria: Any, *, operator: Operator) -> dict[str, Any]:
                 ]
             else:
                 out["registered_before"] = day
+    if "document_expiring_within_days" in criteria:
+        days = criteria["document_expiring_within_days"]
+        if not _is_int(days) or not 0 <= days <= DOCUMENT_EXPIRING_DAYS_MAX:
+            errors["criteria.document_expiring_within_days"] = [
+                gettext("A whole number of days from 0 to %(max)s.")
+                % {"max": DOCUMENT_EXPIRING_DAYS_MAX}
+            ]
+        else:
+            out["document_expiring_within_days"] = days
     for key in ("stores", "regions"):
         if key in criteria:
             if reason := _codes_check(criteria[key]):
@@ -316,6 +336,14 @@ def matching_lines(
             dt.date.fromisoformat(c["registered_before"]), dt.time.min, tzinfo=dt.UTC
         )
         qs = qs.filter(registered_at__lt=before)
+    if _is_int(c.get("document_expiring_within_days")):
+        # The holder's document expires within N days of today (or has expired).
+        today = timezone.localtime(now or timezone.now()).date()
+        try:
+            cutoff = today + dt.timedelta(days=c["document_expiring_within_days"])
+        except OverflowError:
+            cutoff = dt.date.max
+        qs = qs.filter(holder__id_expires_on__lte=cutoff)
     if c.get("stores"):
         qs = qs.filter(store__code__in=c["stores"])
     if c.get("regions"):
@@ -733,6 +761,62 @@ def request_answer(
     return req
 
 
+def line_stay_renew(
+    *,
+    line: Line,
+    identity,
+    consent,
+    stay_until: dt.date | None,
+    actor: AbstractBaseUser | None,
+    store=None,
+    now: dt.datetime | None = None,
+) -> Line:
+    """A clerk gives a visitor's line a later end of stay, after checking the
+    holder in person: the same rules as an answer (registered holder,
+    confirmed by the authority, consent), then the line keeps the new date
+    and, barred because its stay ended, is active again. A bad date is
+    refused (400 on ``stay_until``) before anything is asked or written."""
+    now = now or timezone.now()
+    if reason := stays.stay_problem(line, stay_until, today=timezone.localtime(now).date()):
+        raise InvalidInput(fields={"stay_until": [reason]})
+    normalised = identity_services.identity_validate(operator=line.operator, identity=identity)
+    if not line_holder_is(line=line, identity=normalised):
+        raise AnswerRefused()
+    result = identity_services.authority_verify(
+        operator=line.operator, identity=normalised, actor=actor, store=store, party="holder"
+    )
+    if not result.is_definitive:
+        raise AuthorityUnavailable()
+    if not result.is_match:
+        raise AnswerRefused()
+    if normalised.id_expiry is not None and stay_until > normalised.id_expiry:
+        raise InvalidInput(
+            fields={
+                "stay_until": [gettext("The end of stay cannot be after the passport expires.")]
+            }
+        )
+    with transaction.atomic():
+        identity_services.person_register(
+            operator=line.operator,
+            identity=normalised,
+            consent=consent,
+            channel="store",
+            actor=actor,
+            store=store,
+            verification=result,
+        )
+        locked = Line.objects.select_for_update().get(pk=line.pk)
+        locked.stay_until = stay_until
+        fields = ["stay_until", "updated_at"]
+        if locked.status_reason == stays.STAY_ENDED and locked.status == LineStatus.BARRED_OUTGOING:
+            locked.status = LineStatus.ACTIVE
+            locked.status_reason = "reverified"
+            locked.status_changed_at = now
+            fields += ["status", "status_reason", "status_changed_at"]
+        locked.save(update_fields=fields)
+    return locked
+
+
 @transaction.atomic
 def request_extend(
     *,
@@ -832,6 +916,9 @@ class CycleResult:
     suspended: int
     batches: tuple[int, ...] = ()
     failed: tuple[int, ...] = ()  # campaigns whose step failed (see Campaign.cycle_error)
+    stays_ended: int = 0  # visitors' lines barred today (stay_ended)
+    stay_reminders: int = 0
+    documents_asked: int = 0  # requests opened for expiring documents
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CycleResult):
@@ -848,10 +935,149 @@ class CycleResult:
 EXPIRY_BARRED, EXPIRY_SUSPENDED = 1, 2
 
 
+# --- Documents that expire: one standing campaign per operator ---------------------------
+
+
+def standing_campaign(*, operator: Operator, today: dt.date) -> Campaign:
+    """The operator's "document expiring" campaign, created running on first
+    need (one per operator: a unique constraint; two cycles racing to create
+    it end with the same row)."""
+    found = Campaign.objects.filter(
+        operator=operator, standing=StandingPurpose.DOCUMENT_EXPIRING
+    ).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Campaign.objects.create(
+                operator=operator,
+                standing=StandingPurpose.DOCUMENT_EXPIRING,
+                name=str(StandingPurpose.DOCUMENT_EXPIRING.label),
+                criteria={"document_expiring_within_days": operator.document_notice_days},
+                # Each request has its own deadline; the campaign's is far off.
+                deadline=today + dt.timedelta(days=DEADLINE_HORIZON_DAYS),
+                reminder_days=[
+                    d
+                    for d in default_campaign_reminders()
+                    if d < operator.reverification_response_days
+                ],
+                channels=[settings.TELEREG_ALERT_CHANNEL],
+                state=CampaignState.RUNNING,
+                launched_at=timezone.now(),
+            )
+    except IntegrityError:
+        return Campaign.objects.get(operator=operator, standing=StandingPurpose.DOCUMENT_EXPIRING)
+
+
+def _range_batch(campaign: Campaign, *, kind: str, stage: int, ids: list[int]) -> list[int]:
+    """One queued batch over the id range of ``ids`` (a standing campaign's
+    requests of one day): its requests come and go day by day, so a batch
+    over all of them would start where an earlier one did and be taken for
+    it. Requests in the range already told are not told again (a delivery is
+    unique per request, kind and stage)."""
+    if not ids:
+        return []
+    batch, _created = DispatchBatch.objects.get_or_create(
+        campaign=campaign,
+        kind=kind,
+        stage=stage,
+        first_request_id=min(ids),
+        defaults={"last_request_id": max(ids)},
+    )
+    return [batch.pk] if batch.state == BatchState.QUEUED else []
+
+
+def _standing_reminder_batches(campaign: Campaign, today: dt.date) -> list[int]:
+    """A standing campaign's reminders due today: each day's requests (one
+    deadline, one range of ids) get the latest stage due before it."""
+    stages = sorted(d for d in campaign.reminder_days if _is_int(d) and d >= 1)
+    if not stages or campaign.state != CampaignState.RUNNING:
+        return []
+    waiting = ReverificationRequest.objects.filter(
+        campaign_id=campaign.pk,
+        state=RequestState.PENDING,
+        deadline__gte=today,
+        deadline__lte=today + dt.timedelta(days=stages[-1]),
+    )
+    batch_ids: list[int] = []
+    for deadline, created_at in waiting.order_by().values_list("deadline", "created_at").distinct():
+        left = (deadline - today).days
+        stage = min(d for d in stages if left <= d)
+        ids = list(
+            waiting.filter(deadline=deadline, created_at=created_at).values_list("pk", flat=True)
+        )
+        batch_ids += _range_batch(campaign, kind=NoticeKind.REMINDER, stage=stage, ids=ids)
+    return batch_ids
+
+
+def documents_expiring_open(*, now: dt.datetime, today: dt.date) -> tuple[int, list[int]]:
+    """Open a request in the operator's standing campaign for every open line
+    whose holder's document expires within the operator's notice period (or
+    has expired) and which has no request waiting anywhere; returns (opened,
+    the notice batches to publish). Running it again opens nothing new: a
+    line with a waiting request is left out, and (campaign, line) is unique.
+    Each operator is its own transaction."""
+    opened, batch_ids = 0, []
+    for operator in Operator.objects.order_by("pk"):
+        cutoff = today + dt.timedelta(days=operator.document_notice_days)
+        due = (
+            Line.objects.filter(
+                operator=operator,
+                holder__id_expires_on__lte=cutoff,
+                holder__shredded_at__isnull=True,
+            )
+            .exclude(status=LineStatus.CLOSED)
+            .exclude(
+                Exists(
+                    ReverificationRequest.objects.filter(
+                        line=OuterRef("pk"),
+                        state__in=[RequestState.PENDING, RequestState.EXPIRED],
+                    )
+                )
+            )
+        )
+        if not due.exists():
+            continue
+        with transaction.atomic():
+            campaign = standing_campaign(operator=operator, today=today)
+            if campaign.state not in LIVE_STATES:
+                continue  # closed by a compliance officer: the operator asks no more
+            deadline = today + dt.timedelta(days=operator.reverification_response_days)
+            rows = ReverificationRequest.objects.bulk_create(
+                [
+                    ReverificationRequest(
+                        campaign=campaign,
+                        line_id=line_id,
+                        person_id=holder_id,
+                        operator=operator,
+                        deadline=deadline,
+                        created_at=now,
+                    )
+                    for line_id, holder_id in due.values_list("pk", "holder_id").order_by("pk")
+                ],
+                ignore_conflicts=True,
+            )
+            new = list(
+                ReverificationRequest.objects.filter(
+                    campaign=campaign, created_at=now, state=RequestState.PENDING
+                ).values_list("pk", flat=True)
+            )
+            del rows
+            if new:
+                batch_ids += _range_batch(campaign, kind=NoticeKind.NOTICE, stage=0, ids=new)
+                opened += len(new)
+                Campaign.objects.filter(pk=campaign.pk).update(
+                    planned_count=campaign.requests.count()
+                )
+    return opened, batch_ids
+
+
 def _reminder_batches(campaign: Campaign, today: dt.date) -> list[int]:
     """Batches for the campaign's reminder due today (only the latest due
     stage, so a cycle that missed days does not send two reminders at once)."""
 
+    if campaign.standing:
+        return _standing_reminder_batches(campaign, today)
     if campaign.state != CampaignState.RUNNING:
         return []
     left = (campaign.deadline - today).days
@@ -898,11 +1124,26 @@ def _cycle_failed(campaign_ids: list[int], *, step: str, exc: BaseException, now
         logger.exception("cycle: could not record the failure of campaigns %s", campaign_ids)
 
 
+def _guarded(step: str, run: Callable[[], Any]) -> Any:
+    """A step of the cycle that concerns no one campaign (visitors' stays,
+    expiring documents): its failure is logged (the error's type, never data)
+    and the cycle goes on with the campaigns; None then."""
+    try:
+        return run()
+    except Exception:
+        logger.exception("cycle: the %s step failed", step)
+        return None
+
+
 def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     """Reminders due today are queued; requests past their deadline expire and
     their lines are barred from outgoing service; lines barred longer than the
-    operator's grace period are suspended. Idempotent: running it twice at the
-    same time changes nothing.
+    operator's grace period are suspended. First, visitors' lines whose stay
+    ended are barred and those near it reminded (reverification.stays), and
+    lines whose holder's document is about to expire get a request in their
+    operator's standing campaign (:func:`documents_expiring_open`), so that
+    the campaign steps below take those requests along. Idempotent: running
+    it twice at the same time changes nothing.
 
     Each campaign, then each operator's suspensions, is its own transaction:
     one that fails is rolled back alone, its error recorded on the campaign
@@ -914,6 +1155,10 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     batch_ids: list[int] = []
     expired = barred = suspended = 0
     failed: set[int] = set()
+    stay = _guarded("stays", lambda: stays.stays_cycle(now=now, today=today))
+    documents = _guarded("documents", lambda: documents_expiring_open(now=now, today=today))
+    documents_asked, document_batches = documents or (0, [])
+    batch_ids += document_batches
     live = Campaign.objects.filter(state__in=[CampaignState.RUNNING, CampaignState.PAUSED])
     for campaign in live.order_by("pk"):
         step = "reminders"
@@ -923,7 +1168,17 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
                 step = "expiry"
                 done, bars = _campaign_expire(campaign, now=now, today=today)
                 step = "expiry notices"
-                if done and campaign.state == CampaignState.RUNNING:
+                if done and campaign.state == CampaignState.RUNNING and campaign.standing:
+                    # Today's expired requests only (see _range_batch).
+                    campaign_batches += _range_batch(
+                        campaign,
+                        kind=NoticeKind.EXPIRY,
+                        stage=EXPIRY_BARRED,
+                        ids=list(
+                            campaign.requests.filter(expired_at=now).values_list("pk", flat=True)
+                        ),
+                    )
+                elif done and campaign.state == CampaignState.RUNNING:
                     # The holder is told the line is barred (incoming calls still reach it).
                     campaign_batches += dispatch.batches_create(
                         campaign=campaign,
@@ -976,6 +1231,20 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
     ):
         try:
             with transaction.atomic():
+                if campaign.standing:
+                    batch_ids += _range_batch(
+                        campaign,
+                        kind=NoticeKind.EXPIRY,
+                        stage=EXPIRY_SUSPENDED,
+                        ids=list(
+                            campaign.requests.filter(
+                                state=RequestState.EXPIRED,
+                                line__status=LineStatus.SUSPENDED,
+                                line__status_changed_at=now,
+                            ).values_list("pk", flat=True)
+                        ),
+                    )
+                    continue
                 batch_ids += dispatch.batches_create(
                     campaign=campaign,
                     kind=NoticeKind.EXPIRY,
@@ -1002,4 +1271,7 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
         suspended=suspended,
         batches=tuple(batch_ids),
         failed=tuple(sorted(failed)),
+        stays_ended=stay.barred if stay else 0,
+        stay_reminders=stay.reminded if stay else 0,
+        documents_asked=documents_asked,
     )

@@ -120,6 +120,7 @@ ERROR_FIELDS = {
     "criteria.line_kind": "line_kinds",
     "criteria.holder_verification": "holder_verification",
     "criteria.registered_before": "registered_before",
+    "criteria.document_expiring_within_days": "document_expiring_within_days",
     "criteria.stores": "stores",
     "criteria.regions": "regions",
 }
@@ -160,6 +161,13 @@ class CampaignForm(forms.ModelForm):
         required=False,
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         help_text=_("Only lines registered before this day; leave empty for any date."),
+    )
+    document_expiring_within_days = forms.IntegerField(
+        label=_("Holder's document expires within (days)"),
+        required=False,
+        min_value=0,
+        max_value=campaigns.DOCUMENT_EXPIRING_DAYS_MAX,
+        help_text=_("Only holders whose document expires within this many days, or has expired."),
     )
     stores = forms.MultipleChoiceField(
         label=_("Stores"),
@@ -232,6 +240,8 @@ class CampaignForm(forms.ModelForm):
         )
         if data.get("registered_before"):
             criteria["registered_before"] = data["registered_before"].isoformat()
+        if data.get("document_expiring_within_days") is not None:
+            criteria["document_expiring_within_days"] = data["document_expiring_within_days"]
         for key in ("stores", "regions"):
             if data.get(key):
                 criteria[key] = list(data[key])
@@ -282,6 +292,7 @@ def criteria_initial(campaign: Campaign) -> dict[str, Any]:
         "holder_verification": OLDER if older else verification,
         "older_than_days": verification.get("older_than_days") if older else None,
         "registered_before": criteria.get("registered_before"),
+        "document_expiring_within_days": criteria.get("document_expiring_within_days"),
         "stores": criteria.get("stores", []),
         "regions": criteria.get("regions", []),
         "reminder_days": campaign.reminder_days,
@@ -312,6 +323,11 @@ def criteria_summary(criteria: dict[str, Any]) -> list[str]:
         lines.append(str(labels.get(verification, gettext("unknown"))))
     if criteria.get("registered_before"):
         lines.append(gettext("Registered before %(day)s") % {"day": criteria["registered_before"]})
+    if criteria.get("document_expiring_within_days") is not None:
+        lines.append(
+            gettext("Holder's document expires within %(days)s days")
+            % {"days": criteria["document_expiring_within_days"]}
+        )
     if criteria.get("stores"):
         lines.append(gettext("Stores: %(codes)s") % {"codes": ", ".join(criteria["stores"])})
     if criteria.get("regions"):

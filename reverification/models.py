@@ -34,8 +34,16 @@ def default_campaign_channels() -> list[str]:
     return ["file"]
 
 
+class StandingPurpose(models.TextChoices):
+    """Campaigns the system keeps open per operator and fills day by day."""
+
+    DOCUMENT_EXPIRING = "document_expiring", _("Document expiring")
+
+
 class Campaign(models.Model):
-    """A re-verification campaign: which lines, by when, how to tell them."""
+    """A re-verification campaign: which lines, by when, how to tell them.
+    A standing one (``standing``) is created by the daily cycle, one per
+    operator and purpose, and gets requests as lines come due."""
 
     TENANT_OPERATOR_PATH = "operator"
 
@@ -75,12 +83,27 @@ class Campaign(models.Model):
     # recorded by the task's failure handler; cleared when a plan succeeds.
     failure = models.CharField(_("failure"), max_length=200, blank=True, db_default="")
     failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    standing = models.CharField(
+        _("standing purpose"),
+        max_length=24,
+        choices=StandingPurpose.choices,
+        blank=True,
+        default="",
+        db_default="",
+    )
 
     class Meta:
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
         db_table = "registration_campaign"
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "standing"],
+                condition=~Q(standing=""),
+                name="one_standing_campaign_per_operator_purpose",
+            ),
+        ]
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
 
@@ -425,3 +448,42 @@ class CampaignEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign} · {self.get_action_display()}"
+
+
+class StayReminder(models.Model):
+    """One reminder to a visitor that their line's stay ends: at most one per
+    (line, end of stay, stage), the row written before the channel is called
+    (a new end of stay reminds again; the same one never twice)."""
+
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="stay_reminders"
+    )
+    stay_until = models.DateField(_("stay until"))
+    stage = models.PositiveSmallIntegerField(_("days before"))
+    channel = models.CharField(_("channel"), max_length=16)
+    created_at = models.DateTimeField(_("created at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    error = models.CharField(_("error"), max_length=200, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("end-of-stay reminder")
+        verbose_name_plural = _("end-of-stay reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "stay_until", "stage"], name="one_stay_reminder_per_stage"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stay reminder #{self.pk}"
+
+    @property
+    def channel_key(self) -> int:
+        # Out of the ranges of request deliveries (positive) and holder
+        # alerts (small negative ids) on the same channels.
+        return -(STAY_KEY_OFFSET + self.pk)
+
+
+STAY_KEY_OFFSET = 10**12

@@ -62,6 +62,17 @@ class AnswerForm(forms.Form):
         return IdentityData.from_mapping(self.cleaned_data)
 
 
+class StayAnswerForm(AnswerForm):
+    """The in-store answer for a visitor's line: the holder's passport and,
+    to restore a line barred when the stay ended, its new end of stay."""
+
+    stay_until = forms.DateField(
+        required=False,
+        label=_("New end of stay (YYYY-MM-DD)"),
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+
 def _brand(operator: Operator | None) -> dict[str, str]:
     """The subscriber pages' frame: the operator's name in the page's language
     and, when it has a colour, its style sheet (versioned by its last change,
@@ -432,25 +443,19 @@ def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse
     _require(request, "transaction.create")
     line = get_object_or_404(registration_selectors.line_list(user=request.user), uid=line_uid)
     open_request = selectors.line_open_request(line)
-    if open_request is None:
+    visitor = line.stay_until is not None
+    if open_request is None and not visitor:
         raise Http404
     staff = staff_of(request.user)
     notices = identity_services.current_notices(line.operator)
-    form = AnswerForm(
+    form = (StayAnswerForm if visitor else AnswerForm)(
         request.POST or None, initial={"notice": notices[0].content_hash if notices else ""}
     )
     done, status = False, 200
     if request.method == "POST":
         if form.is_valid():
             try:
-                campaigns.request_answer(
-                    request=open_request,
-                    identity=form.identity(),
-                    consent=ConsentInput(form.cleaned_data["notice"], True),
-                    channel=ConsentChannel.STORE,
-                    actor=request.user,
-                    store=staff.store if staff else None,
-                )
+                _answer_in_store(request, line, open_request, form, staff)
             except DomainError as exc:
                 status = form_errors_add(form, exc)
             else:
@@ -470,6 +475,31 @@ def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse
             "open_request": open_request,
         },
         status=status,
+    )
+
+
+def _answer_in_store(request: HttpRequest, line, open_request, form, staff) -> None:
+    """A visitor's line given a new end of stay (or without an open request)
+    is renewed; otherwise the open request is answered."""
+    consent = ConsentInput(form.cleaned_data["notice"], True)
+    store = staff.store if staff else None
+    if "stay_until" in form.fields and (form.cleaned_data["stay_until"] or open_request is None):
+        campaigns.line_stay_renew(
+            line=line,
+            identity=form.identity(),
+            consent=consent,
+            stay_until=form.cleaned_data["stay_until"],
+            actor=request.user,
+            store=store,
+        )
+        return
+    campaigns.request_answer(
+        request=open_request,
+        identity=form.identity(),
+        consent=consent,
+        channel=ConsentChannel.STORE,
+        actor=request.user,
+        store=store,
     )
 
 

@@ -192,6 +192,7 @@ def _operator_form(operator: Operator, **changes: str) -> dict[str, str]:
         "quarantine_days": ""
         if operator.quarantine_days is None
         else str(operator.quarantine_days),
+        "document_notice_days": str(operator.document_notice_days),
     }
     data.update(changes)
     return data
