@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
 from identity.errors import IdentityInvalid
 from identity.models import AccessLogEntry, AccessPurpose
+from operators.models import Language, Operator, Store
 from operators.roles import Role
 from registration.models import Line, LineStatus
 from reverification import campaigns, tokens
 from reverification.models import RequestState
+from tests.test_translations import (  # noqa: F401 - the fixture compiles the catalogue
+    catalogue_entries,
+    compiled_catalogue,
+    untranslated,
+    visible,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -291,3 +300,33 @@ def test_wrong_answers_are_also_limited_per_address(running, consent, citizen, c
     assert client.post(url, _form(identity, consent)).status_code == 429
     request.refresh_from_db()
     assert request.state == RequestState.PENDING
+
+
+def test_the_store_reverify_page_speaks_the_staff_language(
+    running,
+    consent,
+    alpha,
+    alpha_clerk,
+    web_client_for,
+    compiled_catalogue,  # noqa: F811
+):
+    request, identity = running
+    campaigns.reverification_cycle(now=timezone.now() + dt.timedelta(days=12))
+    url = f"/store/lines/{request.line.uid}/reverify/"
+    apps = catalogue_entries(
+        Path(settings.BASE_DIR) / "reverification/locale/zh_Hans/LC_MESSAGES/django.po"
+    )
+    # The factory's store name ("Store …") is data that reads like a msgid.
+    Store.objects.filter(pk=alpha_clerk.store_id).update(name="朝阳营业厅")
+    client = web_client_for(alpha_clerk)
+    Operator.objects.filter(pk=alpha.pk).update(default_language=Language.EN)
+    english = client.get(url).content.decode()
+    assert visible(english, "en").html_lang == "en"
+    assert "Re-verify the holder of" in english
+    Operator.objects.filter(pk=alpha.pk).update(default_language=Language.ZH_HANS)
+    for page in (client.get(url), client.post(url, _form(identity, consent))):
+        html = page.content.decode()
+        assert visible(html, "zh-hans").html_lang == "zh-hans"
+        assert untranslated(html, compiled_catalogue) + untranslated(html, apps) == []
+    assert "核验通过" in html
+    assert identity.id_number not in html
