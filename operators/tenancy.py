@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from django.apps import apps
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=Model)
 
 _CACHE_ATTR = "_telereg_staff"
+_PARTNER_ATTR = "_telereg_is_partner_account"
 
 
 def staff_of(user: AnyUser | None) -> StaffMember | None:
@@ -123,14 +125,25 @@ def second_factor_required(user: AnyUser | None) -> bool:
 
 
 def is_platform_admin(user: AnyUser | None) -> bool:
-    # A superuser's session holds nothing until the second factor is passed.
+    # A superuser's session holds nothing until the second factor is passed;
+    # a partner's account is never staff, even if someone made it a superuser.
     return bool(
         user
         and user.is_authenticated
         and user.is_active
         and user.is_superuser
         and not session_unverified(user)
+        and not _is_partner_account(user)
     )
+
+
+def _is_partner_account(user: AnyUser) -> bool:
+    """Whether the account is a partner's (active or not), cached on the user
+    object for its request."""
+    if not hasattr(user, _PARTNER_ATTR):
+        partner = apps.get_model("operators", "Partner")
+        setattr(user, _PARTNER_ATTR, partner.objects.filter(user_id=user.pk).exists())
+    return getattr(user, _PARTNER_ATTR)
 
 
 def can(user: AnyUser | None, permission: str) -> bool:

@@ -285,6 +285,21 @@ def test_a_deactivated_partner_loses_its_token(alpha, alpha_partner, open_mobile
     assert_camara(check(client, tx.line.number, today_at(alpha)), 401, "UNAUTHENTICATED")
 
 
+def test_a_partner_account_made_a_superuser_later_is_still_no_platform_admin(
+    alpha_partner, open_mobile
+):
+    open_mobile()
+    # Someone with shell access flips the flag after the partner was created.
+    alpha_partner.user.is_superuser = True
+    alpha_partner.user.save()
+    client = partner_client(alpha_partner)
+    for path in ("/api/v1/me/", "/api/v1/lines/+8613800138000/"):
+        response = client.get(path)
+        assert response.status_code == 403, (path, response.content)
+    pages = privileged_login(Client(), alpha_partner.user)
+    assert pages.get("/console/").status_code == 403
+
+
 def test_a_staff_members_account_cannot_become_a_partner(alpha, alpha_clerk):
     with pytest.raises(DomainError) as refused:
         services.partner_create(user=alpha_clerk.user, operator=alpha, name="sneaky")
