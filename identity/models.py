@@ -329,6 +329,7 @@ class AccessPurpose(models.TextChoices):
     RETENTION = "retention", _("Retention (erasure)")
     ROLE_CHANGE = "role_change", _("Staff role change (grant, decision, revocation)")
     EXPORT = "export", _("Export of a masked list (CSV)")
+    MAINTENANCE = "maintenance", _("Data maintenance (a derived column filled from a stored field)")
 
 
 class AccessLogQuerySet(models.QuerySet):

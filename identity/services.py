@@ -1236,3 +1236,85 @@ def authority_recheck(*, identity: IdentityData) -> authority.AuthorityResult:
     """Ask the authority again about an identity a waiting transaction holds
     (the first check is in the access log already)."""
     return authority.get_backend().verify(identity)
+
+
+EXPIRY_BACKFILL_BATCH_SIZE = 500
+EXPIRY_BACKFILL_ACTOR = "backfill_document_expiry"
+
+
+@dataclass(frozen=True)
+class ExpiryBackfill:
+    filled: int
+    unreadable: int
+    remaining: int
+
+
+def _expiry_backfill_pending():
+    return Person.objects.filter(
+        id_expires_on__isnull=True, id_expiry_enc__isnull=False, wrapped_key__isnull=False
+    )
+
+
+def document_expiry_backfill_pending() -> int:
+    """How many stored persons have a document expiry but no ``id_expires_on``
+    (stored before the column existed). A count only: nothing is decrypted."""
+    return _expiry_backfill_pending().count()
+
+
+@sensitive_variables()
+def document_expiry_backfill(
+    *,
+    batch_size: int = EXPIRY_BACKFILL_BATCH_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExpiryBackfill:
+    """Fill ``Person.id_expires_on`` (the date the document-expiry cycle selects
+    on) for persons stored before it existed, from their encrypted expiry.
+
+    Every person read gets its own access-log entry (purpose ``maintenance``,
+    field ``id_expiry``) in the same transaction as the write, before the field
+    is decrypted; only that one field is opened. Batches commit one by one and
+    skip rows another transaction holds, so an interrupted run resumes where it
+    stopped, and a person already filled is never read again. A stored expiry
+    that is not a date is counted as unreadable and left for a person to look at
+    (by id, never by value)."""
+    pending = _expiry_backfill_pending()
+    total = pending.count()
+    filled = unreadable = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                pending.filter(pk__gt=last_pk)
+                .select_related("operator")
+                .order_by("pk")
+                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+            )
+            if not batch:
+                break
+            changed: list[Person] = []
+            for person in batch:
+                access_log.append(
+                    operator=person.operator,
+                    actor=None,
+                    actor_label=EXPIRY_BACKFILL_ACTOR,
+                    person=person,
+                    fields=["id_expiry"],
+                    purpose=AccessPurpose.MAINTENANCE,
+                    reason="Fill the document-expiry date the daily cycle selects on.",
+                )
+                value = vault.open_fields(person, ["id_expiry"])["id_expiry"]
+                expires_on = parse_date(value) if value else None
+                if expires_on is None:
+                    unreadable += 1
+                    logger.warning("document expiry of person %s is not a date", person.uid)
+                    continue
+                person.id_expires_on = expires_on
+                changed.append(person)
+            Person.objects.bulk_update(changed, ["id_expires_on"])
+        last_pk = batch[-1].pk
+        filled += len(changed)
+        if progress:
+            progress(filled + unreadable, total)
+    return ExpiryBackfill(
+        filled=filled, unreadable=unreadable, remaining=_expiry_backfill_pending().count()
+    )
