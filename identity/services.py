@@ -1237,6 +1237,15 @@ def value_seal(*, person: Person, context: str, field: str, value: str) -> bytes
 
 
 @sensitive_variables()
+def value_reseal(*, person: Person, context: str, field: str, blob: bytes) -> bytes:
+    """A value sealed with :func:`value_seal`, sealed again under the cipher the
+    person's key now uses (``rotate_keys`` moved them between AES-256-GCM and
+    SM4-GCM; values on other apps' rows keep their old cipher, readable, until the
+    app that holds them reseals them with this). The same bytes when nothing changes."""
+    return vault.reseal_value(person, context=context, field=field, blob=bytes(blob))
+
+
+@sensitive_variables()
 def value_open(*, person: Person, context: str, field: str, blob: bytes) -> str:
     """Open a value sealed with :func:`value_seal`, for a service that moves or
     applies it (never to show it: surfaces use selectors.value_masked)."""

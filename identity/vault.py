@@ -306,6 +306,17 @@ def seal_value(person: Person, *, context: str, field: str, value: str) -> bytes
 
 
 @sensitive_variables()
+def reseal_value(person: Person, *, context: str, field: str, blob: bytes) -> bytes:
+    """A value sealed with :func:`seal_value`, sealed again under the person's
+    current cipher (after a rotation moved them between AES and SM4); the very
+    same bytes when it already is. The clear value stays inside crypto."""
+    dek, cipher = _sealing_key(person)
+    return crypto.reencrypt_field(
+        dek, bytes(blob), subject=f"{person.subject}|{context}", field=field, cipher=cipher
+    )
+
+
+@sensitive_variables()
 def open_value(person: Person, *, context: str, field: str, blob: bytes) -> str:
     """Private to the identity app, like open_fields."""
     return crypto.decrypt_field(

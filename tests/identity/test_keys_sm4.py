@@ -309,3 +309,30 @@ def test_reindex_reports_a_document_registered_again_meanwhile_as_a_conflict(
     assert (result.reindexed, result.conflicts, result.remaining) == (0, 1, 1)
     first.refresh_from_db()
     assert not first.index_key_id.startswith("hmac-sm3:")  # left as it was, for a merge
+
+
+def test_a_value_on_another_apps_row_reads_after_rotation_and_can_be_resealed(
+    register, make_identity, settings
+):
+    person = register(make_identity())
+    blob = services.value_seal(person=person, context="line:7", field="address", value="某地1号")
+    assert crypto.cipher_of(blob) == crypto.AES_256_GCM
+    _ring(settings, active="g1")
+    assert services.keys_rotate() == 1
+    person.refresh_from_db()
+    # Still AES (its header says so) and still readable under the person's SM4-wrapped key.
+    assert services.value_open(person=person, context="line:7", field="address", blob=blob) == (
+        "某地1号"
+    )
+    resealed = services.value_reseal(person=person, context="line:7", field="address", blob=blob)
+    assert crypto.cipher_of(resealed) == crypto.SM4_GCM
+    assert (
+        services.value_reseal(person=person, context="line:7", field="address", blob=resealed)
+        == resealed
+    )
+    assert (
+        services.value_open(person=person, context="line:7", field="address", blob=resealed)
+        == "某地1号"
+    )
+    with pytest.raises(crypto.DecryptionError):
+        services.value_reseal(person=person, context="line:8", field="address", blob=blob)
