@@ -990,6 +990,10 @@ def retention_run(*, now: dt.datetime | None = None, batch_size: int = 500) -> i
 # Persons per committed rotation batch: large enough that the per-statement round trips
 # stop mattering, small enough that a batch holds its row locks only briefly.
 KEYS_ROTATE_BATCH_SIZE = 2000
+# When persons may change cipher family (some key in the ring is of another cipher than
+# the active one), each person costs a re-encryption and an access-log entry, and the
+# batch holds its operators' access-log chains until it commits: smaller batches then.
+KEYS_REENCRYPT_BATCH_SIZE = 200
 
 
 class KeyRotationError(crypto.DecryptionError):
@@ -1019,6 +1023,8 @@ def keys_rotate(
     the batch rolls back and earlier batches stay done)."""
     keys = vault.ring()
     active, active_cipher = keys.active_kid, keys.active_cipher
+    if any(keys.cipher_of(kid) != active_cipher for kid in keys.kids):
+        batch_size = min(batch_size, KEYS_REENCRYPT_BATCH_SIZE)
     remaining = Person.objects.filter(wrapped_key__isnull=False).exclude(key_id=active)
     total = remaining.count()
     done, reencrypted, last_pk = 0, 0, 0
