@@ -136,6 +136,7 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
         "operator_id",
         "id_type",
         "doc_index",
+        "index_key_id",
         "wrapped_key",
         "key_id",
         "name_enc",
@@ -154,6 +155,8 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
     seen: set[str] = set()
     documents_sample: list[dict] = []
     step = max(1, scale // sample)
+
+    index_key_id = vault.index_key_id()
 
     def person_rows():
         n = 0
@@ -174,6 +177,7 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
                 operator.pk,
                 person.id_type,
                 index,
+                index_key_id,
                 person.wrapped_key,
                 person.key_id,
                 person.name_enc,

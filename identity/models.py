@@ -54,8 +54,13 @@ class Person(models.Model):
         Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="persons"
     )
     id_type = models.CharField(_("id type"), max_length=40)
-    # HMAC-SHA256 of (id_type, normalised number) under the index key.
+    # HMAC-SHA256 (or HMAC-SM3) of (id_type, normalised number) under the index key.
     doc_index = models.CharField(_("document index"), max_length=64)
+    # Which index key and algorithm computed doc_index (crypto.KeyRing.index_key_id, a
+    # fingerprint, no key): rows under another one are what reindex_documents redoes.
+    index_key_id = models.CharField(
+        _("index key id"), max_length=40, blank=True, default="", db_default="", editable=False
+    )
     # The person's data key, wrapped by the key ring; None once crypto-shredded.
     wrapped_key = models.BinaryField(_("wrapped key"), null=True, editable=False)
     key_id = models.CharField(_("key id"), max_length=64, blank=True, db_index=True, editable=False)

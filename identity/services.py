@@ -343,6 +343,7 @@ def person_register(
                 operator=operator,
                 id_type=identity.id_type,
                 doc_index=index,
+                index_key_id=vault.index_key_id(),
                 language=identity.language or selectors.default_language(operator),
             )
             vault.seal_new(person, values)
@@ -365,6 +366,7 @@ def person_register(
         elif person.is_shredded:
             # Nothing of the erased person is left to protect: a fresh record.
             vault.seal_new(person, values)
+            person.index_key_id = vault.index_key_id()
             person.shredded_at = None
             person.verification_status = VerificationStatus.NEVER
             person.verified_at = None
@@ -523,6 +525,7 @@ def _person_update(
     person.version += 1
     if "id_number" in changed or "id_type" in changed:
         person.doc_index = vault.document_index(person.id_type, values["id_number"])
+        person.index_key_id = vault.index_key_id()
     person.save()
     return changed
 
@@ -987,21 +990,44 @@ def retention_run(*, now: dt.datetime | None = None, batch_size: int = 500) -> i
 # Persons per committed rotation batch: large enough that the per-statement round trips
 # stop mattering, small enough that a batch holds its row locks only briefly.
 KEYS_ROTATE_BATCH_SIZE = 2000
+# When persons may change cipher family (some key in the ring is of another cipher than
+# the active one), each person costs a re-encryption and an access-log entry, and the
+# batch holds its operators' access-log chains until it commits: smaller batches then.
+KEYS_REENCRYPT_BATCH_SIZE = 200
+
+
+class KeyRotationError(crypto.DecryptionError):
+    """Rotation stopped: a data key could not be unwrapped (its key id is not in the
+    ring, or is configured with another cipher, or the blob is damaged). The batch
+    it was in is rolled back; the message names persons by id and keys by id only."""
 
 
 def keys_rotate(
-    *, batch_size: int = KEYS_ROTATE_BATCH_SIZE, progress: Callable[[int, int], None] | None = None
+    *,
+    batch_size: int = KEYS_ROTATE_BATCH_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+    stats: dict[str, int] | None = None,
 ) -> int:
     """Re-wrap every data key not under the active key, in committed batches,
     so an interrupted run resumes where it stopped. Returns how many changed.
 
-    Only wrapped data keys are read and written: no personal field is decrypted or
-    rewritten, and ``updated_at`` is left alone. Rows another transaction holds
-    locked are skipped by this run (a later run picks them up)."""
-    active = vault.ring().active_kid
+    A person whose key is of the active key's cipher family (AES to AES, SM4 to SM4)
+    has only the wrapped data key read and written: no personal field is decrypted or
+    rewritten. A person moving between families (AES-256-GCM to SM4-GCM or back) has,
+    in the same transaction, every ciphertext on identity's rows sealed again under the
+    new cipher (:func:`identity.vault.reencrypt`), and an access-log entry (purpose
+    ``maintenance``) saying so, since their fields were decrypted in memory to do it;
+    ``stats["reencrypted"]`` counts them. ``updated_at`` is left alone either way.
+    Rows another transaction holds locked are skipped by this run (a later run picks
+    them up). A key that cannot be unwrapped raises KeyRotationError (fails closed:
+    the batch rolls back and earlier batches stay done)."""
+    keys = vault.ring()
+    active, active_cipher = keys.active_kid, keys.active_cipher
+    if any(keys.cipher_of(kid) != active_cipher for kid in keys.kids):
+        batch_size = min(batch_size, KEYS_REENCRYPT_BATCH_SIZE)
     remaining = Person.objects.filter(wrapped_key__isnull=False).exclude(key_id=active)
     total = remaining.count()
-    done, last_pk = 0, 0
+    done, reencrypted, last_pk = 0, 0, 0
     while True:
         with transaction.atomic():
             # Bare columns, not models: instantiating thousands of Persons per batch
@@ -1013,18 +1039,76 @@ def keys_rotate(
                 .values_list("pk", "uid", "wrapped_key")[:batch_size]
             )
             if not rows:
+                if stats is not None:
+                    stats["reencrypted"] = reencrypted
                 return done
-            rewrapped = vault.rewrap_many([(uid, wrapped) for _pk, uid, wrapped in rows])
+            same, moving = [], []
+            for row in rows:
+                try:
+                    family = crypto.cipher_of(bytes(row[2]))
+                except crypto.DecryptionError as exc:
+                    raise KeyRotationError(f"person #{row[0]}: {exc}") from None
+                (same if family == active_cipher else moving).append(row)
+            try:
+                rewrapped = vault.rewrap_many([(uid, wrapped) for _pk, uid, wrapped in same])
+            except crypto.DecryptionError as exc:
+                raise KeyRotationError(
+                    f"a data key of persons #{same[0][0]}-#{same[-1][0]}: {exc}"
+                ) from None
             changes = [
                 (pk, *new)
-                for (pk, _uid, _old), new in zip(rows, rewrapped, strict=True)
+                for (pk, _uid, _old), new in zip(same, rewrapped, strict=True)
                 if new is not None
             ]
             _wrapped_keys_write(changes)
+            if moving:
+                _reencrypt_persons([pk for pk, _uid, _wrapped in moving], cipher=active_cipher)
         last_pk = rows[-1][0]
-        done += len(changes)
+        done += len(changes) + len(moving)
+        reencrypted += len(moving)
         if progress:
             progress(done, total)
+
+
+KEYS_ROTATE_ACTOR = "rotate_keys"
+
+
+def _reencrypt_persons(pks: list[int], *, cipher: str) -> None:
+    """The slow path of keys_rotate, inside its transaction (the rows are locked)."""
+    persons = (
+        Person.objects.filter(pk__in=pks)
+        .select_related("operator")
+        .prefetch_related("versions", "corrections")
+        .order_by("pk")
+    )
+    versions: list[PersonVersion] = []
+    corrections: list[CorrectionRequest] = []
+    for person in persons:
+        person_versions = list(person.versions.all())
+        person_corrections = list(person.corrections.all())
+        access_log.append(
+            operator=person.operator,
+            actor=None,
+            actor_label=KEYS_ROTATE_ACTOR,
+            person=person,
+            fields=ENCRYPTED_FIELDS,
+            purpose=AccessPurpose.MAINTENANCE,
+            reason=f"Key rotation: re-encrypt the stored values under {cipher}.",
+        )
+        try:
+            vault.reencrypt(person, versions=person_versions, corrections=person_corrections)
+        except crypto.DecryptionError as exc:
+            raise KeyRotationError(f"person #{person.pk}: {exc}") from None
+        # update(), not save(): updated_at says when the person changed, not the keys.
+        Person.objects.filter(pk=person.pk).update(
+            wrapped_key=person.wrapped_key,
+            key_id=person.key_id,
+            **{f"{name}_enc": getattr(person, f"{name}_enc") for name in ENCRYPTED_FIELDS},
+        )
+        versions += person_versions
+        corrections += person_corrections
+    PersonVersion.objects.bulk_update(versions, ["previous"])
+    CorrectionRequest.objects.bulk_update(corrections, ["proposed"])
 
 
 def _wrapped_keys_write(changes: list[tuple[int, bytes, str]]) -> None:
@@ -1159,6 +1243,15 @@ def value_seal(*, person: Person, context: str, field: str, value: str) -> bytes
 
 
 @sensitive_variables()
+def value_reseal(*, person: Person, context: str, field: str, blob: bytes) -> bytes:
+    """A value sealed with :func:`value_seal`, sealed again under the cipher the
+    person's key now uses (``rotate_keys`` moved them between AES-256-GCM and
+    SM4-GCM; values on other apps' rows keep their old cipher, readable, until the
+    app that holds them reseals them with this). The same bytes when nothing changes."""
+    return vault.reseal_value(person, context=context, field=field, blob=bytes(blob))
+
+
+@sensitive_variables()
 def value_open(*, person: Person, context: str, field: str, blob: bytes) -> str:
     """Open a value sealed with :func:`value_seal`, for a service that moves or
     applies it (never to show it: surfaces use selectors.value_masked)."""
@@ -1184,7 +1277,7 @@ def transient_seal(*, subject: str, field: str, value: str) -> tuple[bytes, byte
     dek = crypto.new_data_key()
     return (
         crypto.wrap_data_key(ring, dek, subject=subject),
-        crypto.encrypt_field(dek, value, subject=subject, field=field),
+        crypto.encrypt_field(dek, value, subject=subject, field=field, cipher=ring.active_cipher),
     )
 
 
@@ -1317,4 +1410,99 @@ def document_expiry_backfill(
             progress(filled + unreadable, total)
     return ExpiryBackfill(
         filled=filled, unreadable=unreadable, remaining=_expiry_backfill_pending().count()
+    )
+
+
+# --- Re-indexing documents under a new index key ----------------------------------------
+
+REINDEX_BATCH_SIZE = 500
+REINDEX_ACTOR = "reindex_documents"
+
+
+@dataclass(frozen=True)
+class Reindex:
+    reindexed: int
+    conflicts: int  # another person already holds the new index (registered meanwhile)
+    remaining: int
+
+
+def _reindex_pending():
+    return Person.objects.filter(wrapped_key__isnull=False, shredded_at__isnull=True).exclude(
+        index_key_id=vault.index_key_id()
+    )
+
+
+def document_reindex_pending() -> int:
+    """How many persons' blind index was computed under another index key or
+    algorithm than TELEREG_INDEX_KEY's. A count only: nothing is decrypted."""
+    return _reindex_pending().count()
+
+
+@sensitive_variables()
+def document_reindex(
+    *,
+    batch_size: int = REINDEX_BATCH_SIZE,
+    progress: Callable[[int, int], None] | None = None,
+) -> Reindex:
+    """Recompute ``Person.doc_index`` under the configured index key (e.g. after
+    moving the blind index from HMAC-SHA256 to HMAC-SM3, or to a new key), so that
+    look-ups by document keep finding every person.
+
+    The index is a keyed digest of the document number, so each person's number is
+    decrypted to compute it: every person read gets its own access-log entry (purpose
+    ``maintenance``, field ``id_number``) in the same transaction as the write, before
+    the field is opened. Batches commit one by one and skip rows another transaction
+    holds; a person done is stamped with the index key's id (``index_key_id``), so an
+    interrupted run resumes where it stopped and a second run reads nobody. A person
+    whose new index another person already holds (the same document registered again
+    while the look-up could not find the first) is counted as a conflict, logged by
+    id, and left for a person to merge. ``updated_at`` is left alone."""
+    pending = _reindex_pending()
+    total = pending.count()
+    current = vault.index_key_id()
+    reindexed = conflicts = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                pending.filter(pk__gt=last_pk)
+                .select_related("operator")
+                .order_by("pk")
+                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+            )
+            if not batch:
+                break
+            for person in batch:
+                access_log.append(
+                    operator=person.operator,
+                    actor=None,
+                    actor_label=REINDEX_ACTOR,
+                    person=person,
+                    fields=["id_number"],
+                    purpose=AccessPurpose.MAINTENANCE,
+                    reason="Recompute the document index under the configured index key.",
+                )
+                index = vault.reindex(person)
+                try:
+                    with transaction.atomic():
+                        Person.objects.filter(pk=person.pk).update(
+                            doc_index=index, index_key_id=current
+                        )
+                except IntegrityError:
+                    conflicts += 1
+                    logger.warning(
+                        "person %s: another person of operator %s already holds its new "
+                        "document index; left for a merge",
+                        person.uid,
+                        person.operator.code,
+                    )
+                    continue
+                reindexed += 1
+        last_pk = batch[-1].pk
+        if progress:
+            progress(reindexed + conflicts, total)
+    return Reindex(
+        reindexed=reindexed,
+        conflicts=conflicts,
+        remaining=_reindex_pending().count(),
     )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.views.decorators.debug import sensitive_variables
 
 from . import crypto
+from .documents import normalise_document
 from .errors import PersonShredded
 from .models import ENCRYPTED_FIELDS
 
@@ -34,6 +35,12 @@ def document_index(id_type: str, normalised_number: str) -> str:
     """The blind index of a document: equal documents give equal indexes,
     and the index reveals nothing without the index key."""
     return crypto.blind_index(ring(), "document", id_type, normalised_number)
+
+
+def index_key_id() -> str:
+    """The fingerprint of the index key and algorithm :func:`document_index` uses
+    now: stored beside each blind index (Person.index_key_id)."""
+    return ring().index_key_id
 
 
 def digest(*parts: str) -> str:
@@ -59,6 +66,25 @@ def _data_key(person: Person) -> bytes:
     return crypto.unwrap_data_key(ring(), bytes(person.wrapped_key), subject=person.subject)
 
 
+def field_cipher(person: Person) -> str:
+    """The cipher new values of this person are sealed with: the cipher of the key
+    that wraps their data key (SM4-GCM under an SM4 key, AES-256-GCM otherwise), as
+    its blob's header names it; an unknown or mismatched key id fails closed."""
+    if person.wrapped_key is None:
+        raise PersonShredded()
+    wrapped = bytes(person.wrapped_key)
+    cipher = crypto.cipher_of(wrapped)
+    configured = ring().cipher_of(crypto.key_id_of(wrapped))
+    if configured != cipher:
+        raise crypto.DecryptionError("the wrapped data key's cipher is not its key id's")
+    return cipher
+
+
+@sensitive_variables()
+def _sealing_key(person: Person) -> tuple[bytes, str]:
+    return _data_key(person), field_cipher(person)
+
+
 @sensitive_variables()
 def seal_new(person: Person, values: dict[str, str | None]) -> None:
     """Give a new person a data key and encrypt all their fields (not saved)."""
@@ -67,24 +93,25 @@ def seal_new(person: Person, values: dict[str, str | None]) -> None:
     wrapped = crypto.wrap_data_key(keys, dek, subject=person.subject)
     person.wrapped_key = wrapped
     person.key_id = crypto.key_id_of(wrapped)
-    _seal(person, dek, values)
+    _seal(person, dek, values, cipher=keys.active_cipher)
 
 
 @sensitive_variables()
 def seal(person: Person, values: dict[str, str | None]) -> None:
     """Encrypt the given fields of an existing person (not saved)."""
-    _seal(person, _data_key(person), values)
+    dek, cipher = _sealing_key(person)
+    _seal(person, dek, values, cipher=cipher)
 
 
 @sensitive_variables()
-def _seal(person: Person, dek: bytes, values: dict[str, str | None]) -> None:
+def _seal(person: Person, dek: bytes, values: dict[str, str | None], *, cipher: str) -> None:
     for name, value in values.items():
         if name not in ENCRYPTED_FIELDS:
             raise ValueError(f"{name} is not an encrypted field")
         blob = (
             None
             if value is None
-            else crypto.encrypt_field(dek, value, subject=person.subject, field=name)
+            else crypto.encrypt_field(dek, value, subject=person.subject, field=name, cipher=cipher)
         )
         if blob is None and name in ("name", "id_number", "date_of_birth", "sex"):
             raise ValueError(f"{name} is required")
@@ -100,12 +127,12 @@ def encrypt_values(person: Person, values: dict[str, str | None]) -> dict[str, s
     and correction proposals); returns field → base64 ciphertext."""
     import base64
 
-    dek = _data_key(person)
+    dek, cipher = _sealing_key(person)
     return {
         name: None
         if value is None
         else base64.b64encode(
-            crypto.encrypt_field(dek, value, subject=person.subject, field=name)
+            crypto.encrypt_field(dek, value, subject=person.subject, field=name, cipher=cipher)
         ).decode()
         for name, value in values.items()
     }
@@ -155,6 +182,7 @@ def shred(person: Person) -> None:
     Copies of the ciphertexts in backups stay unreadable without the key."""
     person.wrapped_key = None
     person.key_id = ""
+    person.index_key_id = ""
     person.id_expires_on = None
     for name in ENCRYPTED_FIELDS:
         setattr(
@@ -197,6 +225,71 @@ def rewrap_many(
     return out
 
 
+def _reencrypt_encoded(
+    dek: bytes, subject: str, encoded: dict[str, str | None], cipher: str
+) -> tuple[dict[str, str | None], list[str]]:
+    import base64
+
+    out: dict[str, str | None] = {}
+    changed: list[str] = []
+    for name, value in encoded.items():
+        if not value:
+            out[name] = value
+            continue
+        old = base64.b64decode(value)
+        new = crypto.reencrypt_field(dek, old, subject=subject, field=name, cipher=cipher)
+        out[name] = base64.b64encode(new).decode() if new != old else value
+        if new != old:
+            changed.append(name)
+    return out, changed
+
+
+@sensitive_variables()
+def reencrypt(person: Person, *, versions: Iterable, corrections: Iterable) -> list[str]:
+    """For a rotation that moves a person to another cipher family (AES-256-GCM and
+    SM4-GCM): re-wrap the data key under the active key and seal every ciphertext of
+    the person kept on identity's rows (their fields, their versions' previous values,
+    their correction proposals) again under the active key's cipher. Same data key,
+    so values sealed elsewhere under it stay readable (their headers name their
+    cipher). Not saved; returns the names of the fields re-encrypted (for the access
+    log). The clear values never leave :mod:`identity.crypto`."""
+    keys = ring()
+    cipher = keys.active_cipher
+    old = bytes(person.wrapped_key)
+    dek = crypto.unwrap_data_key(keys, old, subject=person.subject)
+    person.wrapped_key = crypto.rewrap_data_key(keys, old, subject=person.subject)
+    person.key_id = crypto.key_id_of(person.wrapped_key)
+    fields: set[str] = set()
+    for name in ENCRYPTED_FIELDS:
+        blob = getattr(person, f"{name}_enc")
+        if blob is None or not bytes(blob):
+            continue
+        new = crypto.reencrypt_field(dek, blob, subject=person.subject, field=name, cipher=cipher)
+        if new != bytes(blob):
+            setattr(person, f"{name}_enc", new)
+            fields.add(name)
+    for version in versions:
+        version.previous, changed = _reencrypt_encoded(
+            dek, person.subject, version.previous, cipher
+        )
+        fields.update(changed)
+    for correction in corrections:
+        correction.proposed, changed = _reencrypt_encoded(
+            dek, person.subject, correction.proposed, cipher
+        )
+        fields.update(changed)
+    return sorted(fields)
+
+
+@sensitive_variables()
+def reindex(person: Person) -> str:
+    """The blind index of the person's document under the current index key,
+    from their stored number (private to the identity app: the caller logs the
+    read first, purpose maintenance)."""
+    number = open_fields(person, ["id_number"])["id_number"] or ""
+    return document_index(person.id_type, normalise_document(person.id_type, number))
+
+
 def _subject(uid: uuid.UUID | str) -> str:
     # Person.subject, from the uid alone: bulk callers fetch bare columns, not models.
     return f"person:{uid}"
@@ -206,8 +299,20 @@ def _subject(uid: uuid.UUID | str) -> str:
 def seal_value(person: Person, *, context: str, field: str, value: str) -> bytes:
     """Encrypt a value that belongs to a person but lives on another row (a
     landline's installation address), bound to that row by ``context``."""
+    dek, cipher = _sealing_key(person)
     return crypto.encrypt_field(
-        _data_key(person), value, subject=f"{person.subject}|{context}", field=field
+        dek, value, subject=f"{person.subject}|{context}", field=field, cipher=cipher
+    )
+
+
+@sensitive_variables()
+def reseal_value(person: Person, *, context: str, field: str, blob: bytes) -> bytes:
+    """A value sealed with :func:`seal_value`, sealed again under the person's
+    current cipher (after a rotation moved them between AES and SM4); the very
+    same bytes when it already is. The clear value stays inside crypto."""
+    dek, cipher = _sealing_key(person)
+    return crypto.reencrypt_field(
+        dek, bytes(blob), subject=f"{person.subject}|{context}", field=field, cipher=cipher
     )
 
 

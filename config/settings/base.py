@@ -14,6 +14,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from config.secret_files import secret_setting
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 # SQLite files, the filesystem broker, demo keys and outboxes live here.
@@ -24,7 +26,7 @@ env = environ.Env()
 
 def env_required(name: str) -> str:
     """A value production cannot run without: refuse to start when it is absent."""
-    value = env.str(name, default="")
+    value = secret_setting(name)  # NAME, or the file NAME_FILE names
     if not value:
         raise ImproperlyConfigured(f"The environment variable {name} is required.")
     return value
@@ -32,7 +34,7 @@ def env_required(name: str) -> str:
 
 # --- Core -------------------------------------------------------------------
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
+SECRET_KEY = secret_setting("SECRET_KEY")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -411,23 +413,23 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- telereg ---------------------------------------------------------------------
 
 TELEREG_DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="telereg-demo")
-TELEREG_KEYS = env.str("TELEREG_KEYS", default="")
-TELEREG_ACTIVE_KEY = env.str("TELEREG_ACTIVE_KEY", default="")
-TELEREG_INDEX_KEY = env.str("TELEREG_INDEX_KEY", default="")
+TELEREG_KEYS = secret_setting("TELEREG_KEYS")
+TELEREG_ACTIVE_KEY = secret_setting("TELEREG_ACTIVE_KEY")
+TELEREG_INDEX_KEY = secret_setting("TELEREG_INDEX_KEY")
 # The access log: HMAC chain keys ("kid:base64-32-bytes,...") and the active kid,
 # the Ed25519 key that signs checkpoints (base64 raw 32 bytes or PEM), retired
 # signing keys' public keys (base64 raw, comma-separated) and where checkpoints go.
-TELEREG_AUDIT_KEYS = env.str("TELEREG_AUDIT_KEYS", default="")
-TELEREG_AUDIT_ACTIVE_KEY = env.str("TELEREG_AUDIT_ACTIVE_KEY", default="")
-TELEREG_AUDIT_SIGNING_KEY = env.str("TELEREG_AUDIT_SIGNING_KEY", default="")
-TELEREG_AUDIT_VERIFY_KEYS = env.str("TELEREG_AUDIT_VERIFY_KEYS", default="")
+TELEREG_AUDIT_KEYS = secret_setting("TELEREG_AUDIT_KEYS")
+TELEREG_AUDIT_ACTIVE_KEY = secret_setting("TELEREG_AUDIT_ACTIVE_KEY")
+TELEREG_AUDIT_SIGNING_KEY = secret_setting("TELEREG_AUDIT_SIGNING_KEY")
+TELEREG_AUDIT_VERIFY_KEYS = secret_setting("TELEREG_AUDIT_VERIFY_KEYS")
 TELEREG_AUDIT_CHECKPOINT_DIR = env.str(
     "TELEREG_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")
 )
 TELEREG_AUTHORITY_BACKEND = env.str("TELEREG_AUTHORITY_BACKEND", default="simulated")
 TELEREG_AUTHORITY_URL = env.str("TELEREG_AUTHORITY_URL", default="")
 TELEREG_AUTHORITY_USERNAME = env.str("TELEREG_AUTHORITY_USERNAME", default="")
-TELEREG_AUTHORITY_PASSWORD = env.str("TELEREG_AUTHORITY_PASSWORD", default="")
+TELEREG_AUTHORITY_PASSWORD = secret_setting("TELEREG_AUTHORITY_PASSWORD")
 TELEREG_AUTHORITY_TIMEOUT = env.float("TELEREG_AUTHORITY_TIMEOUT", default=3.0)
 TELEREG_QUARANTINE_DAYS = env.int("TELEREG_QUARANTINE_DAYS", default=90)
 TELEREG_OUTBOX_DIR = env.str("TELEREG_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
@@ -450,7 +452,7 @@ TELEREG_INTERACTIVE_OVERDUE_SECONDS = env.int("TELEREG_INTERACTIVE_OVERDUE_SECON
 # worker then runs instead of getting 409 until the key is purged.
 TELEREG_IDEMPOTENCY_LEASE_SECONDS = env.int("TELEREG_IDEMPOTENCY_LEASE_SECONDS", default=60)
 TELEREG_SMS_URL = env.str("TELEREG_SMS_URL", default="")
-TELEREG_SMS_API_KEY = env.str("TELEREG_SMS_API_KEY", default="")
+TELEREG_SMS_API_KEY = secret_setting("TELEREG_SMS_API_KEY")
 TELEREG_SMS_TIMEOUT = env.float("TELEREG_SMS_TIMEOUT", default=5.0)
 # A notice's link keeps working this many days after its deadline (to bring a
 # barred or suspended line back), then it says the request is closed.
