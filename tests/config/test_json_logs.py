@@ -117,3 +117,24 @@ def test_the_formatter_redacts_even_a_record_that_skipped_the_filter():
     assert record["request_id"] == "req-in-a-request-01"
     # And the plain filter path still holds beside it.
     assert RedactPersonalData().filter(logging.makeLogRecord({"msg": PHONE}))
+
+
+CELERY_LOGGING = f"""
+import django, logging
+django.setup()
+from celery.signals import setup_logging
+from config.celery import app
+# What a worker or beat does at start: a receiver of setup_logging keeps
+# Celery from replacing the root handler with its own (unredacted, not JSON).
+assert setup_logging.receivers, "no receiver"
+app.log.setup(loglevel="INFO")
+logging.getLogger("registration.tasks").warning("alert to %s", "{PHONE}")
+"""
+
+
+def test_worker_and_beat_log_json_with_the_same_redaction():
+    result = run_production(production_env(), "-c", CELERY_LOGGING)
+    assert result.returncode == 0, result.stderr
+    records = [r for r in _json_lines(result.stderr) if r["logger"] == "registration.tasks"]
+    assert [r["message"] for r in records] == ["alert to [redacted]"]
+    assert PHONE not in result.stderr
