@@ -252,3 +252,14 @@ def test_an_open_authority_breaker_shows_as_open(client, settings):
     assert value(found, "telereg_authority_breaker_open") == 1
     assert value(found, "telereg_authority_breaker_state", state="open") == 1
     assert value(found, "telereg_authority_breaker_state", state="closed") == 0
+
+
+def test_a_scrape_costs_a_fixed_few_queries_and_the_next_one_none(
+    client, domain_rows, django_assert_max_num_queries, django_assert_num_queries
+):
+    # Grouped counts: the number of queries does not grow with the rows.
+    with django_assert_max_num_queries(10):
+        assert scrape(client).status_code == 200
+    # Within the 15 seconds another scrape (another pod) reads the shared cache.
+    with django_assert_num_queries(0):
+        assert scrape(client).status_code == 200
