@@ -263,3 +263,27 @@ def test_a_scrape_costs_a_fixed_few_queries_and_the_next_one_none(
     # Within the 15 seconds another scrape (another pod) reads the shared cache.
     with django_assert_num_queries(0):
         assert scrape(client).status_code == 200
+
+
+def test_the_messages_waiting_in_each_broker_queue_are_counted(client):
+    from config.celery import app
+
+    def waiting(found, queue):
+        return value(found, "telereg_broker_queue_messages", queue=queue)
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_declare(queue="campaigns", passive=False)
+        conn.default_channel.queue_purge("campaigns")
+    before = samples(scrape(client))
+    assert waiting(before, "campaigns") == 0
+    assert {"default", "interactive"} <= {
+        dict(labels)["queue"] for name, labels in before if name == "telereg_broker_queue_messages"
+    }
+    app.send_task("telereg.tests.nothing", queue="campaigns", routing_key="campaigns")
+    app.send_task("telereg.tests.nothing", queue="campaigns", routing_key="campaigns")
+    cache.delete("metrics:domain")
+    try:
+        assert waiting(samples(scrape(client)), "campaigns") == 2
+    finally:
+        with app.connection_for_write() as conn:
+            conn.default_channel.queue_purge("campaigns")
