@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, Task
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -72,6 +73,18 @@ class RecordedTask(Task):
 app = Celery("telereg", task_cls=RecordedTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def use_django_logging(**_kwargs: Any) -> None:
+    """Worker and beat log through Django's LOGGING (the same redaction, the
+    request id filter and LOG_FORMAT's plain or JSON lines), not through the
+    root handler Celery would otherwise install in place of it."""
+    from logging.config import dictConfig
+
+    from django.conf import settings
+
+    dictConfig(settings.LOGGING)
 
 
 @app.on_after_configure.connect

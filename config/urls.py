@@ -5,7 +5,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny
 
-from config import health
+from config import health, metrics
 from operators.admin import console
 from registration import store_views as registration_store_views
 from reverification import views as reverification_views
@@ -77,6 +77,9 @@ urlpatterns = [
 
 if settings.TELEREG_BENCH_ENDPOINTS:  # config.settings.bench only (make bench)
     urlpatterns.insert(0, path("bench/", include("config.bench_urls")))
+
+# Prometheus metrics, for the inside only (config/metrics.py: 404 to others).
+urlpatterns.insert(0, path("metrics", metrics.metrics, name="metrics"))
 
 handler404 = "config.views.handler404"
 handler500 = "config.views.handler500"

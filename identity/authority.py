@@ -257,6 +257,115 @@ class CircuitBreaker:
                 )
 
 
+class SharedCircuitBreaker:
+    """The same breaker with its state in a cache shared by every process
+    (Django's cache: Redis in production), so that one outage seen by one
+    worker opens it for every web and worker process at once, and one trial
+    call goes out from the whole deployment when it half-opens.
+
+    Keys (under ``prefix``): ``failures`` (consecutive failed calls),
+    ``opened`` (wall-clock time it opened; absent when closed) and ``trial``
+    (held by the one process making the half-open trial; it expires on its own
+    if that process dies). ``clock`` is wall-clock time, comparable between
+    machines. When the cache itself fails, the process falls back on a local
+    breaker of its own (``verify`` must never raise) and logs the cache's
+    error class."""
+
+    def __init__(
+        self,
+        cache: Any,
+        failure_threshold: int = DEFAULT_BREAKER_THRESHOLD,
+        reset_seconds: float = DEFAULT_BREAKER_RESET,
+        clock: Callable[[], float] = time.time,
+        *,
+        prefix: str = "authority-breaker",
+        trial_seconds: float = 60.0,
+    ) -> None:
+        if failure_threshold < 1:
+            raise ValueError("failure_threshold must be at least 1")
+        if reset_seconds < 0:
+            raise ValueError("reset_seconds must not be negative")
+        self.failure_threshold = failure_threshold
+        self.reset_seconds = reset_seconds
+        self._cache = cache
+        self._clock = clock
+        self._failures_key = f"{prefix}:failures"
+        self._opened_key = f"{prefix}:opened"
+        self._trial_key = f"{prefix}:trial"
+        self._trial_seconds = max(1, int(reset_seconds + trial_seconds))
+        self._local = CircuitBreaker(failure_threshold, reset_seconds, time.monotonic)
+
+    def _cache_failed(self, exc: Exception) -> None:
+        logger.warning(
+            "authority breaker cache unavailable: %s; local breaker used", type(exc).__name__
+        )
+
+    def _state_from(self, opened: Any) -> BreakerState:
+        if opened is None:
+            return BreakerState.CLOSED
+        if self._clock() - float(opened) < self.reset_seconds:
+            return BreakerState.OPEN
+        return BreakerState.HALF_OPEN
+
+    @property
+    def state(self) -> BreakerState:
+        try:
+            return self._state_from(self._cache.get(self._opened_key))
+        except Exception as exc:
+            self._cache_failed(exc)
+            return self._local.state
+
+    @property
+    def consecutive_failures(self) -> int:
+        try:
+            return int(self._cache.get(self._failures_key) or 0)
+        except Exception as exc:
+            self._cache_failed(exc)
+            return self._local.consecutive_failures
+
+    def allow(self) -> bool:
+        try:
+            state = self._state_from(self._cache.get(self._opened_key))
+            if state is BreakerState.CLOSED:
+                return True
+            if state is BreakerState.HALF_OPEN:
+                # One process in the whole deployment wins the trial.
+                return bool(self._cache.add(self._trial_key, 1, timeout=self._trial_seconds))
+            return False
+        except Exception as exc:
+            self._cache_failed(exc)
+            return self._local.allow()
+
+    def record_success(self) -> None:
+        try:
+            if self._cache.get(self._opened_key) is not None:
+                logger.info("authority circuit breaker closed")
+            self._cache.delete_many([self._opened_key, self._failures_key, self._trial_key])
+        except Exception as exc:
+            self._cache_failed(exc)
+        self._local.record_success()
+
+    def record_failure(self) -> None:
+        try:
+            self._cache.add(self._failures_key, 0, timeout=None)
+            failures = int(self._cache.incr(self._failures_key))
+            state = self._state_from(self._cache.get(self._opened_key))
+            if state is BreakerState.HALF_OPEN or (
+                state is BreakerState.CLOSED and failures >= self.failure_threshold
+            ):
+                self._cache.set(self._opened_key, self._clock(), timeout=None)
+                self._cache.delete(self._trial_key)
+                logger.warning(
+                    "authority circuit breaker opened after %d consecutive failures; "
+                    "next trial in %.1fs",
+                    failures,
+                    self.reset_seconds,
+                )
+        except Exception as exc:
+            self._cache_failed(exc)
+            self._local.record_failure()
+
+
 # --------------------------------------------------------------------------
 # HTTP backend
 # --------------------------------------------------------------------------
@@ -341,7 +450,7 @@ class HttpAuthorityBackend:
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         backoff: float = DEFAULT_BACKOFF,
-        breaker: CircuitBreaker | None = None,
+        breaker: CircuitBreaker | SharedCircuitBreaker | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         *,
@@ -388,16 +497,19 @@ class HttpAuthorityBackend:
         if not url:
             raise _improperly_configured("TELEREG_AUTHORITY_URL is required for the http backend")
         clock = time.monotonic
-        breaker = CircuitBreaker(
-            failure_threshold=int(
-                getattr(settings, "TELEREG_AUTHORITY_BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD)
-            ),
-            reset_seconds=float(
-                getattr(settings, "TELEREG_AUTHORITY_BREAKER_RESET", DEFAULT_BREAKER_RESET)
-            ),
-            clock=clock,
-        )
         try:
+            # Shared by every process through Django's cache (Redis in production).
+            breaker = SharedCircuitBreaker(
+                _shared_cache(),
+                failure_threshold=int(
+                    getattr(
+                        settings, "TELEREG_AUTHORITY_BREAKER_THRESHOLD", DEFAULT_BREAKER_THRESHOLD
+                    )
+                ),
+                reset_seconds=float(
+                    getattr(settings, "TELEREG_AUTHORITY_BREAKER_RESET", DEFAULT_BREAKER_RESET)
+                ),
+            )
             return cls(
                 url=url,
                 username=getattr(settings, "TELEREG_AUTHORITY_USERNAME", "") or "",
@@ -597,6 +709,19 @@ class HttpAuthorityBackend:
 # --------------------------------------------------------------------------
 # Backend selection
 # --------------------------------------------------------------------------
+
+
+def _shared_cache() -> Any:
+    from django.core.cache import caches
+
+    return caches["default"]
+
+
+def breaker_state() -> BreakerState | None:
+    """The configured backend's breaker state (None: a backend without one,
+    e.g. the simulated authority). Read by /metrics."""
+    breaker = getattr(get_backend(), "breaker", None)
+    return breaker.state if breaker is not None else None
 
 
 def _improperly_configured(message: str) -> Exception:

@@ -19,8 +19,6 @@ look-ups can never both take the last one.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError
@@ -264,7 +263,7 @@ def identity_check_counted(
 
 def address_key(address: str) -> str:
     """An address as a limit's key: keyed, so the table holds no address."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"addr:{address}".encode(), hashlib.sha256)
+    digest = salted_hmac("telereg.identity.lookup-address", address, algorithm="sha256")
     return digest.hexdigest()[:40]
 
 

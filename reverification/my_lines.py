@@ -15,8 +15,10 @@ import unicodedata
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
+from config import keyed
 from config.api import DomainError, InvalidInput
 from identity import lookups
 from identity import selectors as identity_selectors
@@ -52,10 +54,29 @@ class CodeRefused(DomainError):
     message = _("The code is not right, or it has expired. Ask for a new one.")
 
 
+# Django's signing (salted_hmac) under salts of their own: a code sent before
+# SECRET_KEY rotated still verifies while the old key is in SECRET_KEY_FALLBACKS.
+CODE_SALT = "telereg.reverification.my-lines-code"
+DECOY_SALT = "telereg.reverification.my-lines-decoy"
+
+
 def _code_hash(challenge: MyLinesChallenge, code: str) -> str:
-    return hmac.new(
-        settings.SECRET_KEY.encode(), f"my-lines:{challenge.uid}:{code}".encode(), hashlib.sha256
-    ).hexdigest()
+    """What is stored for a code: its keyed digest (64 hex), never the code."""
+    return keyed.digest(CODE_SALT, f"{challenge.uid}:{code}")
+
+
+def _code_matches(challenge: MyLinesChallenge, code: str) -> bool:
+    """The stored digest against the code under every key in force; a code
+    stored before this scheme (a plain HMAC under SECRET_KEY, alive 10 minutes
+    at most) is accepted under the same keys."""
+    stored = challenge.code_hash
+    found = keyed.verifies(CODE_SALT, f"{challenge.uid}:{code}", stored)
+    for secret in keyed.secrets_in_force():
+        legacy = hmac.new(
+            secret.encode(), f"my-lines:{challenge.uid}:{code}".encode(), hashlib.sha256
+        ).hexdigest()
+        found |= hmac.compare_digest(stored, legacy)
+    return found
 
 
 def challenge_start(
@@ -154,10 +175,10 @@ def _decoy_masked(*, operator: Operator, doc_index: str, name: str) -> str:
     or not the document holds lines (the page hedges: "if the document and name
     are registered here"). Keyed on the document and the name, so asking again
     shows the same number and a guessed name cannot be told apart by a change."""
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(),
-        f"my-lines-decoy:{operator.pk}:{doc_index}:{' '.join(name.split()).casefold()}".encode(),
-        hashlib.sha256,
+    digest = salted_hmac(
+        DECOY_SALT,
+        f"{operator.pk}:{doc_index}:{' '.join(name.split()).casefold()}",
+        algorithm="sha256",
     ).digest()
     numbers = list(
         PhoneNumber.objects.filter(operator=operator, kind=LineKind.MOBILE)
@@ -180,9 +201,7 @@ def challenge_verify(*, challenge: MyLinesChallenge, code: str) -> list[Line]:
             and challenge.expires_at > timezone.now()
             and challenge.failed_attempts < MAX_CODE_ATTEMPTS
         )
-        right = usable and hmac.compare_digest(
-            challenge.code_hash, _code_hash(challenge, code.strip())
-        )
+        right = usable and _code_matches(challenge, code.strip())
         if not right:
             challenge.failed_attempts += 1
             challenge.save(update_fields=["failed_attempts"])

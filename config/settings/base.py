@@ -35,6 +35,10 @@ def env_required(name: str) -> str:
 # --- Core -------------------------------------------------------------------
 
 SECRET_KEY = secret_setting("SECRET_KEY")
+# Rotating SECRET_KEY: put the old key here (comma-separated, newest first) and
+# the new one in SECRET_KEY. Links and codes already sent (config/keyed.py,
+# Django's signing, sessions) keep working until the old key is dropped.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -54,6 +58,8 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Per-view request metrics for /metrics (config/metrics.py).
+    "django_prometheus",
     "operators",
     "identity",
     "registration",
@@ -62,6 +68,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz and /readyz alone, answered before the HTTPS redirect and the
+    # Host header check (an orchestrator probes the pod's address over HTTP).
+    "config.health.ProbeMiddleware",
+    # Per-view requests, latencies and errors (with the After one, last).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -91,6 +102,7 @@ MIDDLEWARE = [
     "operators.middleware.StaffGateMiddleware",
     # Last, so that it sees the flag AxesBackend sets during authentication.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -130,6 +142,32 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"].setdefault("timeout", 20)
     DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Connection pooling (PostgreSQL). Behind PgBouncer in transaction mode a
+# server-side cursor (what .iterator() uses) would outlive the transaction's
+# server connection: TELEREG_DB_DISABLE_SERVER_SIDE_CURSORS=1 makes Django fetch
+# in client-side chunks instead. TELEREG_DB_POOL ("max" or "min:max") turns on
+# Django 5.2's psycopg pool, one per process; persistent connections are then off
+# (the pool keeps them).
+TELEREG_DB_DISABLE_SERVER_SIDE_CURSORS = env.bool(
+    "TELEREG_DB_DISABLE_SERVER_SIDE_CURSORS", default=False
+)
+TELEREG_DB_POOL = env.str("TELEREG_DB_POOL", default="")
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql"):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = TELEREG_DB_DISABLE_SERVER_SIDE_CURSORS
+    if TELEREG_DB_POOL:
+        _pool = re.fullmatch(r"(?:(\d+):)?(\d+)", TELEREG_DB_POOL.strip())
+        if not _pool or int(_pool.group(2)) < 1 or int(_pool.group(1) or 1) > int(_pool.group(2)):
+            raise ImproperlyConfigured(
+                "TELEREG_DB_POOL must be a pool size (max) or min:max, e.g. 2:10."
+            )
+        DATABASES["default"].setdefault("OPTIONS", {})
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            "min_size": int(_pool.group(1) or 1),
+            "max_size": int(_pool.group(2)),
+            "timeout": 10,
+        }
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -431,6 +469,14 @@ TELEREG_AUTHORITY_URL = env.str("TELEREG_AUTHORITY_URL", default="")
 TELEREG_AUTHORITY_USERNAME = env.str("TELEREG_AUTHORITY_USERNAME", default="")
 TELEREG_AUTHORITY_PASSWORD = secret_setting("TELEREG_AUTHORITY_PASSWORD")
 TELEREG_AUTHORITY_TIMEOUT = env.float("TELEREG_AUTHORITY_TIMEOUT", default=3.0)
+# Extra attempts after the first, their base backoff (doubled per retry, with
+# jitter), and the circuit breaker (identity/authority.py): this many failed
+# checks in a row open it for every process (its state is in the cache), and
+# after TELEREG_AUTHORITY_BREAKER_RESET seconds one trial call goes out.
+TELEREG_AUTHORITY_RETRIES = env.int("TELEREG_AUTHORITY_RETRIES", default=2)
+TELEREG_AUTHORITY_BACKOFF = env.float("TELEREG_AUTHORITY_BACKOFF", default=0.2)
+TELEREG_AUTHORITY_BREAKER_THRESHOLD = env.int("TELEREG_AUTHORITY_BREAKER_THRESHOLD", default=5)
+TELEREG_AUTHORITY_BREAKER_RESET = env.float("TELEREG_AUTHORITY_BREAKER_RESET", default=30.0)
 TELEREG_QUARANTINE_DAYS = env.int("TELEREG_QUARANTINE_DAYS", default=90)
 TELEREG_OUTBOX_DIR = env.str("TELEREG_OUTBOX_DIR", default=str(VAR_DIR / "outbox"))
 # The address subscribers reach the self-service pages at (links in notices).
@@ -476,10 +522,22 @@ TELEREG_ALERT_CHANNEL = env.str("TELEREG_ALERT_CHANNEL", default="file")
 TELEREG_CODE_CHANNEL = env.str("TELEREG_CODE_CHANNEL", default="file")
 # Django's error reports (the technical 500 page with DEBUG on, error e-mails) show no
 # request values and no frame variables but harmless scalars, DEBUG on or off.
+# /metrics (config/metrics.py): readable from these addresses or networks, or
+# with "Authorization: Bearer <TELEREG_METRICS_TOKEN>"; 404 to anyone else.
+TELEREG_METRICS_ALLOW = env.list("TELEREG_METRICS_ALLOW", default=["127.0.0.1", "::1"])
+TELEREG_METRICS_TOKEN = env.str("TELEREG_METRICS_TOKEN", default="")
+# django-prometheus' own metrics are named telereg_django_… too.
+PROMETHEUS_METRIC_NAMESPACE = "telereg"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.PersonalDataReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "config.error_reports.PersonalDataExceptionReporter"
 
 # --- Logging ------------------------------------------------------------------------
+
+# "plain" (a line per record) or "json" (a JSON object per record:
+# config/log_format.py); production defaults to json.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 
 LOGGING = {
     "version": 1,
@@ -490,11 +548,12 @@ LOGGING = {
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "config.log_format.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id", "redact"],
         },
         "mail_admins": {

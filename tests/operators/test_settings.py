@@ -26,9 +26,12 @@ def _production_env(**overrides: str) -> dict[str, str]:
         "TELEREG_AUDIT_KEYS": f"pa1:{base64.b64encode(os.urandom(32)).decode()}",
         "TELEREG_AUDIT_ACTIVE_KEY": "pa1",
         "TELEREG_AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
-        "DATABASE_URL": os.environ.get(
-            "DATABASE_URL", "sqlite:////tmp/telereg-deploy-check.sqlite3"
-        ),
+        # Production demands PostgreSQL, Redis and an https public address
+        # (tests/config/test_production_settings.py); none is contacted here.
+        "DATABASE_URL": "postgres://telereg_app:pw@db.example:5432/telereg",
+        "REDIS_URL": "redis://redis.example:6379/0",
+        "TELEREG_PUBLIC_URL": "https://telereg.example",
+        "TELEREG_REPORT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v != ""}
