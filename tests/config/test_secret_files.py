@@ -111,8 +111,14 @@ def _production_env(secret_dir: Path, **overrides: str) -> dict[str, str]:
         "TELEREG_AUDIT_SIGNING_KEY_FILE": secret(
             "TELEREG_AUDIT_SIGNING_KEY", base64.b64encode(os.urandom(32)).decode()
         ),
-        "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:////tmp/telereg-files.sqlite3"),
-        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "TELEREG_REPORT_SIGNING_KEY_FILE": secret(
+            "TELEREG_REPORT_SIGNING_KEY", base64.b64encode(os.urandom(32)).decode()
+        ),
+        # Production demands PostgreSQL, Redis and an https address (prodcfg);
+        # `check` connects to neither.
+        "DATABASE_URL": "postgres://telereg@127.0.0.1:5432/telereg",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "TELEREG_PUBLIC_URL": "https://telereg.example",
     }
     env.update(overrides)
     return {k: v for k, v in env.items() if v != ""}
