@@ -64,7 +64,7 @@ def _day(request: Request, name: str) -> dt.date:
     except ValueError:
         day = None
     if day is None:
-        raise ValidationError({name: [gettext("A date written YYYY-MM-DD.")]})
+        raise ValidationError({name: [gettext("A date, YYYY-MM-DD.")]})
     if not reports.MIN_YEAR <= day.year <= reports.MAX_YEAR:
         raise ValidationError({name: [gettext("The date is out of range.")]})
     return day
