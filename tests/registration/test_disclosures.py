@@ -4,13 +4,15 @@ person, nothing changed or deleted afterwards, legal holds from a request."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from identity.models import AccessLogEntry, AccessPurpose
 from operators.roles import Role
 from registration import closing, disclosures
-from registration.errors import LineOnLegalHold
+from registration.errors import DisclosureReleased, LineOnLegalHold
 from registration.models import Disclosure, DisclosureLine, DisclosureState, LegalHold
 
 pytestmark = pytest.mark.django_db
@@ -313,3 +315,54 @@ def test_filing_as_a_service_rejects_a_clerk(people, two_lines):
                 fields=["name"],
             ),
         )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the triggers are PostgreSQL's")
+def test_sql_that_bypasses_the_orm_cannot_change_or_delete_a_request(people, filed):
+    disclosures.disclosure_approve(
+        disclosure=Disclosure.objects.get(pk=filed), actor=people["second"].user
+    )
+    statements = [
+        "UPDATE registration_disclosure SET legal_basis = 'x' WHERE id = %s",
+        "UPDATE registration_disclosure SET state = 'pending_approval' WHERE id = %s",
+        "UPDATE registration_disclosure SET release_count = 0, state = 'refused' WHERE id = %s",
+        "DELETE FROM registration_disclosure WHERE id = %s",
+        "DELETE FROM registration_disclosureline WHERE disclosure_id = %s",
+        "UPDATE registration_disclosureline SET position = 9 WHERE disclosure_id = %s",
+    ]
+    for sql in statements:
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [filed])
+    stored = Disclosure.objects.get(pk=filed)
+    assert stored.state == DisclosureState.APPROVED
+    assert stored.legal_basis == "Criminal Procedure Law art. 54"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_releases_at_once_release_once(people, filed):
+    """Real threads on PostgreSQL: the row lock lets one release through."""
+    disclosures.disclosure_approve(
+        disclosure=Disclosure.objects.get(pk=filed), actor=people["second"].user
+    )
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def release(staff):
+        try:
+            barrier.wait()
+            disclosures.disclosure_release(
+                disclosure=Disclosure.objects.get(pk=filed), actor=staff.user
+            )
+            outcomes.append("released")
+        except DisclosureReleased:
+            outcomes.append("refused")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=release, args=(people[who],)) for who in ("filer", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["refused", "released"]
+    assert AccessLogEntry.objects.filter(purpose=AccessPurpose.LAW_ENFORCEMENT).count() == 2
