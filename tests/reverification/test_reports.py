@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from operators.models import Language, Operator
 from operators.roles import Role
 from registration import closing, disclosures
 from registration.models import (
@@ -23,7 +26,13 @@ from registration.models import (
 )
 from reverification import campaigns, reports
 from reverification.models import Dispute, DisputeState, ReverificationRequest
+from tests.conftest import privileged_login
 from tests.factories import StoreFactory
+from tests.test_translations import (  # noqa: F401 - the fixture compiles the catalogue
+    compiled_catalogue,
+    untranslated,
+    visible,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -318,3 +327,54 @@ def test_transparency_bad_year_is_400(staff, api_client_for, year):
 
 def test_transparency_is_refused_to_clerks(alpha_clerk, api_client_for):
     assert api_client_for(alpha_clerk).get("/api/v1/reports/transparency/").status_code == 403
+
+
+# --- The console page --------------------------------------------------------------------
+
+PAGE = "/console/reports/registrations/"
+
+
+def test_the_console_page_shows_the_figures_and_offers_the_csv(known, staff):
+    client = privileged_login(Client(), staff["admin"].user)
+    response = client.get(PAGE, {"start": _today(), "end": _today()})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(r"Restored after expiry</th><td>1</td>", html)
+    assert re.search(r"Rejected</th><td>2</td>", html)
+    csv_file = client.get(PAGE, {"start": _today(), "end": _today(), "format": "csv"})
+    assert csv_file["Content-Type"].startswith("text/csv")
+    assert "transactions.by_refusal_code,cap_reached,1" in csv_file.content.decode()
+    for line in known:
+        assert line.number not in html
+
+
+def test_the_console_page_refuses_bad_dates_beside_the_field(staff):
+    client = privileged_login(Client(), staff["admin"].user)
+    response = client.get(PAGE, {"start": "2026-02-01", "end": "2026-01-01"})
+    assert response.status_code == 400
+    assert "errorlist" in response.content.decode()
+
+
+def test_the_console_page_is_refused_to_clerks(alpha_clerk):
+    client = privileged_login(Client(), alpha_clerk.user)
+    assert client.get(PAGE).status_code == 403
+
+
+@pytest.mark.parametrize("language", [Language.ZH_HANS, Language.EN])
+def test_the_console_page_in_both_languages(alpha, known, staff, compiled_catalogue, language):  # noqa: F811
+    Operator.objects.filter(pk=alpha.pk).update(default_language=language)
+    client = privileged_login(Client(), staff["officer"].user)
+    html = client.get(PAGE).content.decode()
+    page = visible(html, language)
+    assert page.html_lang == language
+    if language == Language.EN:
+        assert "Restored after expiry" in html
+        return
+    assert untranslated(html, compiled_catalogue) == []
+    english = [
+        chunk
+        for chunk in page.chunks
+        if re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{2,}", re.sub(r"telereg|[A-Z][a-z]+/\w+", "", chunk))
+    ]
+    assert english == []
+    assert "恢复" in html
