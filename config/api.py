@@ -102,6 +102,8 @@ STATUS_BY_ERROR: dict[str, int] = {
     "registration.errors.LineNotFound": status.HTTP_404_NOT_FOUND,
     "registration.errors.ServiceNotFound": status.HTTP_400_BAD_REQUEST,
     "registration.inventory.InventoryLoadRefused": status.HTTP_400_BAD_REQUEST,
+    "registration.errors.DisclosureFourEyes": status.HTTP_403_FORBIDDEN,
+    "registration.errors.DisclosureNotAllowed": status.HTTP_403_FORBIDDEN,
     # reverification
     "reverification.campaigns.CampaignInvalid": status.HTTP_400_BAD_REQUEST,
     "reverification.campaigns.AnswerRefused": status.HTTP_400_BAD_REQUEST,

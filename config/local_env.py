@@ -3,7 +3,8 @@
 ``make run`` calls this before Django starts, so a fresh machine gets its own
 SECRET_KEY and demo encryption keys without anyone typing them. An existing
 file is never overwritten: the keys in it decrypt the data already stored.
-Settings added by later releases (the access log's keys) are appended to it
+Settings added by later releases (the access log's keys, the report signing
+key) are appended to it
 when missing; every line already there stays as it was.
 """
 
@@ -36,6 +37,14 @@ def _audit_lines() -> list[str]:
     ]
 
 
+def _report_lines() -> list[str]:
+    """The Ed25519 key that signs the regulator's reports (base64 raw seed)."""
+    seed = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return [f"TELEREG_REPORT_SIGNING_KEY={base64.b64encode(seed).decode()}"]
+
+
 def render() -> str:
     return "\n".join(
         [
@@ -45,6 +54,7 @@ def render() -> str:
             "TELEREG_ACTIVE_KEY=local1",
             f"TELEREG_INDEX_KEY={_key()}",
             *_audit_lines(),
+            *_report_lines(),
             "",
         ]
     )
@@ -63,13 +73,15 @@ def main() -> None:
 def _add_missing(path: Path) -> None:
     text = path.read_text()
     present = {line.split("=", 1)[0].strip() for line in text.splitlines() if "=" in line}
-    missing = [line for line in _audit_lines() if line.split("=", 1)[0] not in present]
+    wanted = [*_audit_lines(), *_report_lines()]
+    missing = [line for line in wanted if line.split("=", 1)[0] not in present]
     if not missing:
         return
     if text and not text.endswith("\n"):
         text += "\n"
     path.write_text(text + "\n".join(missing) + "\n")
-    print(f"added the access log's keys to {path.relative_to(BASE_DIR)}")
+    names = ", ".join(line.split("=", 1)[0] for line in missing)
+    print(f"added {names} to {path.relative_to(BASE_DIR)}")
 
 
 if __name__ == "__main__":

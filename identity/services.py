@@ -629,6 +629,48 @@ def person_reveal(
     return vault.open_fields(person, wanted)
 
 
+@sensitive_variables()
+def person_disclose(
+    *,
+    person: Person,
+    actor: AbstractBaseUser,
+    reason: str,
+    disclosure_id: int,
+    fields: Iterable[str],
+    also_logged: Iterable[str] = (),
+) -> dict[str, str | None]:
+    """person_reveal for the release of a disclosure request (law enforcement,
+    courts): the same checks (the actor may see the person, a reason), then
+    ONE access-log entry with purpose ``law_enforcement`` and
+    ``{"disclosure": <id>}`` in its detail, written before anything is
+    decrypted. ``fields`` are the stored fields opened; ``also_logged`` names
+    what the caller hands over beside them (the holder's lines), so the
+    entry lists everything that left."""
+    wanted = list(fields)
+    unknown = [f for f in wanted if f not in ENCRYPTED_FIELDS]
+    if unknown:
+        raise RevealNotAllowed(
+            "Unknown fields requested.", fields={"fields": [f"unknown: {', '.join(unknown)}"]}
+        )
+    if not can_reveal(actor, person):
+        raise RevealNotAllowed()
+    reason = (reason or "").strip()
+    if len(reason) < REVEAL_REASON_MIN_LENGTH:
+        raise RevealReasonRequired()
+    with transaction.atomic():
+        access_log.append(
+            operator=person.operator,
+            actor=actor,
+            person=person,
+            fields=[*wanted, *also_logged],
+            purpose=AccessPurpose.LAW_ENFORCEMENT,
+            reason=reason,
+            detail={"disclosure": disclosure_id},
+            store=_store_of(actor),
+        )
+    return vault.open_fields(person, wanted) if wanted else {}
+
+
 class RevealReasonRequired(RevealNotAllowed):
     code = "reason_required"
     message = "State why you need to see the unmasked data (at least 5 characters)."

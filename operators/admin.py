@@ -103,8 +103,21 @@ class ConsoleSite(admin.AdminSite):
         response["Cache-Control"] = "no-store"
         return response
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages: list[tuple[str, Any, str]] = []
+
+    def page_register(self, route: str, view: Any, name: str) -> None:
+        """A console page of an app above this one (e.g. a report), at
+        ``/console/<route>``: behind the console's gate like every page; the
+        view checks its own permission."""
+        self._pages.append((route, view, name))
+
     def get_urls(self):
         extra = [path("home/counts.json", self.admin_view(self.home_counts), name="home_counts")]
+        extra += [
+            path(route, self.admin_view(view), name=name) for route, view, name in self._pages
+        ]
         return extra + super().get_urls()
 
     def login(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:

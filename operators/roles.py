@@ -58,6 +58,14 @@ MATRIX: dict[str, frozenset[Role]] = {
     "line.legal_hold": frozenset({Role.COMPLIANCE_OFFICER}),
     # See the operator's partners (banks, apps on /api/camara/) and their calls.
     "partner.view": HEAD_OFFICE,
+    # Disclosure requests (law enforcement, courts): filed and released by
+    # compliance officers, decided by a second person (never the filer).
+    "disclosure.view": HEAD_OFFICE,
+    "disclosure.file": frozenset({Role.COMPLIANCE_OFFICER}),
+    "disclosure.decide": HEAD_OFFICE,
+    "disclosure.release": frozenset({Role.COMPLIANCE_OFFICER}),
+    # The transparency and regulator reports (counts only).
+    "report.view": HEAD_OFFICE,
 }
 
 

@@ -38,6 +38,7 @@ from operators.tenancy import can, is_platform_admin, staff_of
 
 from . import closing, exports, inventory, selectors
 from . import lookups as line_lookups
+from .console_disclosures import DisclosureAdmin  # noqa: F401 - registers on the console
 from .console_inventory import NumberLoadMixin
 from .errors import LineAlreadyClosed
 from .models import (
@@ -467,7 +468,7 @@ class LegalHoldForm(forms.Form):
 class LegalHoldInline(ReadOnlyInline):
     model = LegalHold
     view_permission = "line.lookup"
-    fields = ["reason", "set_by", "set_at", "lift_reason", "lifted_by", "lifted_at"]
+    fields = ["reason", "set_by", "set_at", "lift_reason", "lifted_by", "lifted_at", "disclosure"]
     readonly_fields = fields
     verbose_name = gettext_lazy("legal hold")
     verbose_name_plural = gettext_lazy("legal holds")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api
+from . import api, api_disclosures
 
 urlpatterns = [
     path("transactions/", api.TransactionListCreateView.as_view(), name="transaction-list"),
@@ -23,4 +23,33 @@ urlpatterns = [
     path("lines/<str:number>/close/", api.LineCloseView.as_view(), name="line-close"),
     path("numbers/available/", api.NumbersAvailableView.as_view(), name="numbers-available"),
     path("services/", api.ServiceListView.as_view(), name="service-list"),
+]
+
+# Disclosure requests (law enforcement, courts): registration.api_disclosures.
+urlpatterns += [
+    path(
+        "disclosures/",
+        api_disclosures.DisclosureListCreateView.as_view(),
+        name="disclosure-list",
+    ),
+    path(
+        "disclosures/<int:pk>/",
+        api_disclosures.DisclosureDetailView.as_view(),
+        name="disclosure-detail",
+    ),
+    path(
+        "disclosures/<int:pk>/approve/",
+        api_disclosures.DisclosureApproveView.as_view(),
+        name="disclosure-approve",
+    ),
+    path(
+        "disclosures/<int:pk>/refuse/",
+        api_disclosures.DisclosureRefuseView.as_view(),
+        name="disclosure-refuse",
+    ),
+    path(
+        "disclosures/<int:pk>/release/",
+        api_disclosures.DisclosureReleaseView.as_view(),
+        name="disclosure-release",
+    ),
 ]

@@ -44,6 +44,7 @@ from .errors import LineAlreadyClosed, LineOnLegalHold, NoLegalHold
 from .models import (
     OPERATOR_CLOSE_REASONS,
     CloseReason,
+    Disclosure,
     HolderAlert,
     LegalHold,
     Line,
@@ -251,11 +252,17 @@ def numbers_release_due(*, now: dt.datetime | None = None) -> int:
 
 
 def legal_hold_set(
-    *, line: Line, reason: str, actor: AbstractBaseUser, now: dt.datetime | None = None
+    *,
+    line: Line,
+    reason: str,
+    actor: AbstractBaseUser,
+    now: dt.datetime | None = None,
+    disclosure: Disclosure | None = None,
 ) -> LegalHold:
     """Put a line under a legal hold (with a reason, recorded with its actor
-    and time): until lifted, the line cannot be closed and its holder's data
-    cannot be shredded. A hold already in force is returned unchanged."""
+    and time, and the disclosure request it was set from, if any): until
+    lifted, the line cannot be closed and its holder's data cannot be
+    shredded. A hold already in force is returned unchanged."""
     if problem := _text_problem(reason, required=True):
         raise InvalidInput(fields={"reason": [problem]})
     now = now or timezone.now()
@@ -264,7 +271,9 @@ def legal_hold_set(
         held = line_hold_in_force(line)
         if held is not None:
             return held
-        hold = LegalHold.objects.create(line=line, reason=reason.strip(), set_by=actor, set_at=now)
+        hold = LegalHold.objects.create(
+            line=line, reason=reason.strip(), set_by=actor, set_at=now, disclosure=disclosure
+        )
         _tell_identity(line.holder_id)
     return hold
 

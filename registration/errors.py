@@ -149,3 +149,39 @@ class NoLegalHold(DomainError):
 class LineAlreadyClosed(DomainError):
     code = "line_closed"
     message = _("This line is closed already.")
+
+
+# --- Disclosure requests --------------------------------------------------------------------
+
+
+class DisclosureFourEyes(DomainError):
+    code = "four_eyes"
+    message = _(
+        "A disclosure request is approved or refused by a second person, never by the "
+        "person who filed it."
+    )
+
+
+class DisclosureNotAllowed(DomainError):
+    code = "role_not_allowed"
+    message = _("Your role does not allow this step of a disclosure request.")
+
+
+class DisclosureDecided(DomainError):
+    code = "disclosure_decided"
+    message = _("This disclosure request was already approved or refused.")
+
+
+class DisclosureNotApproved(DomainError):
+    code = "disclosure_not_approved"
+    message = _("Only an approved disclosure request can be released.")
+
+
+class DisclosureReleased(DomainError):
+    code = "disclosure_released"
+    message = _("This disclosure request was released already: nothing is released twice.")
+
+
+class DisclosureRefused(DomainError):
+    code = "disclosure_refused"
+    message = _("This disclosure request was refused.")

@@ -715,6 +715,15 @@ class LegalHold(models.Model):
     )
     lifted_at = models.DateTimeField(_("lifted at"), null=True, blank=True)
     lift_reason = models.CharField(_("reason for lifting"), max_length=300, blank=True)
+    # Set from a disclosure request on the lines it names (registration.disclosures).
+    disclosure = models.ForeignKey(
+        "Disclosure",
+        verbose_name=_("disclosure request"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="legal_holds",
+    )
 
     class Meta:
         verbose_name = _("legal hold")
@@ -781,3 +790,207 @@ def default_campaign_reminders() -> list[int]:
 
 def default_campaign_channels() -> list[str]:
     return ["file"]
+
+
+# --- Disclosure requests (law enforcement, courts) -----------------------------------------
+
+
+class DisclosureState(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", _("Waiting for a second person's approval")
+    APPROVED = "approved", _("Approved, not released yet")
+    REFUSED = "refused", _("Refused")
+    RELEASED = "released", _("Released")
+
+
+class AuthorityType(models.TextChoices):
+    """What kind of authority asked, for the yearly transparency counts."""
+
+    POLICE = "police", _("Police")
+    PROSECUTOR = "prosecutor", _("Prosecutor")
+    COURT = "court", _("Court")
+    NATIONAL_SECURITY = "national_security", _("National security")
+    REGULATOR = "regulator", _("Regulator")
+    OTHER = "other", _("Other authority")
+
+
+# What an authority may ask for about a number's holder, in this order.
+DISCLOSURE_FIELDS = ("name", "id_number", "address", "lines")
+DISCLOSURE_FIELD_LABELS = {
+    "name": _("name"),
+    "id_number": _("document number"),
+    "address": _("address"),
+    "lines": _("the holder's lines"),
+}
+
+# A disclosure's columns each transition may write (registration.disclosures).
+_DISCLOSURE_TRANSITIONS = {
+    (DisclosureState.PENDING_APPROVAL, DisclosureState.APPROVED): {
+        "state",
+        "decided_by",
+        "decided_at",
+    },
+    (DisclosureState.PENDING_APPROVAL, DisclosureState.REFUSED): {
+        "state",
+        "decided_by",
+        "decided_at",
+        "refusal_reason",
+    },
+    (DisclosureState.APPROVED, DisclosureState.RELEASED): {
+        "state",
+        "released_by",
+        "released_at",
+        "release_count",
+    },
+}
+
+
+class DisclosureQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("A disclosure changes only through registration.disclosures.")
+
+    def delete(self):
+        raise PermissionError("A disclosure request is never deleted.")
+
+    def bulk_update(self, *args, **kwargs):
+        raise PermissionError("A disclosure changes only through registration.disclosures.")
+
+
+class Disclosure(models.Model):
+    """A request of an authority for the data of the holders of some numbers:
+    who asked, under which legal basis and case, for which fields, filed by
+    whom; decided by a second person; released once. Never deleted, and
+    nothing of it changes once decided but its release (``save`` lets only
+    the services' transitions through; the admin is read-only)."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    authority = models.CharField(_("requesting authority"), max_length=200)
+    authority_type = models.CharField(
+        _("type of authority"),
+        max_length=24,
+        choices=AuthorityType.choices,
+        default=AuthorityType.OTHER,
+    )
+    legal_basis = models.CharField(_("legal basis"), max_length=300)
+    case_reference = models.CharField(_("case reference"), max_length=100)
+    document_reference = models.CharField(
+        _("document reference"), max_length=200, blank=True, default=""
+    )
+    fields = models.JSONField(_("fields asked for"), default=list)
+    state = models.CharField(
+        _("state"),
+        max_length=20,
+        choices=DisclosureState.choices,
+        default=DisclosureState.PENDING_APPROVAL,
+    )
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    filed_at = models.DateTimeField(_("filed at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    refusal_reason = models.CharField(_("reason for refusing"), max_length=300, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("released by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    # 0 or 1: the database refuses a second release too.
+    release_count = models.PositiveSmallIntegerField(_("releases"), default=0)
+
+    objects = DisclosureQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("disclosure request")
+        verbose_name_plural = _("disclosure requests")
+        ordering = ["-filed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(release_count__lte=1), name="disclosure_released_at_most_once"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="released") | Q(released_at__isnull=False, release_count=1),
+                name="released_disclosure_names_its_release",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="pending_approval") | Q(decided_by__isnull=False),
+                name="decided_disclosure_names_who_decided",
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("filed_by")),
+                name="disclosure_decided_by_a_second_person",
+            ),
+        ]
+        indexes = [models.Index(fields=["operator", "filed_at"])]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._stored_state = self.__dict__.get("state") if self.pk is not None else None
+
+    def __str__(self) -> str:
+        return gettext("disclosure #%(id)s") % {"id": self.pk}
+
+    def save(self, *args, **kwargs):
+        if self.pk is None:
+            super().save(*args, **kwargs)
+            self._stored_state = self.state
+            return
+        allowed = _DISCLOSURE_TRANSITIONS.get((self._stored_state, self.state))
+        written = set(kwargs.get("update_fields") or ())
+        if allowed is None or not written or not written <= allowed:
+            raise PermissionError("A disclosure changes only through registration.disclosures.")
+        super().save(*args, **kwargs)
+        self._stored_state = self.state
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("A disclosure request is never deleted.")
+
+
+class DisclosureLine(models.Model):
+    """A number named by a disclosure request, as the line it named when filed."""
+
+    TENANT_OPERATOR_PATH = "disclosure__operator"
+
+    disclosure = models.ForeignKey(
+        Disclosure, verbose_name=_("disclosure"), on_delete=models.PROTECT, related_name="lines"
+    )
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="disclosures"
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+
+    class Meta:
+        verbose_name = _("number asked for")
+        verbose_name_plural = _("numbers asked for")
+        ordering = ["disclosure", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["disclosure", "line"], name="disclosure_line_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.disclosure_id}/{self.position}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("A disclosure's numbers do not change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("A disclosure's numbers are never deleted.")

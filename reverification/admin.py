@@ -26,7 +26,14 @@ from operators.admin import OperatorScopedAdmin, console
 from operators.tenancy import can, staff_of
 from registration.admin import ReadOnlyInline, ReadOnlyScopedAdmin, failed_text
 
-from . import campaigns, console_forms, exports, launch_preview, my_lines
+from . import (
+    campaigns,
+    console_forms,
+    console_reports,  # noqa: F401 - registers the regulator report page
+    exports,
+    launch_preview,
+    my_lines,
+)
 from .console_forms import CampaignForm
 from .models import (
     BatchState,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api
+from . import api, api_reports
 
 urlpatterns = [
     path("lines/<str:number>/reverify/", api.InStoreReverifyView.as_view(), name="line-reverify"),
@@ -17,5 +17,19 @@ urlpatterns = [
         "reverification-requests/<int:pk>/extend/",
         api.RequestExtendView.as_view(),
         name="reverification-extend",
+    ),
+]
+
+# Reports (counts only): reverification.api_reports.
+urlpatterns += [
+    path(
+        "reports/registrations/",
+        api_reports.RegistrationsReportView.as_view(),
+        name="report-registrations",
+    ),
+    path(
+        "reports/transparency/",
+        api_reports.TransparencyReportView.as_view(),
+        name="report-transparency",
     ),
 ]

@@ -464,6 +464,10 @@ TELEREG_AUDIT_VERIFY_KEYS = secret_setting("TELEREG_AUDIT_VERIFY_KEYS")
 TELEREG_AUDIT_CHECKPOINT_DIR = env.str(
     "TELEREG_AUDIT_CHECKPOINT_DIR", default=str(VAR_DIR / "audit-checkpoints")
 )
+# The Ed25519 key that signs the regulator's monthly reports (manage.py
+# regulator_report; base64 of the raw 32-byte seed, as the audit signing key).
+# Empty: the report commands say it is missing.
+TELEREG_REPORT_SIGNING_KEY = secret_setting("TELEREG_REPORT_SIGNING_KEY")
 TELEREG_AUTHORITY_BACKEND = env.str("TELEREG_AUTHORITY_BACKEND", default="simulated")
 TELEREG_AUTHORITY_URL = env.str("TELEREG_AUTHORITY_URL", default="")
 TELEREG_AUTHORITY_USERNAME = env.str("TELEREG_AUTHORITY_USERNAME", default="")

@@ -34,6 +34,7 @@ TELEREG_INDEX_KEY = base64.b64encode(b"\x02" * 32).decode()
 TELEREG_AUDIT_KEYS = "ta1:" + base64.b64encode(b"\x04" * 32).decode()
 TELEREG_AUDIT_ACTIVE_KEY = "ta1"
 TELEREG_AUDIT_SIGNING_KEY = base64.b64encode(b"\x05" * 32).decode()
+TELEREG_REPORT_SIGNING_KEY = base64.b64encode(b"\x06" * 32).decode()
 # One folder per run; tests/conftest.py gives every test a folder of its own.
 TELEREG_AUDIT_CHECKPOINT_DIR = str(VAR_DIR / f"test-audit-checkpoints-{os.getpid()}")
 

@@ -39,3 +39,21 @@ def test_older_local_env_gets_the_missing_audit_keys_and_keeps_its_own(tmp_path,
     assert {"TELEREG_AUDIT_KEYS", "TELEREG_AUDIT_SIGNING_KEY"} <= set(values)
     local_env.main()  # a second run adds nothing
     assert path.read_text() == text
+
+
+def test_local_env_carries_a_report_signing_key_and_adds_it_to_an_older_file(tmp_path, monkeypatch):
+    import base64
+
+    path = tmp_path / "local.env"
+    monkeypatch.setattr(local_env, "ENV_FILE", path)
+    monkeypatch.setattr(local_env, "BASE_DIR", tmp_path)
+    local_env.main()
+    assert len(base64.b64decode(_values(path.read_text())["TELEREG_REPORT_SIGNING_KEY"])) == 32
+    older = "SECRET_KEY=kept\n"
+    path.write_text(older)
+    local_env.main()
+    text = path.read_text()
+    assert text.startswith(older)
+    assert text.count("TELEREG_REPORT_SIGNING_KEY=") == 1
+    local_env.main()
+    assert path.read_text() == text
