@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe lock lock-check
+.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe lock lock-check image deploy-check
 
 # A fresh machine's Python must be 3.11+ with venv (Debian splits it out as python3-venv):
 # said at once with the command to run, not as a traceback halfway through.
@@ -142,3 +142,9 @@ lock-check: $(UV)
 	    echo "requirements/$$f.txt does not match pyproject.toml: run 'make lock' and commit requirements/"; exit 1; }; \
 	done
 	@echo "lock files match pyproject.toml"
+
+# The container image built and smoke-tested here (deploy/scripts/image: its own
+# dockerd under var/docker, a debootstrapped bookworm base cached under
+# /var/cache/telereg/, the smoke against the local PostgreSQL and Redis). Root only.
+image: $(STAMP_RUN)
+	deploy/scripts/image
