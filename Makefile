@@ -148,3 +148,14 @@ lock-check: $(UV)
 # /var/cache/telereg/, the smoke against the local PostgreSQL and Redis). Root only.
 image: $(STAMP_RUN)
 	deploy/scripts/image
+
+# deploy/ checked offline: the Dockerfile (hadolint), every YAML file (yamllint),
+# deploy/compose.yaml (docker-compose config), every kustomization rendered and
+# validated (deploy/scripts/check_manifests.py: kubernetes-validate's bundled
+# schemas, our own for the operators' resources, and the deployment's rules).
+deploy-check: $(STAMP_DEV)
+	$(BIN)/hadolint deploy/docker/Dockerfile
+	$(BIN)/yamllint -c deploy/.yamllint.yaml deploy/
+	cd deploy && TELEREG_ENV_FILE=compose.env.example TELEREG_APP_DB_PASSWORD=check \
+		TELEREG_OWNER_DB_PASSWORD=check docker-compose -f compose.yaml config -q
+	$(BIN)/python deploy/scripts/check_manifests.py
