@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe lock lock-check image deploy-check
+.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe lock lock-check image deploy-check restore-drill
 
 # A fresh machine's Python must be 3.11+ with venv (Debian splits it out as python3-venv):
 # said at once with the command to run, not as a traceback halfway through.
@@ -159,3 +159,10 @@ deploy-check: $(STAMP_DEV)
 	cd deploy && TELEREG_ENV_FILE=compose.env.example TELEREG_APP_DB_PASSWORD=check \
 		TELEREG_OWNER_DB_PASSWORD=check docker-compose -f compose.yaml config -q
 	$(BIN)/python deploy/scripts/check_manifests.py
+
+# Backups that are restored: a seed_demo database with a shredded person, backed
+# up (deploy/scripts/backup) and restored into a fresh database by
+# deploy/scripts/restore-drill, which proves the access log, the key ring and the
+# shredding. PostgreSQL on 127.0.0.1 with .ci/run's roles.
+restore-drill: keys
+	deploy/scripts/restore-drill-fixture
