@@ -56,3 +56,28 @@ def test_compose_has_every_process_and_one_beat():
         assert services[name]["depends_on"]["migrate"]["condition"] == (
             "service_completed_successfully"
         )
+
+
+def test_the_runbook_covers_what_operations_need():
+    runbook = (ROOT / "docs" / "operations.md").read_text()
+    for heading in (
+        "## Install on Kubernetes",
+        "## Scale: how many for how many stores and lines",
+        "## Upgrade: expand, migrate, roll out, contract",
+        "## Rotate every key",
+        "## Back up and restore",
+        "## Respond to a breach",
+    ):
+        assert heading in runbook
+    for command in ("rotate_keys", "SECRET_KEY_FALLBACKS", "TELEREG_AUDIT_VERIFY_KEYS"):
+        assert command in runbook
+    # Every script and path it names exists.
+    for path in (
+        "deploy/scripts/backup",
+        "deploy/scripts/restore-drill",
+        "deploy/k8s/production/externalsecrets.yaml",
+        "deploy/k8s/production/migrate/kustomization.yaml",
+        "deploy/docker/entrypoint.sh",
+    ):
+        assert path in runbook
+        assert (ROOT / path).exists()
