@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 STAMP_BENCH := $(VENV)/.installed-bench
 
-.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe
+.PHONY: run test lint format venv dev-venv migrate seed keys clean check-deploy bench messages makemessages test-tools python-check vendor-axe lock lock-check image deploy-check restore-drill
 
 # A fresh machine's Python must be 3.11+ with venv (Debian splits it out as python3-venv):
 # said at once with the command to run, not as a traceback halfway through.
@@ -18,12 +18,17 @@ $(BIN)/python: | python-check
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Dependencies come from the lock files (requirements/*.txt, every version pinned
+# with its hashes, compiled from pyproject.toml by `make lock`); the project itself
+# is installed on top without resolving anything again.
+$(STAMP_RUN): requirements/base.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/base.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
-$(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(STAMP_DEV): requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(STAMP_RUN)
 
 venv: $(STAMP_RUN)
@@ -100,11 +105,64 @@ check-deploy: $(STAMP_RUN)
 clean:
 	rm -rf var/broker var/outbox
 
-$(STAMP_BENCH): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+$(STAMP_BENCH): requirements/bench.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/bench.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@ $(STAMP_DEV) $(STAMP_RUN)
 
 # Benchmarks (not part of the tests): PostgreSQL and Redis on 127.0.0.1, a
 # database of their own each; starts gunicorn, the load generator and a worker.
 bench: $(STAMP_BENCH) messages
 	BENCH_SCALE=$${BENCH_SCALE:-100000} $(BIN)/python -m bench.run
+
+# The lock files: `make lock` after any change to pyproject.toml's dependencies
+# (it keeps every other pin where it was; `make lock UPGRADE=1` moves them all to
+# the newest allowed). `make lock-check` (CI) fails when pyproject.toml and the
+# locks disagree. The compiler, uv, is pinned here and lives in var/tools/uv.
+UV_VERSION := 0.13.8
+UV := var/tools/uv/bin/uv
+LOCK_COMPILE = $(UV) pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --no-header --quiet $(if $(UPGRADE),--upgrade)
+$(UV): | python-check
+	$(PYTHON) -m venv var/tools/uv
+	var/tools/uv/bin/pip install --quiet uv==$(UV_VERSION)
+
+lock: $(UV)
+	$(LOCK_COMPILE) -o requirements/base.txt
+	$(LOCK_COMPILE) --extra dev -o requirements/dev.txt
+	$(LOCK_COMPILE) --extra dev --extra bench -o requirements/bench.txt
+
+lock-check: $(UV)
+	@rm -rf var/lock-check && mkdir -p var/lock-check && cp requirements/*.txt var/lock-check/
+	@$(LOCK_COMPILE) -o var/lock-check/base.txt
+	@$(LOCK_COMPILE) --extra dev -o var/lock-check/dev.txt
+	@$(LOCK_COMPILE) --extra dev --extra bench -o var/lock-check/bench.txt
+	@for f in base dev bench; do \
+	  diff -u requirements/$$f.txt var/lock-check/$$f.txt || { \
+	    echo "requirements/$$f.txt does not match pyproject.toml: run 'make lock' and commit requirements/"; exit 1; }; \
+	done
+	@echo "lock files match pyproject.toml"
+
+# The container image built and smoke-tested here (deploy/scripts/image: its own
+# dockerd under var/docker, a debootstrapped bookworm base cached under
+# /var/cache/telereg/, the smoke against the local PostgreSQL and Redis). Root only.
+image: $(STAMP_RUN)
+	deploy/scripts/image
+
+# deploy/ checked offline: the Dockerfile (hadolint), every YAML file (yamllint),
+# deploy/compose.yaml (docker-compose config), every kustomization rendered and
+# validated (deploy/scripts/check_manifests.py: kubernetes-validate's bundled
+# schemas, our own for the operators' resources, and the deployment's rules).
+deploy-check: $(STAMP_DEV)
+	$(BIN)/hadolint deploy/docker/Dockerfile
+	$(BIN)/yamllint -c deploy/.yamllint.yaml deploy/
+	cd deploy && TELEREG_ENV_FILE=compose.env.example TELEREG_APP_DB_PASSWORD=check \
+		TELEREG_OWNER_DB_PASSWORD=check docker-compose -f compose.yaml config -q
+	$(BIN)/python deploy/scripts/check_manifests.py
+
+# Backups that are restored: a seed_demo database with a shredded person, backed
+# up (deploy/scripts/backup) and restored into a fresh database by
+# deploy/scripts/restore-drill, which proves the access log, the key ring and the
+# shredding. PostgreSQL on 127.0.0.1 with .ci/run's roles.
+restore-drill: keys
+	deploy/scripts/restore-drill-fixture
