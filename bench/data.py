@@ -147,6 +147,8 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
         "nationality_enc",
         "address_enc",
         "verification_status",
+        "language",
+        "retention_held",
         "lines_held",
         "version",
         "created_at",
@@ -188,6 +190,8 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
                 person.nationality_enc,
                 person.address_enc,
                 "never",
+                "zh-hans",
+                False,
                 1,
                 1,
                 now,
@@ -210,10 +214,11 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
             "registered_at",
             "updated_at",
             "status_reason",
+            "close_reason",
         ],
         (
             (uuid.uuid4(), f"+86137{n:08d}", "mobile", operator.pk, first + n, "active")
-            + (store.pk, now, now, "")
+            + (store.pk, now, now, "", "")
             for n in range(scale)
         ),
     )

@@ -1116,41 +1116,88 @@ KEYS_ROTATE_ACTOR = "rotate_keys"
 
 
 def _reencrypt_persons(pks: list[int], *, cipher: str) -> None:
-    """The slow path of keys_rotate, inside its transaction (the rows are locked)."""
-    persons = (
+    """The slow path of keys_rotate, inside its transaction (the rows are locked):
+    the access-log entries first (one INSERT), then the re-encryption in memory, then
+    one UPDATE for the persons' columns and one per related table."""
+    persons = list(
         Person.objects.filter(pk__in=pks)
         .select_related("operator")
         .prefetch_related("versions", "corrections")
         .order_by("pk")
+    )
+    access_log.append_many(
+        {
+            "operator": person.operator,
+            "actor": None,
+            "actor_label": KEYS_ROTATE_ACTOR,
+            "person": person,
+            "fields": ENCRYPTED_FIELDS,
+            "purpose": AccessPurpose.MAINTENANCE,
+            "reason": f"Key rotation: re-encrypt the stored values under {cipher}.",
+        }
+        for person in persons
     )
     versions: list[PersonVersion] = []
     corrections: list[CorrectionRequest] = []
     for person in persons:
         person_versions = list(person.versions.all())
         person_corrections = list(person.corrections.all())
-        access_log.append(
-            operator=person.operator,
-            actor=None,
-            actor_label=KEYS_ROTATE_ACTOR,
-            person=person,
-            fields=ENCRYPTED_FIELDS,
-            purpose=AccessPurpose.MAINTENANCE,
-            reason=f"Key rotation: re-encrypt the stored values under {cipher}.",
-        )
         try:
             vault.reencrypt(person, versions=person_versions, corrections=person_corrections)
         except crypto.DecryptionError as exc:
             raise KeyRotationError(f"person #{person.pk}: {exc}") from None
-        # update(), not save(): updated_at says when the person changed, not the keys.
-        Person.objects.filter(pk=person.pk).update(
-            wrapped_key=person.wrapped_key,
-            key_id=person.key_id,
-            **{f"{name}_enc": getattr(person, f"{name}_enc") for name in ENCRYPTED_FIELDS},
-        )
         versions += person_versions
         corrections += person_corrections
+    # Columns, not save(): updated_at says when the person changed, not the keys.
+    _person_columns_write(
+        ["wrapped_key", "key_id", *(f"{name}_enc" for name in ENCRYPTED_FIELDS)],
+        [
+            (
+                person.pk,
+                person.wrapped_key,
+                person.key_id,
+                *(getattr(person, f"{name}_enc") for name in ENCRYPTED_FIELDS),
+            )
+            for person in persons
+        ],
+    )
     PersonVersion.objects.bulk_update(versions, ["previous"])
     CorrectionRequest.objects.bulk_update(corrections, ["proposed"])
+
+
+def _person_columns_write(fields: list[str], rows: list[tuple]) -> None:
+    """Set ``fields`` of Person rows by pk, ``rows`` being ``(pk, *values)``: one
+    ``UPDATE … FROM unnest(…)`` on PostgreSQL, one parameterised UPDATE per row
+    elsewhere (SQLite: tests, dev). Binary and character columns only."""
+    if not rows:
+        return
+    meta = Person._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    pk_col = quote(meta.pk.column)
+    columns = [quote(meta.get_field(name).column) for name in fields]
+    types = [
+        "bytea" if meta.get_field(name).get_internal_type() == "BinaryField" else "varchar"
+        for name in fields
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            arrays = [list(column) for column in zip(*rows, strict=True)]
+            sets = ", ".join(f"{col} = v.c{i}" for i, col in enumerate(columns))
+            casts = ", ".join(f"%s::{kind}[]" for kind in types)
+            names = ", ".join(f"c{i}" for i in range(len(columns)))
+            cursor.execute(
+                f"UPDATE {table} AS p SET {sets} "  # noqa: S608 - quoted model names only
+                f"FROM unnest(%s::bigint[], {casts}) AS v(pk, {names}) "
+                f"WHERE p.{pk_col} = v.pk",
+                arrays,
+            )
+        else:
+            sets = ", ".join(f"{col} = %s" for col in columns)
+            cursor.executemany(
+                f"UPDATE {table} SET {sets} WHERE {pk_col} = %s",  # noqa: S608 - quoted model names only
+                [(*values, pk) for pk, *values in rows],
+            )
 
 
 def _wrapped_keys_write(changes: list[tuple[int, bytes, str]]) -> None:

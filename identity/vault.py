@@ -225,6 +225,7 @@ def rewrap_many(
     return out
 
 
+@sensitive_variables()
 def _reencrypt_encoded(
     dek: bytes, subject: str, encoded: dict[str, str | None], cipher: str
 ) -> tuple[dict[str, str | None], list[str]]:

@@ -8,7 +8,7 @@ import base64
 import pytest
 from django.core.management import CommandError, call_command
 
-from identity import crypto, selectors, services, vault
+from identity import access_log, crypto, selectors, services, vault
 from identity.models import (
     ENCRYPTED_FIELDS,
     AccessLogEntry,
@@ -108,6 +108,9 @@ def test_rotate_aes_to_sm4_and_back_re_encrypts_and_everyone_still_reads_and_is_
     entries = AccessLogEntry.objects.filter(purpose=AccessPurpose.MAINTENANCE)
     assert entries.count() == logged_before + 4
     assert set(entries.values_list("actor_label", flat=True)) == {"rotate_keys"}
+    # Written in one INSERT per batch, the entries chain as if appended one by one.
+    assert [e.seq for e in entries.order_by("seq")] == sorted({e.seq for e in entries})
+    assert access_log.verify_report().intact
     # With the AES key gone, everything still reads and is found: it is all SM4 now.
     _ring(settings, active="g1", keys=SM4)
     for person, identity in zip(persons, identities, strict=True):
