@@ -58,6 +58,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "line.legal_hold": frozenset({Role.COMPLIANCE_OFFICER}),
     # See the operator's partners (banks, apps on /api/camara/) and their calls.
     "partner.view": HEAD_OFFICE,
+    # Decide a portrait the counter's check sent to review (never one's own).
+    "portrait.review": frozenset({Role.COMPLIANCE_OFFICER, Role.STORE_MANAGER}),
 }
 
 
