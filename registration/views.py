@@ -36,8 +36,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.api import DomainError, status_for
 from config.forms import form_errors_add
-from identity import portraits as identity_portraits
 from identity import lookups
+from identity import portraits as identity_portraits
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.authority import Outcome
