@@ -106,10 +106,10 @@ def test_the_home_counts_open_reviews_and_per_store_and_clerk(
 ):
     privileged_login(client, alpha_compliance.user)
     counts = client.get(reverse("console:home_counts")).json()
-    assert counts["counts"]["portrait_reviews_open"] == 1 or any(
-        c.get("key") == "portrait_reviews_open" and c.get("count") == 1
-        for c in counts.get("counts", [])
-    )
+    assert counts["counts"]["portrait_reviews_open"] == 1
+    rows = {row["id"]: row for row in counts["panels"]["portrait_checks"]}
+    assert rows[f"clerk-{alpha_clerk.user.username}"]["reviews"] == 1
+    assert rows[f"store-{alpha_clerk.store.code}"]["refused"] == 0
     html = client.get(reverse("console:index")).content.decode()
     assert 'id="portrait-panel"' in html
     assert f'data-row-id="clerk-{alpha_clerk.user.username}"' in html
