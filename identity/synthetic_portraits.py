@@ -95,3 +95,18 @@ def flip_bits(bits: int, count: int, *, seed: int = 7) -> int:
     for position in positions:
         bits ^= 1 << position
     return bits
+
+
+def sized_live_jpeg(bits: int, *, target_bytes: int = 200_000) -> bytes:
+    """A noisy JPEG of about ``target_bytes`` whose average hash is ``bits``
+    (a camera-sized live portrait for the benchmark)."""
+    side = 480
+    while True:
+        grid = Image.open(io.BytesIO(pattern_image(bits, cell=side // 8))).convert("RGB")
+        noise = Image.effect_noise((side, side), 40).convert("RGB")
+        image = Image.blend(grid, noise, 0.3)
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=90)
+        if out.tell() >= target_bytes or side >= 2048:
+            return out.getvalue()
+        side += 64
