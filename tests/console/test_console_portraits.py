@@ -128,6 +128,20 @@ def test_the_operators_portrait_settings_are_editable(client, alpha, make_staff)
         "portrait_retention_days",
     ):
         assert f'name="{name}"' in form
+    from tests.test_reading_formats import _operator_form
+
+    saved = client.post(
+        url, _operator_form(alpha, portrait_policy="required", portrait_pass="0.85")
+    )
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    alpha.refresh_from_db()
+    assert alpha.portrait_policy == "required"
+    assert alpha.portrait_pass == 0.85
+    crossed = client.post(url, _operator_form(alpha, portrait_refuse="0.95"))
+    assert crossed.status_code == 200
+    assert "cannot be above the pass score" in crossed.content.decode()
+    alpha.refresh_from_db()
+    assert alpha.portrait_refuse == 0.70
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
