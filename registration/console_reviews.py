@@ -175,7 +175,7 @@ class PortraitReviewAdmin(ScopedAdmin):
 
 
 def _open_reviews(user) -> int:
-    return reviews.review_counts(user=user)["open"]
+    return reviews.review_open_count(user=user)
 
 
 def _by_store_and_clerk(user) -> list[dict[str, Any]]:

@@ -169,24 +169,30 @@ def reviews_expire(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     return expired
 
 
+def review_open_count(*, user) -> int:
+    """The open reviews ``user`` may see (one aggregate query)."""
+    return scoped(PortraitReview.objects.filter(state=ReviewState.OPEN), user).count()
+
+
 def review_counts(*, user) -> dict:
     """Per store and per clerk: portraits sent to review and refused (the
-    console home), and the open reviews."""
+    console home), from one aggregate query."""
     qs = scoped(Transaction.objects.exclude(portrait_outcome=""), user)
     sent = Q(portrait_review__isnull=False)
     refused = Q(portrait_outcome="refused")
-    by_store = list(
-        qs.values("store__code")
+    rows = (
+        qs.values("store__code", "staff__username")
         .annotate(reviews=Count("pk", filter=sent), refused=Count("pk", filter=refused))
-        .order_by("store__code")
+        .order_by("store__code", "staff__username")
     )
-    by_clerk = list(
-        qs.values("staff__username")
-        .annotate(reviews=Count("pk", filter=sent), refused=Count("pk", filter=refused))
-        .order_by("staff__username")
-    )
+    by_store: dict[str, dict] = {}
+    by_clerk: dict[str, dict] = {}
+    for row in rows:
+        for key, table in ((row["store__code"], by_store), (row["staff__username"], by_clerk)):
+            entry = table.setdefault(key, {"reviews": 0, "refused": 0})
+            entry["reviews"] += row["reviews"]
+            entry["refused"] += row["refused"]
     return {
-        "by_store": by_store,
-        "by_clerk": by_clerk,
-        "open": scoped(PortraitReview.objects.filter(state=ReviewState.OPEN), user).count(),
+        "by_store": [{"store__code": k, **v} for k, v in sorted(by_store.items())],
+        "by_clerk": [{"staff__username": k, **v} for k, v in sorted(by_clerk.items())],
     }
