@@ -538,3 +538,34 @@ def test_the_operators_portrait_retention_erases_it_with_the_retention_run(
     assert portrait.reference_enc is None
     # The person and the line live on: only the portrait's term ended.
     assert Line.objects.get().status == "active"
+
+
+# --- The decision at its boundaries ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("score", "liveness", "decision"),
+    [
+        (0.90, "passed", "pass"),  # exactly the pass score goes on
+        (0.89, "passed", "review"),
+        (0.70, "passed", "review"),  # exactly the refuse score is reviewed
+        (0.69, "passed", "refuse"),
+        (1.00, "not_checked", "review"),
+        (1.00, "failed", "refuse"),
+        (0.50, "not_checked", "refuse"),
+    ],
+)
+def test_the_decision_at_the_thresholds(alpha, score, liveness, decision):
+    from registration.portrait_check import CleanPortrait, decide
+
+    match = portraits.MatchResult(portraits.MatchOutcome.SCORED, score, "test")
+    portrait = CleanPortrait(image=b"x", liveness=liveness)
+    assert decide(alpha, portrait, match).decision == decision
+
+
+def test_no_answer_waits_and_an_exception_needs_no_matcher(alpha):
+    from registration.portrait_check import CleanPortrait, decide
+
+    down = portraits.MatchResult(portraits.MatchOutcome.UNAVAILABLE, backend="test")
+    assert decide(alpha, CleanPortrait(image=b"x", liveness="passed"), down).decision == "wait"
+    assert decide(alpha, CleanPortrait(image=None, reason="bandage"), None).decision == "review"
