@@ -27,6 +27,14 @@ from operators.tenancy import can
 from . import reviews
 from .models import PortraitReview, ReviewState
 
+# Why a portrait came to review (PortraitReview.cause), as people read it.
+CAUSES = {
+    "score": gettext_lazy("Score between the thresholds"),
+    "liveness_not_checked": gettext_lazy("Liveness not checked"),
+    "exception": gettext_lazy("The person cannot be photographed"),
+    "no_reference": gettext_lazy("No portrait on file"),
+}
+
 
 class ReviewRevealForm(forms.Form):
     reason = forms.CharField(
@@ -59,7 +67,7 @@ class PortraitReviewAdmin(ScopedAdmin):
     """Reviews are decided one at a time on their own page: no bulk action."""
 
     permission_prefix = "portrait"
-    list_display = ["reference", "state", "cause", "score", "store", "clerk", "due_at"]
+    list_display = ["reference", "state", "cause_label", "score", "store", "clerk", "due_at"]
     list_filter = ["state", "cause"]
     list_select_related = ["transaction", "transaction__staff", "store"]
     actions = []
@@ -79,6 +87,10 @@ class PortraitReviewAdmin(ScopedAdmin):
     @admin.display(description=gettext_lazy("reference"), ordering="transaction__reference")
     def reference(self, obj: PortraitReview) -> str:
         return obj.transaction.reference
+
+    @admin.display(description=gettext_lazy("cause"), ordering="cause")
+    def cause_label(self, obj: PortraitReview) -> str:
+        return str(CAUSES.get(obj.cause, obj.cause))
 
     @admin.display(description=gettext_lazy("portrait score"))
     def score(self, obj: PortraitReview) -> str:
@@ -157,6 +169,7 @@ class PortraitReviewAdmin(ScopedAdmin):
                 "original": review,
                 "review": review,
                 "tx": review.transaction,
+                "cause": CAUSES.get(review.cause, review.cause),
                 "images": images,
                 "is_open": is_open,
                 "own": own,

@@ -6,7 +6,10 @@ portraits in the console and approves it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from identity import portraits
@@ -28,6 +31,7 @@ from tests.factories import PASSWORD, UserFactory
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 BITS = 0x6699_C3C3_1E1E_A55A
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -87,6 +91,8 @@ def open_with_portrait(page, tmp_path, identity, flipped: int) -> str:
     page.wait_for_selector("#portrait-preview:not([hidden])")
     assert page.get_attribute("#portrait-preview", "src").startswith("data:image/")
     page.select_option("#portrait-liveness", "passed")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "portrait-capture-step.png"), full_page=True)
     page.click("#submit-transaction")
     page.wait_for_url("**/store/transactions/*/")
     return page.text_content("#reference").strip()
@@ -135,6 +141,7 @@ def test_a_portrait_sent_to_review_is_approved_by_beta_compliance(
         console.click("#reveal-portraits")
         console.wait_for_selector("#live-image")
         assert console.is_visible("#reference-image")
+        console.screenshot(path=str(SCREENSHOTS / "portrait-review.png"), full_page=True)
         # The images are data: URLs, which the CSP allows: they load.
         width = console.evaluate("document.getElementById('live-image').naturalWidth")
         assert width > 0

@@ -68,6 +68,7 @@ def test_the_officer_reveals_both_images_and_approves(client, alpha_compliance, 
     listing = client.get(reverse("console:registration_portraitreview_changelist"))
     assert review.transaction.reference in listing.content.decode()
     shown = client.get(page(review)).content.decode()
+    assert "Score between the thresholds" in shown  # the cause, as people read it
     assert 'id="live-image"' not in shown
     assert "data:image" not in shown
     assert AccessLogEntry.objects.filter(purpose="portrait_review").count() == 0
