@@ -153,6 +153,9 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
         "version",
         "created_at",
         "updated_at",
+        # Columns added since (NOT NULL, defaults kept by Django, not the database).
+        "language",
+        "retention_held",
     ]
     seen: set[str] = set()
     documents_sample: list[dict] = []
@@ -196,6 +199,8 @@ def persons_and_lines(operator, scale: int, workdir: Path, *, sample: int = 20_0
                 1,
                 now,
                 now,
+                "zh-hans",
+                False,
             )
 
     _copy(Person, columns, person_rows())
@@ -270,3 +275,53 @@ def registration_inputs(operator, count: int, workdir: Path, free_numbers: int) 
         ["operator_id", "number", "kind", "status", "updated_at"],
         ((operator.pk, f"+86139{n:08d}", "mobile", "available", now) for n in range(free_numbers)),
     )
+
+
+# The live portraits of the portrait scenario (issue 14): one ~200 KB JPEG
+# whose average hash matches every portrait citizen's (small) reference.
+PORTRAIT_BITS = 0x6699_C3C3_1E1E_A55A
+
+
+def portrait_inputs(count: int, workdir: Path) -> None:
+    """``count`` more fresh citizens, each with a reference portrait in the
+    simulated registry (``workdir/citizens-portrait.jsonl``), and the live
+    JPEG the load generator sends (``workdir/portrait.b64``)."""
+    import base64
+
+    from django.utils import timezone
+
+    from identity import portraits
+    from identity import services as identity_services
+    from identity.services import CitizenRow
+    from identity.synthetic import synthetic_identity
+    from identity.synthetic_portraits import pattern_image, sized_live_jpeg
+
+    rng = random.Random(14)  # noqa: S311 - synthetic data, another seed again
+    today = timezone.localdate()
+    reference = portraits.image_clean(pattern_image(PORTRAIT_BITS))
+    identities, seen = [], set()
+    while len(identities) < count:
+        identity = synthetic_identity(rng=rng, today=today)
+        if identity.id_number not in seen:
+            seen.add(identity.id_number)
+            identities.append(identity)
+    identity_services.authority_registry_load(
+        (
+            CitizenRow(
+                id_type=i.id_type,
+                id_number=i.id_number,
+                name=i.name,
+                date_of_birth=i.date_of_birth,
+                sex=i.sex,
+                revoked=False,
+                portrait=reference,
+            )
+            for i in identities
+        ),
+        batch_size=2000,
+    )
+    with (workdir / "citizens-portrait.jsonl").open("w", encoding="utf-8") as handle:
+        for identity in identities:
+            handle.write(json.dumps(_identity_block(identity), ensure_ascii=False) + "\n")
+    live = sized_live_jpeg(PORTRAIT_BITS)
+    (workdir / "portrait.b64").write_text(base64.b64encode(live).decode("ascii"))

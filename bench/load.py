@@ -6,6 +6,7 @@ requests/s and latency percentiles in milliseconds.
 
 Scenarios:
   register   POST /api/v1/transactions/ (mobile_open), a fresh citizen each time
+  register_portrait  the same with a ~200 KB live portrait (citizens with a reference)
   line       GET  /api/v1/lines/?number=…, numbers of loaded lines
   person     POST /api/v1/persons/lookup/, documents of loaded persons
   insert     POST /bench/insert/ (ceiling for register; same body)
@@ -35,6 +36,18 @@ def _percentile(sorted_values: list[float], q: float) -> float:
 
 def _requests(scenario: str, workdir: Path, notice: str):
     """An endless iterator of (method, path, body, needs_idempotency_key)."""
+    if scenario == "register_portrait":
+        with (workdir / "citizens-portrait.jsonl").open(encoding="utf-8") as handle:
+            citizens = [line for line in handle if line.strip()]
+        image = (workdir / "portrait.b64").read_text().strip()
+        prefix = (
+            '{"kind":"mobile_open","consent":{"notice":"' + notice + '","given":true},'
+            '"portrait":{"image":"' + image + '","liveness":"passed"},"applicant":'
+        )
+        return (
+            ("POST", "/api/v1/transactions/", prefix + raw.strip() + "}", True)
+            for raw in itertools.chain(citizens, itertools.cycle(citizens))
+        )
     if scenario in ("register", "insert"):
         path = "/api/v1/transactions/" if scenario == "register" else "/bench/insert/"
         with (workdir / "citizens.jsonl").open(encoding="utf-8") as handle:

@@ -35,7 +35,7 @@ from bench import data, procs
 SCALE = int(os.environ.get("BENCH_SCALE", "100000"))
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/13")
-DB_NAME = "telereg_bench"
+DB_NAME = os.environ.get("BENCH_DB_NAME", "telereg_bench")
 CORES = os.cpu_count() or 1
 REG_SECONDS = float(os.environ.get("BENCH_REG_SECONDS", "60" if SCALE >= 1_000_000 else "30"))
 LOOKUP_SECONDS = float(os.environ.get("BENCH_LOOKUP_SECONDS", "20"))
@@ -145,6 +145,24 @@ def bench_http(env: dict, workdir: Path, notice: str) -> list[dict]:
                 )
             )
         rows[-1]["completed_in_database"] = completed
+        # Issue 14: the same opening with a ~200 KB live portrait (decoded,
+        # re-encoded, hashed, compared, sealed), beside the one without.
+        with_portrait = run("register_portrait", 4, REG_SECONDS)
+        rows.append(
+            _row(
+                "registration with a 200 KB portrait (simulated matcher), 4 clients",
+                with_portrait["per_second"],
+                reg[4]["per_second"],
+                "tx/s",
+                target="beside the opening without a portrait (the ceiling column); 0 errors",
+                p50_ms=with_portrait["p50_ms"],
+                p95_ms=with_portrait["p95_ms"],
+                p99_ms=with_portrait["p99_ms"],
+                errors=with_portrait["errors"],
+                error_kinds=with_portrait["error_kinds"],
+                ceiling_p99_ms=reg[4]["p99_ms"],
+            )
+        )
         constant = run("constant", 16, LOOKUP_SECONDS)
         for scenario, figure in (("line", "line look-up by number"), ("person", "person look-up")):
             result = run(scenario, 16, LOOKUP_SECONDS)
@@ -551,6 +569,8 @@ def main() -> int:
         )
         citizens = int(REG_SECONDS * 2 * 500)
         data.registration_inputs(setup["operator"], citizens, workdir, free_numbers=citizens * 2)
+        if "http" in ONLY:
+            data.portrait_inputs(int(os.environ.get("BENCH_PORTRAIT_CITIZENS", "3000")), workdir)
         with connection.cursor() as cursor:
             cursor.execute(
                 "CREATE TABLE bench_ceiling (id bigserial PRIMARY KEY, body_size integer, "

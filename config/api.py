@@ -111,6 +111,8 @@ STATUS_BY_ERROR: dict[str, int] = {
     "reverification.campaigns.AuthorityUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
     "reverification.campaigns.RequestClosed": status.HTTP_410_GONE,
     "reverification.my_lines.CodeRefused": status.HTTP_400_BAD_REQUEST,
+    # registration: the portrait review queue
+    "registration.reviews.ReviewNotAllowed": status.HTTP_403_FORBIDDEN,
 }
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from operators.models import Operator
 
-from . import services
+from . import portraits, services, synthetic_portraits
 from .models import NoticeLanguage, PrivacyNotice
 from .synthetic import synthetic_identity
 from .types import IdentityData
@@ -122,10 +122,35 @@ def demo_citizens(count: int = CITIZENS_PER_SEED) -> list[DemoCitizen]:
     ]
 
 
-def _registry_row(citizen: DemoCitizen) -> services.CitizenRow:
+# The demo citizens' synthetic portraits (drawn by code, never photographs),
+# beside var/demo-citizens.csv: NN-reference.png (the authority's) and
+# NN-live.jpg (what a counter's camera would take: it matches its reference).
+PORTRAITS_DIR = "demo-portraits"
+
+
+def _portrait_files(n: int) -> tuple[str, str]:
+    return (f"{PORTRAITS_DIR}/{n:02d}-reference.png", f"{PORTRAITS_DIR}/{n:02d}-live.jpg")
+
+
+def _write_portraits(base: Path, rows: list[DemoCitizen]) -> list[bytes]:
+    """Write each citizen's reference and live portraits; returns the
+    references, cleaned as the registry keeps them."""
+    (base / PORTRAITS_DIR).mkdir(parents=True, exist_ok=True)
+    references = []
+    for n, citizen in enumerate(rows):
+        reference_path, live_path = _portrait_files(n)
+        reference = synthetic_portraits.synthetic_portrait(citizen.identity.id_number)
+        (base / reference_path).write_bytes(reference)
+        (base / live_path).write_bytes(synthetic_portraits.live_variant(citizen.identity.id_number))
+        references.append(portraits.image_clean(reference))
+    return references
+
+
+def _registry_row(citizen: DemoCitizen, portrait: bytes | None = None) -> services.CitizenRow:
     """What the simulated authority keeps of a demo citizen (digests, status)."""
     i = citizen.identity
     return services.CitizenRow(
+        portrait=portrait,
         id_type=i.id_type,
         id_number=i.id_number,
         name=i.name,
@@ -140,8 +165,11 @@ def seed_citizens(*, count: int = CITIZENS_PER_SEED, path: Path | None = None) -
     """A fixed (seeded) set of synthetic citizens: the same file every time."""
     path = path or Path(settings.VAR_DIR) / "demo-citizens.csv"
     rows = demo_citizens(count)
-    services.authority_registry_load(_registry_row(c) for c in rows)
     path.parent.mkdir(parents=True, exist_ok=True)
+    references = _write_portraits(path.parent, rows)
+    services.authority_registry_load(
+        _registry_row(c, reference) for c, reference in zip(rows, references, strict=True)
+    )
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
@@ -156,9 +184,11 @@ def seed_citizens(*, count: int = CITIZENS_PER_SEED, path: Path | None = None) -
                 "nationality",
                 "address",
                 "role",
+                "portrait",
+                "live_portrait",
             ]
         )
-        for c in rows:
+        for n, c in enumerate(rows):
             i = c.identity
             writer.writerow(
                 [
@@ -172,6 +202,7 @@ def seed_citizens(*, count: int = CITIZENS_PER_SEED, path: Path | None = None) -
                     i.nationality or "",
                     i.address or "",
                     c.role,
+                    *_portrait_files(n),
                 ]
             )
     return path

@@ -313,6 +313,10 @@ class CitizenRecord(models.Model):
     # The simulated authority gives no answer for this citizen (as if the
     # registry were unreachable), so the waiting flow can be tried on purpose.
     unavailable = models.BooleanField(_("answers unavailable"), default=False)
+    # The reference portrait (registry CSV's ``portrait`` column), sealed under
+    # a data key of its own that the key ring wraps, bound to this record.
+    portrait_key = models.BinaryField(_("portrait key"), null=True, editable=False)
+    portrait_enc = models.BinaryField(_("portrait enc"), null=True, editable=False)
     loaded_at = models.DateTimeField(_("loaded at"), auto_now=True)
 
     class Meta:
@@ -335,6 +339,7 @@ class AccessPurpose(models.TextChoices):
     ROLE_CHANGE = "role_change", _("Staff role change (grant, decision, revocation)")
     EXPORT = "export", _("Export of a masked list (CSV)")
     MAINTENANCE = "maintenance", _("Data maintenance (a derived column filled from a stored field)")
+    PORTRAIT_REVIEW = "portrait_review", _("Review of a portrait taken at the counter")
 
 
 class AccessLogQuerySet(models.QuerySet):
@@ -567,3 +572,40 @@ class AccessLogVerification(models.Model):
 
     def __str__(self) -> str:
         return f"Access log verification #{self.pk}"
+
+
+class Portrait(models.Model):
+    """A portrait taken at the counter (or the reason it could not be), for the
+    person whose identity was registered. The image is sealed under the
+    person's data key, bound to this row (``context``) and the field
+    ``portrait``: shredding the person makes it unreadable, and the retention
+    of portraits (``keep_until``) erases it sooner."""
+
+    TENANT_OPERATOR_PATH = "person__operator"
+
+    uid = models.UUIDField(_("uid"), default=uuid.uuid4, unique=True, editable=False)
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.PROTECT, related_name="portraits"
+    )
+    image_enc = models.BinaryField(_("image enc"), null=True, editable=False)
+    # The reference the matcher compared it with, for the reviewer.
+    reference_enc = models.BinaryField(_("reference enc"), null=True, editable=False)
+    # A person who cannot be photographed: why (sealed too; it may speak of health).
+    exception = models.BooleanField(_("capture exception"), default=False)
+    reason_enc = models.BinaryField(_("reason enc"), null=True, editable=False)
+    liveness = models.CharField(_("liveness"), max_length=16, blank=True)
+    keep_until = models.DateTimeField(_("keep until"), null=True, blank=True)
+    erased_at = models.DateTimeField(_("erased at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("portrait")
+        verbose_name_plural = _("portraits")
+        indexes = [models.Index(fields=["keep_until"], name="portrait_keep_until")]
+
+    def __str__(self) -> str:
+        return f"Portrait #{self.pk}"
+
+    @property
+    def context(self) -> str:
+        return f"portrait:{self.uid}"

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_variables
 from operators.models import Operator
 from operators.tenancy import can, is_platform_admin, staff_of
 
-from . import access_log, authority, crypto, documents, selectors, vault
+from . import access_log, authority, crypto, documents, portraits, selectors, vault
 from .errors import (
     ConsentRefused,
     ConsentRequired,
@@ -46,6 +46,7 @@ from .models import (
     NoticeLanguage,
     Person,
     PersonVersion,
+    Portrait,
     PrivacyNotice,
     VerificationStatus,
 )
@@ -897,6 +898,7 @@ def person_shred(
     if person.retention_held:
         raise PersonHeld()
     vault.shred(person)
+    person.portraits.update(image_enc=None, reason_enc=None, erased_at=timezone.now())
     person.doc_index = erased_index(person)
     person.shredded_at = timezone.now()
     person.save()
@@ -1019,6 +1021,7 @@ def retention_run(*, now: dt.datetime | None = None, batch_size: int = 500) -> i
             .values_list("pk", flat=True)[:batch_size]
         )
         if not ids:
+            portraits_expire(now=now)
             return shredded
         for person in Person.objects.filter(pk__in=ids).select_related("operator"):
             try:
@@ -1242,6 +1245,8 @@ class CitizenRow:
     revoked: bool
     # The simulated authority answers ``unavailable`` for this citizen.
     unavailable: bool = False
+    # The reference portrait (cleaned image bytes), or None.
+    portrait: bytes | None = None
 
     def __repr__(self) -> str:
         return f"CitizenRow(id_type={self.id_type!r}, <personal fields hidden>)"
@@ -1266,19 +1271,32 @@ def authority_registry_load(rows: Iterable[CitizenRow], *, batch_size: int = 100
             batch,
             update_conflicts=True,
             unique_fields=["doc_index"],
-            update_fields=["name_digest", "birth_digest", "revoked", "unavailable"],
+            update_fields=[
+                "name_digest",
+                "birth_digest",
+                "revoked",
+                "unavailable",
+                "portrait_key",
+                "portrait_enc",
+            ],
         )
         batch.clear()
 
     for row in rows:
         number = documents.normalise_document(row.id_type, row.id_number)
+        doc_index = vault.document_index(row.id_type, number)
+        portrait_key = portrait_enc = None
+        if row.portrait is not None:
+            portrait_key, portrait_enc = _citizen_portrait_seal(doc_index, row.portrait)
         batch.append(
             CitizenRecord(
-                doc_index=vault.document_index(row.id_type, number),
+                doc_index=doc_index,
                 name_digest=citizen_name_digest(row.name),
                 birth_digest=citizen_birth_digest(row.date_of_birth, row.sex),
                 revoked=row.revoked,
                 unavailable=row.unavailable,
+                portrait_key=portrait_key,
+                portrait_enc=portrait_enc,
             )
         )
         count += 1
@@ -1594,4 +1612,178 @@ def document_reindex(
         reindexed=reindexed,
         conflicts=conflicts,
         remaining=_reindex_pending().count(),
+    )
+
+
+# --- Portraits taken at the counter (identity.portraits) ---------------------------------
+
+PORTRAIT_REFERENCE_FIELD = "portrait_reference"
+PORTRAIT_REASON_FIELD = "portrait_reason"
+
+
+def _citizen_subject(doc_index: str) -> str:
+    return f"citizen:{doc_index}"
+
+
+@sensitive_variables()
+def _citizen_portrait_seal(doc_index: str, image: bytes) -> tuple[bytes, bytes]:
+    import base64
+
+    return transient_seal(
+        subject=_citizen_subject(doc_index),
+        field=vault.PORTRAIT_FIELD,
+        value=base64.b64encode(image).decode(),
+    )
+
+
+@sensitive_variables()
+def citizen_portrait(identity: IdentityData) -> bytes | None:
+    """The simulated authority's reference portrait of a document, or None
+    (for the simulated matcher only: never shown but through a review)."""
+    import base64
+
+    number = documents.normalise_document(identity.id_type, identity.id_number)
+    doc_index = vault.document_index(identity.id_type, number)
+    record = CitizenRecord.objects.filter(doc_index=doc_index).first()
+    if record is None or record.portrait_enc is None or record.portrait_key is None:
+        return None
+    text = transient_open(
+        subject=_citizen_subject(doc_index),
+        field=vault.PORTRAIT_FIELD,
+        wrapped_key=bytes(record.portrait_key),
+        blob=bytes(record.portrait_enc),
+    )
+    return base64.b64decode(text) if text else None
+
+
+@sensitive_variables()
+def portrait_clean(raw: bytes) -> bytes:
+    """A portrait as the clerk sent it, decoded and re-encoded without metadata;
+    raises portraits.ImageRefused."""
+    return portraits.image_clean(raw)
+
+
+@sensitive_variables()
+def portrait_compare(*, identity: IdentityData, image: bytes) -> portraits.MatchResult:
+    """Compare a cleaned live image with the reference of the identity's
+    document, through the configured matcher (outside any database transaction)."""
+    return portraits.get_matcher().compare(identity, image)
+
+
+@sensitive_variables()
+def portrait_record(
+    *,
+    person: Person,
+    image: bytes | None,
+    liveness: str = "",
+    reason: str = "",
+    reference: bytes | None = None,
+    keep_until: dt.datetime | None = None,
+) -> Portrait:
+    """Store a portrait (or a capture exception with its reason) sealed under
+    the person's data key, bound to its row. Runs in the caller's transaction."""
+    portrait = Portrait(
+        person=person, exception=image is None, liveness=liveness, keep_until=keep_until
+    )
+    if image is not None:
+        portrait.image_enc = vault.seal_image(
+            person, context=portrait.context, field=vault.PORTRAIT_FIELD, image=image
+        )
+    if reference is not None:
+        portrait.reference_enc = vault.seal_image(
+            person, context=portrait.context, field=PORTRAIT_REFERENCE_FIELD, image=reference
+        )
+    if reason:
+        portrait.reason_enc = vault.seal_value(
+            person, context=portrait.context, field=PORTRAIT_REASON_FIELD, value=reason
+        )
+    portrait.save(force_insert=True)
+    return portrait
+
+
+@sensitive_variables()
+def portrait_image_open(*, portrait: Portrait) -> bytes | None:
+    """The live image, for a service that compares it again (the worker after
+    a matcher outage): never to show it (reviewers use portrait_review_reveal)."""
+    if portrait.image_enc is None:
+        return None
+    return vault.open_image(
+        portrait.person,
+        context=portrait.context,
+        field=vault.PORTRAIT_FIELD,
+        blob=bytes(portrait.image_enc),
+    )
+
+
+@sensitive_variables()
+def portrait_reference_set(*, portrait: Portrait, reference: bytes | None) -> None:
+    """Keep the reference the matcher compared with, beside the live image."""
+    if reference is None:
+        return
+    portrait.reference_enc = vault.seal_image(
+        portrait.person, context=portrait.context, field=PORTRAIT_REFERENCE_FIELD, image=reference
+    )
+    portrait.save(update_fields=["reference_enc"])
+
+
+@sensitive_variables()
+def portrait_review_reveal(
+    *, portrait: Portrait, actor: AbstractBaseUser, reason: str, store: Store | None = None
+) -> dict[str, Any]:
+    """The live image, the reference and the exception's reason in clear, for
+    a reviewer (the caller decides that ``actor`` reviews this portrait): an
+    audited reveal, purpose ``portrait_review``, written before decrypting."""
+    import base64
+
+    reason = (reason or "").strip()
+    if len(reason) < REVEAL_REASON_MIN_LENGTH:
+        raise RevealReasonRequired()
+    person = portrait.person
+    if person.is_shredded or portrait.erased_at is not None:
+        raise PersonShredded()
+    with transaction.atomic():
+        access_log.append(
+            operator=person.operator,
+            actor=actor,
+            person=person,
+            fields=["portrait"],
+            purpose=AccessPurpose.PORTRAIT_REVIEW,
+            reason=reason,
+            detail={"portrait": str(portrait.uid)},
+            store=store or _store_of(actor),
+        )
+
+    def image(blob, field):
+        if blob is None:
+            return None
+        raw = vault.open_image(person, context=portrait.context, field=field, blob=bytes(blob))
+        return base64.b64encode(raw).decode("ascii")
+
+    return {
+        "live": image(portrait.image_enc, vault.PORTRAIT_FIELD),
+        "reference": image(portrait.reference_enc, PORTRAIT_REFERENCE_FIELD),
+        "exception_reason": None
+        if portrait.reason_enc is None
+        else vault.open_value(
+            person,
+            context=portrait.context,
+            field=PORTRAIT_REASON_FIELD,
+            blob=bytes(portrait.reason_enc),
+        ),
+    }
+
+
+def portrait_erase(*, portrait: Portrait) -> None:
+    """Erase a portrait's ciphertexts (its decision is kept elsewhere)."""
+    Portrait.objects.filter(pk=portrait.pk).update(
+        image_enc=None, reference_enc=None, reason_enc=None, erased_at=timezone.now()
+    )
+
+
+def portraits_expire(*, now: dt.datetime | None = None) -> int:
+    """Erase the portraits kept past their term (the operator's retention of
+    portraits); run with the retention. Returns the count."""
+    now = now or timezone.now()
+    return Portrait.objects.filter(keep_until__lt=now, erased_at__isnull=True).update(
+        image_enc=None, reference_enc=None, reason_enc=None, erased_at=now
     )

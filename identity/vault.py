@@ -343,3 +343,22 @@ def open_identity(person: Person, *, context: str, blob: bytes) -> dict[str, str
 
     values = json.loads(open_value(person, context=context, field=HELD_IDENTITY_FIELD, blob=blob))
     return {name: values.get(name) for name in ENCRYPTED_FIELDS}
+
+
+# --- Portraits (identity.portraits): bytes sealed as base64 text on their own row. ---------
+PORTRAIT_FIELD = "portrait"
+
+
+@sensitive_variables()
+def seal_image(person: Person, *, context: str, field: str, image: bytes) -> bytes:
+    import base64
+
+    return seal_value(person, context=context, field=field, value=base64.b64encode(image).decode())
+
+
+@sensitive_variables()
+def open_image(person: Person, *, context: str, field: str, blob: bytes) -> bytes:
+    """Private to the identity app, like open_fields."""
+    import base64
+
+    return base64.b64decode(open_value(person, context=context, field=field, blob=blob))

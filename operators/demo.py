@@ -57,6 +57,8 @@ DEMO_BRANDS = {
         "brand_colour": "#b3261e",
     },
 }
+# The portrait check at the counter (issue 14): beta requires a portrait, alpha does not.
+DEMO_PORTRAIT_POLICY = {"alpha": "off", "beta": "required"}
 
 DEMO_ROLES = {
     "clerk": Role.CLERK,
@@ -118,7 +120,7 @@ def seed_operators(*, password: str | None = None) -> list[Operator]:
     operators = []
     for code, (name, stores) in DEMO_OPERATORS.items():
         operator, _ = Operator.objects.get_or_create(code=code, defaults={"name": name})
-        brand = DEMO_BRANDS.get(code, {})
+        brand = {**DEMO_BRANDS.get(code, {}), "portrait_policy": DEMO_PORTRAIT_POLICY[code]}
         if any(getattr(operator, field) != value for field, value in brand.items()):
             for field, value in brand.items():
                 setattr(operator, field, value)

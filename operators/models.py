@@ -156,6 +156,40 @@ class Operator(models.Model):
             "to re-verify with the renewed document."
         ),
     )
+    # The portrait check at the counter (registration.portrait_check).
+    portrait_policy = models.CharField(
+        _("portrait policy"),
+        max_length=16,
+        choices=[("off", _("Off")), ("required", _("Required"))],
+        default="off",
+        help_text=_("Required: openings, transfers and SIM replacements take a live portrait."),
+    )
+    portrait_pass = models.FloatField(
+        _("portrait pass score"),
+        default=0.90,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_("A score at least this high, with liveness passed, goes on at once."),
+    )
+    portrait_refuse = models.FloatField(
+        _("portrait refuse score"),
+        default=0.70,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text=_("A score below this is refused; between the two goes to review."),
+    )
+    portrait_review_hours = models.PositiveSmallIntegerField(
+        _("portrait review time limit (hours)"),
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(720)],
+        help_text=_("A portrait review not decided in time is rejected and its number released."),
+    )
+    portrait_retention_days = models.PositiveIntegerField(
+        _("portrait retention days"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Days a portrait is kept after it was taken (empty: as long as the person's data)."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -194,6 +228,14 @@ class Operator(models.Model):
                         "A list of positive whole days, e.g. [14, 7, 2]."
                     )
                 }
+            )
+        if (
+            self.portrait_pass is not None
+            and self.portrait_refuse is not None
+            and self.portrait_refuse > self.portrait_pass
+        ):
+            raise ValidationError(
+                {"portrait_refuse": _("The refuse score cannot be above the pass score.")}
             )
         if any(d >= self.reverification_response_days for d in days):
             raise ValidationError(

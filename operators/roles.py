@@ -66,6 +66,8 @@ MATRIX: dict[str, frozenset[Role]] = {
     "disclosure.release": frozenset({Role.COMPLIANCE_OFFICER}),
     # The transparency and regulator reports (counts only).
     "report.view": HEAD_OFFICE,
+    # Decide a portrait the counter's check sent to review (never one's own).
+    "portrait.review": frozenset({Role.COMPLIANCE_OFFICER, Role.STORE_MANAGER}),
 }
 
 

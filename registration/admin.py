@@ -962,3 +962,6 @@ class PartnerCallAdmin(ReadOnlyScopedAdmin):
         "request_id",
     )
     readonly_fields = fields
+
+
+from . import console_reviews  # noqa: E402, F401 - the portrait review queue's console page

@@ -23,7 +23,7 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import closing, kinds, selectors, services
+from . import closing, kinds, portrait_check, reviews, selectors, services
 from .errors import LineNotFound, RegistrationRefused
 from .idempotency import idempotent
 from .models import (
@@ -40,6 +40,33 @@ from .numbers import InvalidNumber, to_e164
 class ConsentSerializer(serializers.Serializer):
     notice = serializers.CharField(max_length=64, help_text=_("The current notice's hash."))
     given = serializers.BooleanField()
+
+
+class PortraitBlockSerializer(serializers.Serializer):
+    """Shape only; registration.portrait_check decodes and judges the image."""
+
+    image = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        max_length=3_000_000,
+        help_text=_("Base64 of a PNG or JPEG, at most 2 MB."),
+    )
+    liveness = serializers.ChoiceField(choices=["passed", "failed", "not_checked"], required=False)
+    exception = serializers.ChoiceField(choices=["cannot_capture"], required=False)
+    reason = serializers.CharField(max_length=300, required=False)
+
+    def validate(self, attrs):
+        if "exception" in attrs:
+            if "image" in attrs:
+                raise ValidationError({"image": [gettext("An image or an exception, not both.")]})
+            if not attrs.get("reason", "").strip():
+                raise ValidationError({"reason": [gettext("Say why no portrait can be taken.")]})
+        else:
+            if "image" not in attrs:
+                raise ValidationError({"image": [gettext("An image is required.")]})
+            if "liveness" not in attrs:
+                raise ValidationError({"liveness": [gettext("The liveness result is required.")]})
+        return attrs
 
 
 class TransactionInputSerializer(serializers.Serializer):
@@ -66,6 +93,10 @@ class TransactionInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text=_("mobile_open, foreign passport only: the last day of the visa or permit."),
+    )
+    portrait = PortraitBlockSerializer(
+        required=False,
+        help_text=_("Openings, transfers (the new holder), sim_replace: the live portrait."),
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -97,7 +128,19 @@ class TransactionInputSerializer(serializers.Serializer):
             eid=data.get("eid"),
             stay_until=data.get("stay_until"),
             channel=ConsentChannel.API,
+            portrait=_portrait_input(data.get("portrait")),
         )
+
+
+def _portrait_input(block: dict | None) -> portrait_check.PortraitInput | None:
+    if block is None:
+        return None
+    return portrait_check.PortraitInput(
+        image=block.get("image"),
+        liveness=block.get("liveness"),
+        exception=block.get("exception"),
+        reason=block.get("reason", ""),
+    )
 
 
 class MaskedHolderSerializer(serializers.Serializer):
@@ -161,8 +204,19 @@ class TransactionSerializer(serializers.Serializer):
     store = serializers.CharField(source="store.code")
     line = TransactionLineSerializer(allow_null=True)
     refusal = serializers.SerializerMethodField()
+    portrait = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
+
+    def get_portrait(self, tx: Transaction) -> dict | None:
+        """The check's outcome and score (never the image)."""
+        if not tx.portrait_outcome:
+            return None
+        return {
+            "outcome": tx.portrait_outcome,
+            "score": tx.portrait_score,
+            "liveness": tx.portrait_liveness or None,
+        }
 
     def get_refusal(self, tx: Transaction) -> dict | None:
         if not tx.refusal_code:
@@ -465,3 +519,91 @@ class ServiceListView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.service_list(user=self.request.user).order_by("code")
+
+
+# --- The portrait review queue ---------------------------------------------------------------
+
+
+class ReviewSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="uid")
+    state = serializers.CharField()
+    cause = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    transaction = serializers.UUIDField(source="transaction.uid")
+    reference = serializers.CharField(source="transaction.reference")
+    kind = serializers.CharField(source="transaction.kind")
+    number = serializers.CharField(source="transaction.number")
+    store = serializers.CharField(source="store.code")
+    clerk = serializers.CharField(source="transaction.staff.username")
+    score = serializers.FloatField(source="transaction.portrait_score", allow_null=True)
+    liveness = serializers.CharField(source="transaction.portrait_liveness")
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class ReviewDecideSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=list(reviews.DECISIONS))
+    reason = serializers.CharField(max_length=300)
+
+
+class ReviewRevealSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class ReviewListView(APIView):
+    required_permission = "portrait.review"
+    pagination_class = Pagination
+
+    @extend_schema(
+        parameters=[OpenApiParameter("state", enum=["open", "approved", "refused", "expired"])],
+        responses=ReviewSerializer(many=True),
+        summary="Portrait reviews of the operator (store managers: of their store)",
+    )
+    def get(self, request: Request) -> Response:
+        qs = reviews.review_list(user=request.user, state=request.query_params.get("state"))
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(ReviewSerializer(page, many=True).data)
+
+
+class ReviewDecideView(APIView):
+    required_permission = "portrait.review"
+
+    @extend_schema(
+        request=ReviewDecideSerializer,
+        responses=ReviewSerializer,
+        summary="Approve or refuse a portrait review (never the clerk who took it: 403 four_eyes)",
+    )
+    @idempotent(required=False)
+    def post(self, request: Request, uid: str) -> Response:
+        data = ReviewDecideSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = get_object_or_404(reviews.review_list(user=request.user), uid=uid)
+        review = reviews.review_decide(
+            actor=request.user,
+            review=review,
+            decision=data.validated_data["decision"],
+            reason=data.validated_data["reason"],
+        )
+        return Response(ReviewSerializer(review).data)
+
+
+class ReviewRevealView(APIView):
+    required_permission = "portrait.review"
+
+    @extend_schema(
+        request=ReviewRevealSerializer,
+        responses={200: {"type": "object"}},
+        summary="Both images of a review, base64 (an audited reveal, purpose portrait_review)",
+    )
+    def post(self, request: Request, uid: str) -> Response:
+        data = ReviewRevealSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        review = get_object_or_404(reviews.review_list(user=request.user), uid=uid)
+        values = reviews.review_reveal(
+            actor=request.user, review=review, reason=data.validated_data["reason"]
+        )
+        response = Response(values)
+        response["Cache-Control"] = "no-store"
+        return response

@@ -23,6 +23,9 @@ urlpatterns = [
     path("lines/<str:number>/close/", api.LineCloseView.as_view(), name="line-close"),
     path("numbers/available/", api.NumbersAvailableView.as_view(), name="numbers-available"),
     path("services/", api.ServiceListView.as_view(), name="service-list"),
+    path("reviews/", api.ReviewListView.as_view(), name="review-list"),
+    path("reviews/<uuid:uid>/decide/", api.ReviewDecideView.as_view(), name="review-decide"),
+    path("reviews/<uuid:uid>/reveal/", api.ReviewRevealView.as_view(), name="review-reveal"),
 ]
 
 # Disclosure requests (law enforcement, courts): registration.api_disclosures.

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from identity.models import Consent, Person
+from identity.models import Consent, Person, Portrait
 from operators.models import Operator, Store
 
 
@@ -308,6 +308,7 @@ class TransactionState(models.TextChoices):
     COMPLETED = "completed", _("Completed")
     REJECTED = "rejected", _("Rejected")
     CANCELLED = "cancelled", _("Cancelled")
+    PENDING_REVIEW = "pending_review", _("Waiting for a portrait review")
 
 
 class Transaction(models.Model):
@@ -409,6 +410,21 @@ class Transaction(models.Model):
     sim_kind = models.CharField(_("SIM kind"), max_length=8, blank=True, default="")
     sim_last4 = models.CharField(_("SIM last 4 digits"), max_length=4, blank=True, default="")
     sim_digest = models.CharField(_("SIM digest"), max_length=64, blank=True, default="")
+    # The portrait check (registration.portrait_check): the portrait taken, its
+    # score and the check's outcome (PortraitOutcome); never the image itself.
+    portrait = models.ForeignKey(
+        Portrait,
+        verbose_name=_("portrait"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="transactions",
+    )
+    portrait_score = models.FloatField(_("portrait score"), null=True, blank=True)
+    portrait_liveness = models.CharField(_("portrait liveness"), max_length=16, blank=True)
+    portrait_outcome = models.CharField(
+        _("portrait outcome"), max_length=16, blank=True, db_default=""
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -994,3 +1010,65 @@ class DisclosureLine(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("A disclosure's numbers are never deleted.")
+class PortraitOutcome(models.TextChoices):
+    WAITING = "waiting", _("Waiting for the matcher")
+    PASSED = "passed", _("Passed")
+    REVIEW = "review", _("Sent to review")
+    APPROVED = "approved", _("Approved by a reviewer")
+    REFUSED = "refused", _("Refused")
+
+
+class ReviewState(models.TextChoices):
+    OPEN = "open", _("Open")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    EXPIRED = "expired", _("Expired")
+
+
+class PortraitReview(models.Model):
+    """A transaction whose portrait a second person decides (four eyes): a
+    score between the operator's thresholds, liveness not checked, a capture
+    exception, or no reference portrait."""
+
+    TENANT_OPERATOR_PATH = "operator"
+    TENANT_STORE_PATH = "store"
+
+    uid = models.UUIDField(_("uid"), default=uuid.uuid4, unique=True, editable=False)
+    transaction = models.OneToOneField(
+        Transaction,
+        verbose_name=_("transaction"),
+        on_delete=models.PROTECT,
+        related_name="portrait_review",
+    )
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    store = models.ForeignKey(
+        Store, verbose_name=_("store"), on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=ReviewState.choices, default=ReviewState.OPEN
+    )
+    # Why it came to review: score, liveness_not_checked, exception, no_reference.
+    cause = models.CharField(_("cause"), max_length=24)
+    due_at = models.DateTimeField(_("due at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.CharField(_("decision reason"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("portrait review")
+        verbose_name_plural = _("portrait reviews")
+        ordering = ["due_at"]
+        indexes = [models.Index(fields=["state", "due_at"], name="portrait_review_due")]
+
+    def __str__(self) -> str:
+        return f"Portrait review #{self.pk}"

@@ -42,7 +42,7 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import hooks, kind_rules, kinds, numbers, sims
+from . import hooks, kind_rules, kinds, numbers, portrait_check, sims
 from .errors import (
     CapReached,
     HolderMismatch,
@@ -62,6 +62,8 @@ from .models import (
     LineHolding,
     LineKind,
     LineStatus,
+    PortraitOutcome,
+    PortraitReview,
     Transaction,
     TransactionEvent,
     TransactionState,
@@ -98,6 +100,8 @@ class TransactionRequest:
     eid: str | None = None
     stay_until: dt.date | None = None
     channel: str = ConsentChannel.STORE
+    # The portrait block (registration.portrait_check), for the consenting party.
+    portrait: portrait_check.PortraitInput | None = None
 
     def __repr__(self) -> str:
         return f"TransactionRequest(kind={self.kind!r})"
@@ -312,6 +316,7 @@ def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) 
     staff, store = _staff_store(actor)
     operator = staff.operator
     identities = _validate(operator, request)
+    portrait = portrait_check.portrait_prepare(operator, kinds.get(request.kind), request.portrait)
     consenting = identities[_consenting_party(request.kind)]
     if not request.consent.given:
         identity_services.consent_refusal_record(
@@ -326,8 +331,25 @@ def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) 
     results = _verify(operator, identities, actor, store)
     try:
         _refuse_on_authority(results)
+        checked = None
+        if portrait is not None:
+            # Asked outside any database transaction, like the authority.
+            checked = portrait_check.portrait_check(operator, consenting, portrait)
+            if checked.decision is portrait_check.Decision.REFUSE:
+                raise portrait_check.PortraitMismatch()
         with transaction.atomic():
-            return _take(operator, store, actor, request, identities, consenting, results, notice)
+            return _take(
+                operator,
+                store,
+                actor,
+                request,
+                identities,
+                consenting,
+                results,
+                notice,
+                portrait=portrait,
+                checked=checked,
+            )
     except RegistrationRefused as refusal:
         refusal.transaction = _record_refusal(operator, store, actor, request, refusal)
         raise
@@ -355,10 +377,23 @@ def _record_refusal(operator, store, actor, request, refusal: RegistrationRefuse
 
 @sensitive_variables()
 def _take(
-    operator, store, actor, request, identities, consenting, results, notice=None
+    operator,
+    store,
+    actor,
+    request,
+    identities,
+    consenting,
+    results,
+    notice=None,
+    *,
+    portrait: portrait_check.CleanPortrait | None = None,
+    checked: portrait_check.Checked | None = None,
 ) -> Transaction:
     kind = request.kind
-    at_once = all(result.is_match for result in results.values())
+    authority_matched = all(result.is_match for result in results.values())
+    at_once = authority_matched and (
+        checked is None or checked.decision is portrait_check.Decision.PASS
+    )
     try:
         # A transaction that waits changes no stored identity: what was given
         # is held on the transaction (_hold_identities) and applied only when
@@ -392,6 +427,8 @@ def _take(
         notice_hash=request.consent.notice_hash,
         verification={party: str(result.outcome) for party, result in results.items()},
     )
+    if portrait is not None:
+        _portrait_attach(tx, person, portrait, checked)
     if kinds.SIM_FIELDS & spec.fields:
         sims.transaction_sim_set(tx, sims.sim_identity(_sim_values(request)))
     if spec.opens_line:
@@ -443,6 +480,9 @@ def _take(
     _event(tx, TransactionState.PENDING_VERIFICATION, actor, "submitted")
     if at_once:
         _complete(tx, actor)
+    elif authority_matched and tx.portrait_outcome == PortraitOutcome.REVIEW:
+        _hold_identities(tx, identities)
+        _to_review(tx, actor, checked.cause)
     else:
         _hold_identities(tx, identities)
         tx.next_verification_at = timezone.now() + dt.timedelta(seconds=VERIFY_BACKOFF_SECONDS[0])
@@ -575,6 +615,7 @@ def _forget_unverified_party(tx: Transaction, actor: AbstractBaseUser | None) ->
 
 
 def _reject(tx: Transaction, code: str, message: str, actor=None) -> None:
+    _forget_portrait(tx)
     _forget_unverified_party(tx, actor)
     numbers.release_reservation(transaction_id=tx.pk)
     _event(tx, TransactionState.REJECTED, actor, code)
@@ -595,6 +636,7 @@ def transaction_cancel(*, tx: Transaction, actor: AbstractBaseUser) -> Transacti
         return tx
     if tx.state != TransactionState.PENDING_VERIFICATION:
         raise NotCancellable()
+    _forget_portrait(tx)
     _forget_unverified_party(tx, actor)
     numbers.release_reservation(transaction_id=tx.pk)
     _event(tx, TransactionState.CANCELLED, actor, "cancelled")
@@ -631,12 +673,15 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
     if tx.state != TransactionState.PENDING_VERIFICATION:
         return tx.state
     outcomes = dict(tx.verification)
+    checked = None
     try:
         for party, outcome in tx.verification.items():
             if outcome == Outcome.MATCH:
                 continue
             result = identity_services.authority_recheck(identity=_party_identity(tx, party))
             outcomes[party] = str(result.outcome)
+        if tx.portrait_outcome == PortraitOutcome.WAITING and tx.portrait_id is not None:
+            checked = _portrait_recheck(tx)
     except PersonShredded as erased:
         # Erased while waiting (retention): nothing is left to verify or apply,
         # and retrying would fail for ever.
@@ -654,13 +699,26 @@ def transaction_verify_pending(*, transaction_id: int) -> str:
         refused = [
             (p, o) for p, o in outcomes.items() if o not in (Outcome.MATCH, Outcome.UNAVAILABLE)
         ]
+        if checked is not None and tx.portrait_outcome == PortraitOutcome.WAITING:
+            _portrait_checked(tx, checked)
         if refused:
             # The person on file is not the one the authority refused: the
             # identity given on this transaction was. Nothing of theirs changes.
             party, outcome = refused[0]
             error = IdentityNotVerified(party=party, outcome=outcome)
             _reject(tx, error.code, error.message)
-        elif all(o == Outcome.MATCH for o in outcomes.values()):
+        elif tx.portrait_outcome == PortraitOutcome.REFUSED:
+            error = portrait_check.PortraitMismatch()
+            _reject(tx, error.code, str(error.message))
+        elif (
+            all(o == Outcome.MATCH for o in outcomes.values())
+            and tx.portrait_outcome == PortraitOutcome.REVIEW
+        ):
+            _to_review(tx, None, _review_cause(tx))
+        elif (
+            all(o == Outcome.MATCH for o in outcomes.values())
+            and tx.portrait_outcome != PortraitOutcome.WAITING
+        ):
             try:
                 _apply_matched_identity(tx)
             except IdentityMismatch:
@@ -782,3 +840,112 @@ def pending_due(
         )
         late.filter(pk__in=ids).update(next_verification_at=now)
     return ids
+
+
+# --- The portrait check (registration.portrait_check, registration.reviews) ---------------
+
+_OUTCOME_OF = {
+    portrait_check.Decision.PASS: PortraitOutcome.PASSED,
+    portrait_check.Decision.REVIEW: PortraitOutcome.REVIEW,
+    portrait_check.Decision.WAIT: PortraitOutcome.WAITING,
+    portrait_check.Decision.REFUSE: PortraitOutcome.REFUSED,
+}
+
+
+@sensitive_variables()
+def _portrait_attach(
+    tx: Transaction,
+    person: Person,
+    portrait: portrait_check.CleanPortrait,
+    checked: portrait_check.Checked,
+) -> None:
+    """Store the portrait under the consenting person's key and note the
+    check's outcome on the transaction (not saved)."""
+    now = timezone.now()
+    tx.portrait = identity_services.portrait_record(
+        person=person,
+        image=portrait.image,
+        liveness=portrait.liveness,
+        reason=portrait.reason,
+        reference=checked.reference,
+        keep_until=portrait_check.keep_until(tx.operator, now),
+    )
+    tx.portrait_liveness = portrait.liveness
+    tx.portrait_score = checked.score
+    tx.portrait_outcome = _OUTCOME_OF[checked.decision]
+
+
+@sensitive_variables()
+def _portrait_recheck(tx: Transaction) -> portrait_check.Checked:
+    """Ask the matcher again about a portrait that waited for it (outside any
+    database transaction)."""
+    image = identity_services.portrait_image_open(portrait=tx.portrait)
+    clean = portrait_check.CleanPortrait(image=image, liveness=tx.portrait_liveness)
+    party = _consenting_party(tx.kind)
+    return portrait_check.portrait_check(tx.operator, _party_identity(tx, party), clean)
+
+
+def _portrait_checked(tx: Transaction, checked: portrait_check.Checked) -> None:
+    """Record the matcher's late answer on the transaction (not saved)."""
+    tx.portrait_outcome = _OUTCOME_OF[checked.decision]
+    tx.portrait_score = checked.score
+    if checked.reference is not None:
+        identity_services.portrait_reference_set(portrait=tx.portrait, reference=checked.reference)
+
+
+def _review_cause(tx: Transaction) -> str:
+    if tx.portrait is None or tx.portrait.exception:
+        return "exception"
+    if tx.portrait_score is None:
+        return "no_reference"
+    if tx.portrait_liveness != "passed":
+        return "liveness_not_checked"
+    return "score"
+
+
+def _to_review(tx: Transaction, actor, cause: str) -> None:
+    """The transaction waits for a second person's decision on its portrait;
+    its number stays held until the review's time limit. Runs inside the
+    caller's atomic block."""
+    now = timezone.now()
+    _event(tx, TransactionState.PENDING_REVIEW, actor, "portrait_review")
+    tx.state = TransactionState.PENDING_REVIEW
+    tx.next_verification_at = None
+    tx.save()
+    PortraitReview.objects.create(
+        transaction=tx,
+        operator_id=tx.operator_id,
+        store_id=tx.store_id,
+        cause=cause,
+        due_at=portrait_check.review_due(tx.operator, now),
+    )
+
+
+def _forget_portrait(tx: Transaction) -> None:
+    """A transaction that ends without completing keeps no image."""
+    if tx.portrait_id is not None:
+        identity_services.portrait_erase(portrait=tx.portrait)
+
+
+@sensitive_variables()
+def review_complete(tx: Transaction, actor) -> None:
+    """An approved portrait: the identity held becomes the stored one and the
+    transaction completes (or is rejected as a waiting one would be). Runs
+    inside the caller's atomic block, the transaction locked."""
+    tx.portrait_outcome = PortraitOutcome.APPROVED
+    try:
+        _apply_matched_identity(tx)
+    except IdentityMismatch:
+        error = IdentityMismatchRefused()
+        _reject(tx, error.code, error.message, actor)
+    except PersonShredded as erased:
+        _reject(tx, erased.code, erased.message, actor)
+    else:
+        _complete(tx, actor)
+
+
+def review_reject(tx: Transaction, code: str, message: str, actor=None) -> None:
+    """A refused or expired review: rejected, its number released, its image
+    erased. Runs inside the caller's atomic block, the transaction locked."""
+    tx.portrait_outcome = PortraitOutcome.REFUSED
+    _reject(tx, code, message, actor)

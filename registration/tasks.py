@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.celery import enqueue, records_failure
 
-from . import alerts, closing, failures, idempotency, services
+from . import alerts, closing, failures, idempotency, reviews, services
 from .models import Transaction, TransactionState
 
 logger = logging.getLogger(__name__)
@@ -147,3 +147,15 @@ def requeue_overdue_alerts(now: dt.datetime | None = None) -> int:
     if overdue or closures:
         logger.warning("re-published overdue messages: %s alert(s)", len(overdue) + len(closures))
     return len(overdue) + len(closures)
+
+
+@shared_task(ignore_result=True)
+def expire_portrait_reviews(now: str | None = None) -> int:
+    """Beat, every few minutes: portrait reviews not decided by their time
+    limit reject their transactions and release their numbers
+    (``registration.reviews.reviews_expire``, which ``manage.py
+    expire_portrait_reviews`` runs too)."""
+    moment = dt.datetime.fromisoformat(now) if now else None
+    count = reviews.reviews_expire(now=moment)
+    logger.info("expired %s portrait review(s)", count)
+    return count

@@ -37,6 +37,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.api import DomainError, status_for
 from config.forms import form_errors_add
 from identity import lookups
+from identity import portraits as identity_portraits
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.authority import Outcome
@@ -47,7 +48,7 @@ from identity.types import IdentityData
 from operators.models import Operator, StaffMember
 from operators.tenancy import can, staff_of
 
-from . import hooks, kinds, precheck, receipts, recycling, selectors, services
+from . import hooks, kinds, portrait_check, precheck, receipts, recycling, selectors, services
 from . import lookups as line_lookups
 from .errors import CapReached, NotCancellable, RegistrationRefused
 from .forms import (
@@ -698,19 +699,49 @@ def _refusal_errors(kind: str, exc: RegistrationRefused) -> dict[str, list[str]]
     return {key: [str(exc.message)] for key in keys}
 
 
+def _portrait_step(kind: str, staff: StaffMember) -> bool:
+    """The confirm step takes a portrait: the kind takes one and the operator requires it."""
+    return (
+        portrait_check.takes_portrait(kinds.get(kind))
+        and staff.operator.portrait_policy == portrait_check.POLICY_REQUIRED
+    )
+
+
 @sensitive_variables()
-def _submit(request: HttpRequest, wizard: Wizard) -> Transaction | dict[str, Any]:
+def _portrait_from_post(request: HttpRequest) -> portrait_check.PortraitInput | None:
+    """The capture step's portrait, read from the upload (never kept in the
+    session: it goes straight to the service), or None when none was given."""
+    if request.POST.get("portrait_exception") == portrait_check.EXCEPTION_CANNOT_CAPTURE:
+        return portrait_check.PortraitInput(
+            exception=portrait_check.EXCEPTION_CANNOT_CAPTURE,
+            reason=request.POST.get("portrait_reason", "")[:300],
+        )
+    upload = request.FILES.get("portrait_image")
+    if upload is None:
+        return None
+    raw = upload.read(identity_portraits.MAX_IMAGE_BYTES + 1)
+    liveness = request.POST.get("portrait_liveness", "not_checked")
+    return portrait_check.PortraitInput(raw=raw, liveness=liveness)
+
+
+@sensitive_variables()
+def _submit(
+    request: HttpRequest, wizard: Wizard, portrait: portrait_check.PortraitInput | None = None
+) -> Transaction | dict[str, Any]:
     """Submit the wizard's transaction: the transaction taken, or what went
     wrong (``errors``, ``message``, ``status``, ``rejected``). A refusal is
     kept on the wizard with its inputs' digest, and the same inputs submitted
     again are answered from it: retries record no new rejected transaction."""
     digest = wizard.inputs_digest()
     stored = wizard.refusal
-    if stored and stored.get("digest") == digest:
+    # A new portrait is a new attempt: only retries without one are answered again.
+    if stored and stored.get("digest") == digest and portrait is None:
         rejected = selectors.transaction_list(user=request.user).filter(uid=stored["uid"]).first()
         return {**stored, "rejected": rejected}
     try:
-        return services.transaction_submit(actor=request.user, request=wizard.transaction_request())
+        tx_request = wizard.transaction_request()
+        tx_request.portrait = portrait
+        return services.transaction_submit(actor=request.user, request=tx_request)
     except IdentityInvalid as exc:
         message = gettext("Some details are not valid: correct them and confirm again.")
         return {"errors": exc.errors, "message": message, "status": 400, "rejected": None}
@@ -721,7 +752,7 @@ def _submit(request: HttpRequest, wizard: Wizard) -> Transaction | dict[str, Any
             "message": str(exc.message),
             "status": status_for(exc),
         }
-        if rejected is not None:
+        if rejected is not None and portrait is None:
             wizard.refusal = {**outcome, "digest": digest, "uid": str(rejected.uid)}
             wizard.save(request)
         return {**outcome, "rejected": rejected}
@@ -739,8 +770,9 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
         return _redirect_to(wizard, kind)
     outcome: dict[str, Any] = {"errors": {}, "message": "", "status": 200, "rejected": None}
     if request.method == "POST":
+        portrait = _portrait_from_post(request) if _portrait_step(kind, staff) else None
         try:
-            submitted = _submit(request, wizard)
+            submitted = _submit(request, wizard, portrait)
         except (ConsentRequired, NoCurrentNotice) as exc:
             # The notice changed since the subscriber consented: ask again.
             wizard.consent = None
@@ -774,12 +806,18 @@ def step_confirm(request: HttpRequest, kind: str, staff: StaffMember) -> HttpRes
             "other_errors": [
                 r
                 for k, rs in errors.items()
-                if k.partition(".")[0] not in known and not k.startswith("consent")
+                if k.partition(".")[0] not in known
+                and not k.startswith("consent")
+                and not k.startswith("portrait")
                 for r in rs
             ],
             "message": outcome["message"],
             "rejected": outcome.get("rejected"),
             "change_links": _change_links(kind, errors),
+            "portrait_step": _portrait_step(kind, staff),
+            "portrait_errors": [
+                r for k, rs in errors.items() if k.startswith("portrait") for r in rs
+            ],
         }
     )
     return render(request, "registration/wizard_confirm.html", context, status=outcome["status"])

@@ -193,6 +193,14 @@ def _operator_form(operator: Operator, **changes: str) -> dict[str, str]:
         if operator.quarantine_days is None
         else str(operator.quarantine_days),
         "document_notice_days": str(operator.document_notice_days),
+        # Issue 14: the portrait check's settings.
+        "portrait_policy": operator.portrait_policy,
+        "portrait_pass": str(operator.portrait_pass),
+        "portrait_refuse": str(operator.portrait_refuse),
+        "portrait_review_hours": str(operator.portrait_review_hours),
+        "portrait_retention_days": ""
+        if operator.portrait_retention_days is None
+        else str(operator.portrait_retention_days),
     }
     data.update(changes)
     return data

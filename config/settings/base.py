@@ -575,3 +575,25 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- The portrait check at the counter (issue 14) ---------------------------------------
+# A portrait of at most 2 MB travels as base64 (about 2.8 MB) in the JSON body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024 * 1024)
+# "simulated" (the simulated authority's reference portraits) or "http".
+TELEREG_PORTRAIT_MATCHER = env.str("TELEREG_PORTRAIT_MATCHER", default="simulated")
+TELEREG_PORTRAIT_MATCHER_URL = env.str("TELEREG_PORTRAIT_MATCHER_URL", default="")
+TELEREG_PORTRAIT_MATCHER_USERNAME = env.str("TELEREG_PORTRAIT_MATCHER_USERNAME", default="")
+TELEREG_PORTRAIT_MATCHER_PASSWORD = env.str("TELEREG_PORTRAIT_MATCHER_PASSWORD", default="")
+TELEREG_PORTRAIT_MATCHER_TIMEOUT = env.float("TELEREG_PORTRAIT_MATCHER_TIMEOUT", default=5.0)
+TELEREG_PORTRAIT_MATCHER_RETRIES = env.int("TELEREG_PORTRAIT_MATCHER_RETRIES", default=2)
+TELEREG_PORTRAIT_MATCHER_BACKOFF = env.float("TELEREG_PORTRAIT_MATCHER_BACKOFF", default=0.2)
+TELEREG_PORTRAIT_MATCHER_BREAKER_THRESHOLD = env.int(
+    "TELEREG_PORTRAIT_MATCHER_BREAKER_THRESHOLD", default=5
+)
+TELEREG_PORTRAIT_MATCHER_BREAKER_RESET = env.float(
+    "TELEREG_PORTRAIT_MATCHER_BREAKER_RESET", default=30.0
+)
+CELERY_BEAT_SCHEDULE["portrait-reviews-expire"] = {
+    "task": "registration.tasks.expire_portrait_reviews",
+    "schedule": 300.0,
+}

@@ -170,3 +170,24 @@ window.addEventListener("pageshow", function (event) {
     });
   }
 });
+
+// The portrait capture step: a preview of the chosen or taken picture, read
+// as a data: URL (the CSP allows data: images, not blob:). Without a script
+// the file input still opens the camera and the upload works the same.
+document.addEventListener("change", function (event) {
+  var input = event.target;
+  if (!input.matches || !input.matches("input[type=file][data-portrait-preview]")) {
+    return;
+  }
+  var preview = document.getElementById(input.getAttribute("data-portrait-preview"));
+  var file = input.files && input.files[0];
+  if (!preview || !file || !window.FileReader) {
+    return;
+  }
+  var reader = new FileReader();
+  reader.onload = function () {
+    preview.src = reader.result;
+    preview.hidden = false;
+  };
+  reader.readAsDataURL(file);
+});
