@@ -394,6 +394,8 @@ def my_lines(request: HttpRequest) -> HttpResponse:
     }
     if page.state == "lines":
         context["lines"] = service.masked_lines(service.challenge_lines(challenge=challenge))
+        context["history"] = service.access_history(challenge=challenge)
+        context["corrections"] = service.corrections_of(challenge=challenge)
     return render(request, "reverification/subscriber/my_lines.html", context, status=page.status)
 
 
