@@ -109,6 +109,10 @@ STATUS_BY_ERROR: dict[str, int] = {
     "reverification.campaigns.AuthorityUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
     "reverification.campaigns.RequestClosed": status.HTTP_410_GONE,
     "reverification.my_lines.CodeRefused": status.HTTP_400_BAD_REQUEST,
+    "reverification.risk.InStoreOnly": status.HTTP_403_FORBIDDEN,
+    "reverification.risk.RiskLineClosed": status.HTTP_409_CONFLICT,
+    "reverification.risk.RiskFlagOpen": status.HTTP_409_CONFLICT,
+    "reverification.risk.RiskFlagClosed": status.HTTP_409_CONFLICT,
 }
 
 

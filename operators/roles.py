@@ -58,6 +58,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "line.legal_hold": frozenset({Role.COMPLIANCE_OFFICER}),
     # See the operator's partners (banks, apps on /api/camara/) and their calls.
     "partner.view": HEAD_OFFICE,
+    # Raise and lift risk flags on lines; suspend or blacklist a store.
+    "risk_flag.manage": frozenset({Role.COMPLIANCE_OFFICER}),
+    "store.suspend": frozenset({Role.COMPLIANCE_OFFICER}),
 }
 
 

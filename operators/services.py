@@ -25,6 +25,7 @@ from .models import (
     ConfidentialityUndertaking,
     Language,
     Partner,
+    PartnerKind,
     RoleGrant,
     RoleGrantState,
     StaffMember,
@@ -485,7 +486,9 @@ def staff_of_any(user: AbstractBaseUser) -> StaffMember | None:
 
 
 @transaction.atomic
-def partner_create(*, user: AbstractBaseUser, operator: Operator, name: str) -> Partner:
+def partner_create(
+    *, user: AbstractBaseUser, operator: Operator, name: str, kind: str = PartnerKind.FRAUD_CHECKS
+) -> Partner:
     """Make ``user`` the sign-in account of a partner of ``operator``.
 
     A partner account is never also staff nor a platform admin: its calls
@@ -493,6 +496,6 @@ def partner_create(*, user: AbstractBaseUser, operator: Operator, name: str) -> 
     flag beside it would open every other surface."""
     if StaffMember.objects.filter(user=user).exists() or user.is_superuser or user.is_staff:
         raise PartnerAccountInvalid()
-    partner = Partner.objects.create(user=user, operator=operator, name=name)
+    partner = Partner.objects.create(user=user, operator=operator, name=name, kind=kind)
     logger.info("Partner %s created for operator %s", partner.pk, operator.pk)
     return partner

@@ -18,4 +18,5 @@ urlpatterns = [
         api.RequestExtendView.as_view(),
         name="reverification-extend",
     ),
+    path("risk-flags/", api.RiskFlagCreateView.as_view(), name="risk-flag-create"),
 ]

@@ -44,7 +44,7 @@ from operators.models import Operator
 from registration.models import Line, LineKind, LineStatus
 from registration.selectors import line_holder_is
 
-from . import dispatch, stays
+from . import dispatch, risk, stays
 from .models import (
     BatchState,
     Campaign,
@@ -726,6 +726,7 @@ def request_answer(
     recent = request.last_attempt_at and now - request.last_attempt_at <= ATTEMPT_WINDOW
     if recent and request.failed_attempts >= MAX_FAILED_ATTEMPTS:
         raise TooManyAttempts()
+    risk.answer_channel_check(request=request, channel=channel)
     normalised = identity_services.identity_validate(operator=request.operator, identity=identity)
     if not line_holder_is(line=request.line, identity=normalised):
         _count_failure(request.pk, now)
@@ -758,6 +759,7 @@ def request_answer(
         Line.objects.filter(
             pk=req.line_id, status__in=[LineStatus.BARRED_OUTGOING, LineStatus.SUSPENDED]
         ).update(status=LineStatus.ACTIVE, status_reason="reverified", status_changed_at=now)
+        risk.request_verified(request_id=req.pk, now=now)
     return req
 
 
@@ -1194,6 +1196,11 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
         batch_ids += campaign_batches
         expired += done
         barred += bars
+    # Risk flags: a high flag past its 24 hours suspends its line; a medium
+    # flag whose request expired above lapses (after the campaign steps, so
+    # that today's expiries count today).
+    flagged = _guarded("risk flags", lambda: risk.risk_cycle(now=now))
+    suspended += flagged.suspended if flagged else 0
     suspended_operators: list[int] = []
     for operator in Operator.objects.order_by("pk"):
         try:

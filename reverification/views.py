@@ -38,7 +38,7 @@ from operators.tenancy import can, staff_of
 from operators.timezones import operator_time_zone_activate
 from registration import selectors as registration_selectors
 
-from . import campaigns, selectors, tokens
+from . import campaigns, risk, selectors, tokens
 from . import my_lines as service
 from .models import DISPUTE_REASON_TEXT_MAX, DisputeReason, MyLinesChallenge, RequestState
 
@@ -115,12 +115,16 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "done": req.state == RequestState.VERIFIED,
         "closed": req.state
         not in (RequestState.PENDING, RequestState.EXPIRED, RequestState.VERIFIED),
+        # A high risk flag: only a store answers; the page says so, no form.
+        "in_store": risk.in_store_only(req),
     }
     form = AnswerForm(
         request.POST or None, initial={"notice": notices[0].content_hash if notices else ""}
     )
     status = 200
-    if request.method == "POST" and not context["done"] and not context["closed"]:
+    if request.method == "POST" and context["in_store"]:
+        status = 403
+    elif request.method == "POST" and not context["done"] and not context["closed"]:
         if _address_blocked(request):
             form.add_error(
                 None, _("Too many wrong answers from this address. Try again in an hour.")
