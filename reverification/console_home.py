@@ -23,6 +23,9 @@ from .models import (
     DisputeState,
     NoticeKind,
     RequestState,
+    RiskFlag,
+    RiskFlagState,
+    VelocityAlert,
 )
 
 if TYPE_CHECKING:
@@ -94,5 +97,38 @@ panel_register(
         changelist="console:reverification_campaign_changelist",
         query={"state__in": ",".join(UNDER_WAY)},
         order=10,
+    )
+)
+
+
+def velocity_alerts_count(user: AnyUser) -> int:
+    """Bursts of openings past a velocity rule not yet acknowledged."""
+    return scoped(VelocityAlert.objects.filter(acknowledged_at__isnull=True), user).count()
+
+
+def risk_flags_open_count(user: AnyUser) -> int:
+    return scoped(RiskFlag.objects.filter(state=RiskFlagState.OPEN), user).count()
+
+
+count_register(
+    HomeCount(
+        key="velocity_alerts",
+        label=gettext_lazy("Velocity alerts (openings too fast) not acknowledged"),
+        permission="risk_flag.manage",
+        count=velocity_alerts_count,
+        changelist="console:reverification_velocityalert_changelist",
+        query={"acknowledged_at__isnull": "True"},
+        order=35,
+    )
+)
+count_register(
+    HomeCount(
+        key="risk_flags_open",
+        label=gettext_lazy("Open risk flags"),
+        permission="risk_flag.manage",
+        count=risk_flags_open_count,
+        changelist="console:reverification_riskflag_changelist",
+        query={"state__exact": RiskFlagState.OPEN},
+        order=36,
     )
 )
