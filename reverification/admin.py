@@ -486,7 +486,7 @@ class DisputeAdmin(ReadOnlyScopedAdmin):
     ]
     list_filter = ["state", "reason"]
     list_select_related = ["line", "resolved_by"]
-    actions = ["dismiss", "suspend_and_reverify"]
+    actions = ["dismiss", "suspend_and_reverify", "uphold_risk_dispute"]
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "campaign.manage")
@@ -514,6 +514,26 @@ class DisputeAdmin(ReadOnlyScopedAdmin):
     )
     def suspend_and_reverify(self, request: HttpRequest, queryset) -> None:
         self._resolve(request, queryset, True)
+
+    @admin.action(
+        description=gettext_lazy("Uphold: lift the disputed risk flag and restore the line"),
+        permissions=["uphold"],
+    )
+    def uphold_risk_dispute(self, request: HttpRequest, queryset) -> None:
+        count = 0
+        for dispute in queryset.filter(risk_flag__isnull=False, state="open"):
+            my_lines.risk_dispute_uphold(
+                dispute=dispute, actor=request.user, note=gettext("Dispute upheld in the console")
+            )
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d dispute upheld.", "%(count)d disputes upheld.", count)
+            % {"count": count},
+        )
+
+    def has_uphold_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "risk_flag.manage")
 
 
 # --- Risk flags and velocity alerts (issue 16) ------------------------------------------

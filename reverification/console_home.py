@@ -25,6 +25,7 @@ from .models import (
     RequestState,
     RiskFlag,
     RiskFlagState,
+    StandingPurpose,
     VelocityAlert,
 )
 
@@ -60,13 +61,17 @@ def campaigns_under_way(user: AnyUser) -> list[dict[str, Any]]:
             notified=Coalesce(Subquery(notified, output_field=IntegerField()), 0),
         )
         .order_by("-launched_at", "-pk")
-        .values("pk", "name", "state", "planned_count", "notified", "verified")[:PANEL_ROWS]
+        .values("pk", "name", "standing", "state", "planned_count", "notified", "verified")[
+            :PANEL_ROWS
+        ]
     )
     labels = dict(CampaignState.choices)
+    # A standing campaign is named by its purpose, in the reader's language.
+    standing = dict(StandingPurpose.choices)
     return [
         {
             "id": row["pk"],
-            "name": row["name"],
+            "name": str(standing[row["standing"]]) if row["standing"] in standing else row["name"],
             "state": str(labels.get(row["state"], "")),
             "planned": row["planned_count"],
             "sent": row["notified"],

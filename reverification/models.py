@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from identity.models import CorrectionRequest, Person
@@ -333,6 +334,7 @@ class DisputeState(models.TextChoices):
     DISMISSED = "dismissed", _("Dismissed")
     SUSPENDED = "suspended", _("Line suspended, re-verification opened")
     CANCELLED = "cancelled", _("Cancelled: the line closed")
+    UPHELD = "upheld", _("Upheld: the risk flag was lifted")
 
 
 class DisputeReason(models.TextChoices):
@@ -585,7 +587,7 @@ class RiskFlag(models.Model):
         indexes = [models.Index(fields=["state", "due_at"])]
 
     def __str__(self) -> str:
-        return f"risk flag #{self.pk}"
+        return gettext("risk flag #%(id)s") % {"id": self.pk}
 
 
 class VelocityRule(models.TextChoices):
@@ -627,4 +629,4 @@ class VelocityAlert(models.Model):
         indexes = [models.Index(fields=["operator", "rule", "key", "last_at"])]
 
     def __str__(self) -> str:
-        return f"velocity alert #{self.pk}"
+        return gettext("velocity alert #%(id)s") % {"id": self.pk}

@@ -27,6 +27,7 @@ from notices.messages import render_message
 from operators.models import Operator, StaffMember, Store
 from registration.models import LegalHold, Line, LineKind, LineStatus, PhoneNumber
 
+from . import risk
 from .models import (
     DISPUTE_REASON_TEXT_MAX,
     Campaign,
@@ -37,6 +38,8 @@ from .models import (
     MyLinesChallenge,
     RequestState,
     ReverificationRequest,
+    RiskFlag,
+    RiskFlagState,
 )
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -215,7 +218,19 @@ def challenge_lines(*, challenge: MyLinesChallenge) -> list[Line]:
 
 def masked_lines(lines: list[Line]) -> list[dict[str, object]]:
     """The person's lines as their page shows them: masked numbers, kind and
-    status by their labels in the page's language, never a raw code."""
+    status by their labels in the page's language, never a raw code; a line
+    with an open risk flag says so (tier, deadline, whether it is disputed)."""
+    flags = {
+        flag.line_id: flag
+        for flag in RiskFlag.objects.filter(
+            line__in=[line.pk for line in lines], state=RiskFlagState.OPEN
+        )
+    }
+    disputed = set(
+        Dispute.objects.filter(
+            risk_flag__in=list(flags.values()), state=DisputeState.OPEN
+        ).values_list("risk_flag_id", flat=True)
+    )
     return [
         {
             "uid": str(line.uid),
@@ -223,6 +238,16 @@ def masked_lines(lines: list[Line]) -> list[dict[str, object]]:
             "kind": line.get_kind_display(),
             "status": line.get_status_display(),
             "since": timezone.localdate(line.registered_at),
+            "risk": (
+                {
+                    "tier": flag.tier,
+                    "tier_label": flag.get_tier_display(),
+                    "due_at": flag.due_at,
+                    "disputed": flag.pk in disputed,
+                }
+                if (flag := flags.get(line.pk)) is not None
+                else None
+            ),
         }
         for line in lines
     ]
@@ -277,6 +302,57 @@ def dispute_report(
         return Dispute.objects.get(
             line=line, person_id=challenge.person_id, state=DisputeState.OPEN
         )
+
+
+def risk_dispute_file(*, challenge: MyLinesChallenge, line_uid: str, reason_text: str) -> Dispute:
+    """The subscriber disputes the open risk flag on one of their lines: a
+    dispute (reason ``risk_flag``) for the compliance officers, who lift the
+    flag or dismiss the dispute. Once per flag while open (a second submit
+    answers the first); a line without an open flag is refused."""
+    line = challenge_line(challenge=challenge, line_uid=line_uid)
+    text = _free_text(reason_text, field="reason_text", limit=DISPUTE_REASON_TEXT_MAX)
+    flag = RiskFlag.objects.filter(line=line, state=RiskFlagState.OPEN).first()
+    if flag is None:
+        raise InvalidInput(fields={"line": [_("This line has no open risk flag.")]})
+    existing = Dispute.objects.filter(
+        line=line, person_id=challenge.person_id, state=DisputeState.OPEN
+    ).first()
+    if existing is not None:
+        return existing
+    review_by = timezone.localdate() + dt.timedelta(days=line.operator.review_days)
+    try:
+        with transaction.atomic():
+            return Dispute.objects.create(
+                operator=line.operator,
+                line=line,
+                person_id=challenge.person_id,
+                reason=DisputeReason.RISK_FLAG,
+                reason_text=text,
+                review_by=review_by,
+                risk_flag=flag,
+            )
+    except IntegrityError:
+        return Dispute.objects.get(
+            line=line, person_id=challenge.person_id, state=DisputeState.OPEN
+        )
+
+
+@transaction.atomic
+def risk_dispute_uphold(*, dispute: Dispute, actor, note: str) -> Dispute:
+    """A compliance officer upholds a risk-flag dispute: the flag is lifted
+    (its request cancelled, the line restored) and the dispute closed."""
+    dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
+    if dispute.state != DisputeState.OPEN or dispute.risk_flag_id is None:
+        return dispute
+    flag = RiskFlag.objects.get(pk=dispute.risk_flag_id)
+    if flag.state == RiskFlagState.OPEN:
+        risk.risk_flag_lift(flag=flag, actor=actor, reason=note)
+    dispute.state = DisputeState.UPHELD
+    dispute.resolved_by = actor
+    dispute.resolved_at = timezone.now()
+    dispute.note = note[:300]
+    dispute.save()
+    return dispute
 
 
 # --- Self-service correction ----------------------------------------------------------

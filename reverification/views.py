@@ -350,7 +350,49 @@ def _step_correct(request: HttpRequest, page: MyLinesPage, *, submit: bool) -> N
     page.context["filed"] = filed
 
 
+class RiskDisputeForm(forms.Form):
+    """Dispute the risk flag on one of my lines, in a few words."""
+
+    line = forms.CharField(max_length=36, widget=forms.HiddenInput)
+    reason_text = forms.CharField(
+        max_length=DISPUTE_REASON_TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Why do you dispute it? (optional)"),
+    )
+
+
+def _step_risk_dispute(request: HttpRequest, page: MyLinesPage) -> None:
+    """File a dispute of a line's risk flag; errors are shown beside the field
+    on the lines page, under that line."""
+    form = RiskDisputeForm(request.POST)
+    page.state = "lines"
+    page.context["risk_dispute_form"] = form
+    if not form.is_valid():
+        page.status = 400
+        return
+    try:
+        dispute = service.risk_dispute_file(
+            challenge=page.challenge,
+            line_uid=form.cleaned_data["line"],
+            reason_text=form.cleaned_data["reason_text"],
+        )
+    except service.CodeRefused:
+        page.status = 404
+        page.context["error"] = _("This line is not one of yours.")
+        return
+    except DomainError as exc:
+        page.status = form_errors_add(form, exc)
+        # The line is a hidden field: its reason is shown at the top of the page.
+        if "line" in exc.fields:
+            page.context["error"] = " ".join(str(m) for m in exc.fields["line"])
+        return
+    page.state = "risk_disputed"
+    page.context["dispute"] = dispute
+
+
 STEPS_AFTER_CODE = {
+    "risk_dispute": _step_risk_dispute,
     "dispute": lambda request, page: _step_dispute(request, page, submit=False),
     "report": lambda request, page: _step_dispute(request, page, submit=True),
     "correct": lambda request, page: _step_correct(request, page, submit=False),

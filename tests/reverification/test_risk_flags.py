@@ -303,3 +303,124 @@ def test_an_unknown_number_is_404(officer, alpha, outbox):
         URL, {"line": "+8613999999999", "tier": "high", "reason": "Reported"}, format="json"
     )
     assert response.status_code == 404
+
+
+# --- The subscriber disputes a flag from /my-lines/ --------------------------------------
+
+
+def my_lines_client(holder, outbox):
+    from django.test import Client
+
+    from tests.reverification.subscriber_states import last_code
+
+    client = Client()
+    client.post(
+        "/my-lines/?lang=en",
+        {
+            "step": "start",
+            "operator": "alpha",
+            "id_type": holder.id_type,
+            "id_number": holder.id_number,
+            "name": holder.name,
+        },
+    )
+    assert (
+        client.post("/my-lines/?lang=en", {"step": "code", "code": last_code(outbox)}).status_code
+        == 200
+    )
+    return client
+
+
+def test_the_subscriber_sees_the_flag_disputes_it_and_compliance_upholds_it(
+    officer, open_mobile, outbox, alpha, make_staff, web_client_for
+):
+    from django.urls import reverse
+
+    from reverification.models import Dispute, DisputeReason, DisputeState
+
+    tx, holder = open_mobile()
+    flag(officer, tx.line)
+    client = my_lines_client(holder, outbox)
+    page = client.get("/my-lines/?lang=en").content.decode()
+    assert 'data-tier="high"' in page
+    assert "Visit one of our stores with your identity document by" in page
+    response = client.post(
+        "/my-lines/?lang=en",
+        {"step": "risk_dispute", "line": str(tx.line.uid), "reason_text": "I am the holder"},
+    )
+    assert response.status_code == 200
+    assert 'id="risk-disputed"' in response.content.decode()
+    client.post("/my-lines/?lang=en", {"step": "risk_dispute", "line": str(tx.line.uid)})
+    dispute = Dispute.objects.get()
+    assert dispute.reason == DisputeReason.RISK_FLAG
+    assert dispute.risk_flag == RiskFlag.objects.get()
+    assert 'id="risk-disputed-1"' in client.get("/my-lines/?lang=en").content.decode()
+
+    console = web_client_for(make_staff(alpha, Role.COMPLIANCE_OFFICER))
+    queue = console.get(reverse("console:reverification_dispute_changelist"))
+    assert dispute in list(queue.context["cl"].result_list)
+    done = console.post(
+        reverse("console:reverification_dispute_changelist"),
+        {"action": "uphold_risk_dispute", "_selected_action": [dispute.pk]},
+    )
+    assert done.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.state == DisputeState.UPHELD
+    assert RiskFlag.objects.get().state == RiskFlagState.LIFTED
+    line = Line.objects.get(pk=tx.line.pk)
+    assert line.status == LineStatus.ACTIVE
+    assert RiskFlag.objects.get().request.state == RequestState.CANCELLED
+
+
+def test_a_line_without_a_flag_or_another_persons_line_cannot_be_disputed(
+    officer, open_mobile, outbox
+):
+    from reverification.models import Dispute
+
+    tx, holder = open_mobile()
+    other, _ = open_mobile()
+    flag(officer, other.line)
+    client = my_lines_client(holder, outbox)
+    unflagged = client.post(
+        "/my-lines/?lang=en", {"step": "risk_dispute", "line": str(tx.line.uid)}
+    )
+    assert unflagged.status_code == 400
+    assert "This line has no open risk flag." in unflagged.content.decode()
+    foreign = client.post(
+        "/my-lines/?lang=en", {"step": "risk_dispute", "line": str(other.line.uid)}
+    )
+    assert foreign.status_code == 404
+    assert not Dispute.objects.exists()
+
+
+def test_the_console_raises_a_flag_and_shows_it_with_its_request(
+    alpha, make_staff, web_client_for, open_mobile, outbox
+):
+    from django.urls import reverse
+
+    tx, _ = open_mobile()
+    console = web_client_for(make_staff(alpha, Role.COMPLIANCE_OFFICER))
+    url = reverse("console:reverification_riskflag_raise")
+    assert console.get(url).status_code == 200
+    bad = console.post(url, {"line": tx.line.number, "tier": "high", "reason": ""})
+    assert bad.status_code == 400
+    assert 'id="error-reason"' in bad.content.decode()
+    unknown = console.post(url, {"line": "+8613999999999", "tier": "high", "reason": "Feed"})
+    assert unknown.status_code == 400
+    assert 'id="error-line"' in unknown.content.decode()
+    done = console.post(url, {"line": tx.line.number, "tier": "high", "reason": "Feed report"})
+    assert done.status_code == 302
+    flag_row = RiskFlag.objects.get()
+    page = console.get(reverse("console:reverification_riskflag_change", args=[flag_row.pk]))
+    body = page.content.decode()
+    assert f"request #{flag_row.request_id}" in body
+    assert tx.line.number not in body
+    listing = console.get(reverse("console:reverification_riskflag_changelist"))
+    assert flag_row in list(listing.context["cl"].result_list)
+    lifted = console.post(
+        reverse("console:reverification_riskflag_lift", args=[flag_row.pk]),
+        {"reason": "Mistaken report"},
+    )
+    assert lifted.status_code == 302
+    assert RiskFlag.objects.get().state == RiskFlagState.LIFTED
+    assert Line.objects.get(pk=tx.line.pk).status == LineStatus.ACTIVE
