@@ -33,6 +33,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_lazy
 
 from config.api import DomainError, InvalidInput
+from identity.models import Person
 from operators.models import Operator
 from registration.models import Line, LineStatus
 
@@ -219,7 +220,15 @@ def risk_flag_raise(
     reason = reason_clean(reason)
     now = now or timezone.now()
     with transaction.atomic():
-        line = Line.objects.select_for_update().select_related("operator").get(pk=line.pk)
+        # The holder's row first, as an opening locks it (its cap check): the
+        # same order everywhere, so a flag raised while the holder's next line
+        # opens waits for it instead of deadlocking with it.
+        holder_id = Line.objects.filter(pk=line.pk).values_list("holder_id", flat=True).first()
+        if holder_id is not None:
+            list(Person.objects.select_for_update().filter(pk=holder_id).values_list("pk"))
+        line = (
+            Line.objects.select_for_update(of=("self",)).select_related("operator").get(pk=line.pk)
+        )
         if line.status == LineStatus.CLOSED or line.holder_id is None:
             raise RiskLineClosed()
         superseded = None

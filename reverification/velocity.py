@@ -122,7 +122,9 @@ def _rule(line, *, rule, key, lines, limit, window, store, now) -> VelocityAlert
             to_flag = list(lines.values_list("pk", flat=True))
             logger.info("velocity: alert %s (%s) raised", alert.pk, rule)
         else:
-            alert.openings += 1
+            # The lines in the window now (the alert's own count may have
+            # included this line already, when openings raced).
+            alert.openings = max(alert.openings, count)
             alert.last_at = now
             alert.save(update_fields=["openings", "last_at"])
             to_flag = [line.pk]

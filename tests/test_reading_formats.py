@@ -193,6 +193,7 @@ def _operator_form(operator: Operator, **changes: str) -> dict[str, str]:
         if operator.quarantine_days is None
         else str(operator.quarantine_days),
         "document_notice_days": str(operator.document_notice_days),
+        "disclosure_notice_delay_days": str(operator.disclosure_notice_delay_days),
     }
     data.update(changes)
     return data

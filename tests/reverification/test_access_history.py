@@ -231,3 +231,23 @@ def test_the_history_speaks_the_pages_language(client, open_mobile, outbox, lang
     body = open_page(client, holder, outbox, lang=lang)
     assert label in body
     assert f'lang="{lang}"' in body
+
+
+def test_the_history_costs_the_same_few_queries_however_many_entries(
+    client, open_mobile, outbox, alpha, make_staff, django_assert_max_num_queries
+):
+    tx, holder = open_mobile()
+    open_page(client, holder, outbox)
+    challenge = MyLinesChallenge.objects.get()
+    for n in range(30):
+        officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
+        access_log.append(
+            operator=alpha,
+            actor=officer.user,
+            purpose=AccessPurpose.COMPLIANCE_REVIEW,
+            person=tx.line.holder,
+            reason=f"review {n}",
+        )
+    with django_assert_max_num_queries(7):
+        history = my_lines.access_history(challenge=challenge)
+    assert len(history.entries) >= 31
