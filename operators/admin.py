@@ -691,11 +691,11 @@ class PartnerAdmin(ScopedAdmin):
     member's), so the console cannot turn a staff account into one."""
 
     permission_prefix = "partner"
-    list_display = ("name", "user", "active", "created_at")
-    list_filter = ("active",)
+    list_display = ("name", "user", "kind", "active", "created_at")
+    list_filter = ("active", "kind")
     list_select_related = ("user", "operator")
     search_fields = ("name",)
-    fields = ("name", "user", "operator", "active", "created_at")
+    fields = ("name", "user", "operator", "kind", "active", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
