@@ -424,3 +424,14 @@ def test_the_console_raises_a_flag_and_shows_it_with_its_request(
     assert lifted.status_code == 302
     assert RiskFlag.objects.get().state == RiskFlagState.LIFTED
     assert Line.objects.get(pk=tx.line.pk).status == LineStatus.ACTIVE
+
+
+def test_a_retried_post_with_its_idempotency_key_raises_one_flag(alpha, open_mobile, outbox):
+    tx, _ = open_mobile()
+    feed = partner_client(alpha, "antifraud", PartnerKind.RISK_FEED)
+    body = {"line": tx.line.number, "tier": "high", "reason": "Reported by the centre"}
+    first = feed.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="flag-0001-abcdef")
+    again = feed.post(URL, body, format="json", HTTP_IDEMPOTENCY_KEY="flag-0001-abcdef")
+    assert first.status_code == again.status_code == 201
+    assert first.json()["id"] == again.json()["id"]
+    assert RiskFlag.objects.count() == 1
