@@ -92,6 +92,9 @@ STATUS_BY_ERROR: dict[str, int] = {
     "operators.errors.FourEyes": status.HTTP_403_FORBIDDEN,
     "operators.errors.StaffChangeInvalid": status.HTTP_400_BAD_REQUEST,
     "operators.errors.PartnerAccountInvalid": status.HTTP_400_BAD_REQUEST,
+    "operators.errors.StoreStatusNotAllowed": status.HTTP_403_FORBIDDEN,
+    "operators.errors.StoreStatusInvalid": status.HTTP_400_BAD_REQUEST,
+    "operators.errors.StoreSuspended": status.HTTP_403_FORBIDDEN,
     "operators.two_factor.SecondFactorRequired": status.HTTP_401_UNAUTHORIZED,
     "operators.two_factor.SecondFactorInvalid": status.HTTP_401_UNAUTHORIZED,
     "operators.two_factor.SecondFactorLocked": status.HTTP_429_TOO_MANY_REQUESTS,
@@ -113,6 +116,10 @@ STATUS_BY_ERROR: dict[str, int] = {
     "reverification.my_lines.CodeRefused": status.HTTP_400_BAD_REQUEST,
     # registration: the portrait review queue
     "registration.reviews.ReviewNotAllowed": status.HTTP_403_FORBIDDEN,
+    "reverification.risk.InStoreOnly": status.HTTP_403_FORBIDDEN,
+    "reverification.risk.RiskLineClosed": status.HTTP_409_CONFLICT,
+    "reverification.risk.RiskFlagOpen": status.HTTP_409_CONFLICT,
+    "reverification.risk.RiskFlagClosed": status.HTTP_409_CONFLICT,
 }
 
 

@@ -17,13 +17,15 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from config.api import DomainError
+from config.forms import form_errors_add
 
 from . import console_home, services
 from .models import (
@@ -34,6 +36,7 @@ from .models import (
     RoleGrantState,
     StaffMember,
     Store,
+    StoreStatus,
     UndertakingAcceptance,
 )
 from .tenancy import can, is_platform_admin, scoped, staff_of
@@ -276,6 +279,79 @@ class StoreAdmin(OperatorScopedAdmin):
 
     def get_list_filter(self, request: HttpRequest):
         return ["active", "operator"] if is_platform_admin(request.user) else ["active"]
+
+    # Issue 16: a store's status (suspended, blacklisted) changes only through
+    # its status page (services.store_status_set), never in the store form.
+    readonly_fields = ["status", "status_reason", "status_changed_by", "status_changed_at"]
+    change_form_template = "operators/admin/store_change_form.html"
+
+    def get_list_display(self, request: HttpRequest):
+        return [*super().get_list_display(request), "status"]
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:pk>/status/",
+                self.admin_site.admin_view(self.status_view),
+                name="operators_store_status",
+            )
+        ]
+        return extra + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        if can(request.user, "store.suspend"):
+            extra_context["status_url"] = reverse(
+                "console:operators_store_status", args=[object_id]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def status_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Suspend, blacklist or reinstate the store with a reason (compliance
+        officers): GET the form, POST through services.store_status_set; a bad
+        field is shown beside it. Another operator's store is a 404."""
+        if not can(request.user, "store.suspend"):
+            raise PermissionDenied
+        store = get_object_or_404(self.get_queryset(request), pk=pk)
+        form = StoreStatusForm(request.POST or None, initial={"status": store.status})
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                try:
+                    services.store_status_set(
+                        store=store,
+                        status=form.cleaned_data["status"],
+                        reason=form.cleaned_data["reason"],
+                        actor=request.user,
+                    )
+                except DomainError as exc:
+                    status = form_errors_add(form, exc)
+                else:
+                    self.message_user(request, gettext("The store's status is changed."))
+                    return redirect(reverse("console:operators_store_change", args=[store.pk]))
+        return TemplateResponse(
+            request,
+            "operators/admin/store_status.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": gettext("Suspend or blacklist a store"),
+                "store": store,
+                "form": form,
+            },
+            status=status,
+        )
+
+
+class StoreStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=StoreStatus.choices, label=gettext_lazy("Status"))
+    reason = forms.CharField(
+        max_length=300,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=gettext_lazy("Reason"),
+    )
 
 
 class StaffMemberInline(admin.StackedInline):
@@ -628,11 +704,11 @@ class PartnerAdmin(ScopedAdmin):
     member's), so the console cannot turn a staff account into one."""
 
     permission_prefix = "partner"
-    list_display = ("name", "user", "active", "created_at")
-    list_filter = ("active",)
+    list_display = ("name", "user", "kind", "active", "created_at")
+    list_filter = ("active", "kind")
     list_select_related = ("user", "operator")
     search_fields = ("name",)
-    fields = ("name", "user", "operator", "active", "created_at")
+    fields = ("name", "user", "operator", "kind", "active", "created_at")
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:

@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from config.api import DomainError
 
 from . import selectors, services, tokens, two_factor
+from .errors import StoreSuspended
 from .models import StaffMember, Store
 from .roles import Role
 from .tenancy import second_factor_required, staff_of
@@ -81,6 +82,8 @@ class TokenObtainView(APIView):
             raise InvalidCredentials(
                 fields={"password": [gettext("The username or password is not correct.")]}
             )
+        if selectors.store_suspended_for(user):
+            raise StoreSuspended()
         if second_factor_required(user):
             two_factor.second_factor_verify(
                 user=user, code=data.validated_data.get("otp", ""), request=django_request

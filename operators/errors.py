@@ -58,3 +58,18 @@ class PartnerAccountInvalid(DomainError):
     message = _(
         "A partner's account must be its own: not a staff member's, not a platform admin's."
     )
+
+
+class StoreStatusNotAllowed(DomainError):
+    code = "role_not_allowed"
+    message = _("Only a compliance officer of the store's operator suspends or blacklists it.")
+
+
+class StoreStatusInvalid(DomainError):
+    code = "invalid"
+    message = _("Some fields are not valid.")
+
+
+class StoreSuspended(DomainError):
+    code = "store_suspended"
+    message = _("Your store is suspended: its staff cannot sign in. Ask your compliance office.")

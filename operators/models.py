@@ -190,6 +190,16 @@ class Operator(models.Model):
             "Days a portrait is kept after it was taken (empty: as long as the person's data)."
         ),
     )
+    disclosure_notice_delay_days = models.PositiveSmallIntegerField(
+        _("disclosure notice delay (days)"),
+        default=0,
+        validators=[MaxValueValidator(3650)],
+        help_text=_(
+            "Days after a release to an authority before the subscriber sees it in their "
+            "access history (0: at once). While a legal hold is on one of their lines, it "
+            "stays hidden."
+        ),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -243,6 +253,12 @@ class Operator(models.Model):
             )
 
 
+class StoreStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    BLACKLISTED = "blacklisted", _("Blacklisted")
+
+
 class Store(models.Model):
     TENANT_OPERATOR_PATH = "operator"
 
@@ -258,6 +274,27 @@ class Store(models.Model):
         _("address"), max_length=300, help_text=_("The store's own business address.")
     )
     active = models.BooleanField(_("active"), default=True)
+    # Suspended or blacklisted by a compliance officer (operators.services
+    # store_status_set): its staff can no longer sign in or work.
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=StoreStatus.choices,
+        default=StoreStatus.ACTIVE,
+        db_default=StoreStatus.ACTIVE,
+    )
+    status_reason = models.CharField(
+        _("status reason"), max_length=300, blank=True, default="", db_default=""
+    )
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("status changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status_changed_at = models.DateTimeField(_("status changed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -473,6 +510,11 @@ class WorkerHeartbeat(models.Model):
         return f"{self.name} seen {self.seen_at:%Y-%m-%d %H:%M}"
 
 
+class PartnerKind(models.TextChoices):
+    FRAUD_CHECKS = "fraud_checks", _("Fraud checks (CAMARA)")
+    RISK_FEED = "risk_feed", _("Risk feed (anti-fraud centre)")
+
+
 class Partner(models.Model):
     """A partner of one operator (a bank, an app) that asks the CAMARA fraud
     checks (``/api/camara/``) about the operator's numbers. It is an API
@@ -493,6 +535,15 @@ class Partner(models.Model):
         Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="partners"
     )
     name = models.CharField(_("name"), max_length=80)
+    # What the partner may call: the CAMARA fraud checks, or (an anti-fraud
+    # centre) only POST /api/v1/risk-flags/.
+    kind = models.CharField(
+        _("kind"),
+        max_length=16,
+        choices=PartnerKind.choices,
+        default=PartnerKind.FRAUD_CHECKS,
+        db_default=PartnerKind.FRAUD_CHECKS,
+    )
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -68,6 +68,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "report.view": HEAD_OFFICE,
     # Decide a portrait the counter's check sent to review (never one's own).
     "portrait.review": frozenset({Role.COMPLIANCE_OFFICER, Role.STORE_MANAGER}),
+    # Raise and lift risk flags on lines; suspend or blacklist a store.
+    "risk_flag.manage": frozenset({Role.COMPLIANCE_OFFICER}),
+    "store.suspend": frozenset({Role.COMPLIANCE_OFFICER}),
 }
 
 

@@ -13,6 +13,7 @@ from .models import (
     RoleGrantState,
     StaffMember,
     Store,
+    StoreStatus,
     UndertakingAcceptance,
 )
 from .tenancy import scoped
@@ -83,3 +84,15 @@ def partner_of(user: AnyUser | None) -> Partner | None:
         )
         setattr(user, _PARTNER_CACHE_ATTR, partner)
     return getattr(user, _PARTNER_CACHE_ATTR)
+
+
+def store_suspended_for(user) -> bool:
+    """Whether ``user`` is staff of a store that is suspended or blacklisted
+    (they may not sign in, on the pages or for an API token)."""
+    if user is None or not getattr(user, "pk", None):
+        return False
+    return (
+        StaffMember.objects.filter(user_id=user.pk, store__isnull=False)
+        .exclude(store__status=StoreStatus.ACTIVE)
+        .exists()
+    )

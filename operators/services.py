@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from . import hooks
 from .audit import RoleChangeEvent, role_audit_record
 from .errors import (
     FourEyes,
@@ -20,14 +22,19 @@ from .errors import (
     RoleChangeNotAllowed,
     SelfRoleChange,
     StaffChangeInvalid,
+    StoreStatusInvalid,
+    StoreStatusNotAllowed,
 )
 from .models import (
     ConfidentialityUndertaking,
     Language,
     Partner,
+    PartnerKind,
     RoleGrant,
     RoleGrantState,
     StaffMember,
+    Store,
+    StoreStatus,
     UndertakingAcceptance,
     WorkerHeartbeat,
 )
@@ -485,7 +492,9 @@ def staff_of_any(user: AbstractBaseUser) -> StaffMember | None:
 
 
 @transaction.atomic
-def partner_create(*, user: AbstractBaseUser, operator: Operator, name: str) -> Partner:
+def partner_create(
+    *, user: AbstractBaseUser, operator: Operator, name: str, kind: str = PartnerKind.FRAUD_CHECKS
+) -> Partner:
     """Make ``user`` the sign-in account of a partner of ``operator``.
 
     A partner account is never also staff nor a platform admin: its calls
@@ -493,6 +502,52 @@ def partner_create(*, user: AbstractBaseUser, operator: Operator, name: str) -> 
     flag beside it would open every other surface."""
     if StaffMember.objects.filter(user=user).exists() or user.is_superuser or user.is_staff:
         raise PartnerAccountInvalid()
-    partner = Partner.objects.create(user=user, operator=operator, name=name)
+    partner = Partner.objects.create(user=user, operator=operator, name=name, kind=kind)
     logger.info("Partner %s created for operator %s", partner.pk, operator.pk)
     return partner
+
+
+# --- Store suspension and blacklisting (issue 16) -----------------------------------------
+
+STORE_REASON_MAX = 300
+
+
+@transaction.atomic
+def store_status_set(*, store: Store, status: str, reason: str, actor: AbstractBaseUser) -> Store:
+    """Suspend, blacklist or reinstate a store, with a reason, by a compliance
+    officer of its operator (or a platform admin); who and when are kept on
+    the store. From the next request its staff can no longer sign in or work
+    (``tenancy.staff_of`` sees no staff of a store that is not active).
+    Blacklisting also runs the store-blacklisted hook (re-verification opens
+    a campaign on the store's recent lines) in this transaction."""
+    staff = staff_of(actor)
+    allowed = can(actor, "store.suspend") and (
+        is_platform_admin(actor) or (staff is not None and staff.operator_id == store.operator_id)
+    )
+    if not allowed:
+        raise StoreStatusNotAllowed()
+    if status not in StoreStatus.values:
+        raise StoreStatusInvalid(fields={"status": [gettext("Not a known store status.")]})
+    text = reason.strip() if isinstance(reason, str) else ""
+    if len(text) < 3:
+        raise StoreStatusInvalid(fields={"reason": [gettext("Say why (at least 3 characters).")]})
+    if len(text) > STORE_REASON_MAX:
+        raise StoreStatusInvalid(
+            fields={
+                "reason": [gettext("At most %(limit)s characters.") % {"limit": STORE_REASON_MAX}]
+            }
+        )
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in text):
+        raise StoreStatusInvalid(fields={"reason": [gettext("Text without control characters.")]})
+    store = Store.objects.select_for_update().get(pk=store.pk)
+    was = store.status
+    now = timezone.now()
+    store.status = status
+    store.status_reason = text
+    store.status_changed_by = actor
+    store.status_changed_at = now
+    store.save(update_fields=["status", "status_reason", "status_changed_by", "status_changed_at"])
+    logger.info("store %s: %s -> %s by user %s", store.pk, was, status, actor.pk)
+    if status == StoreStatus.BLACKLISTED and was != StoreStatus.BLACKLISTED:
+        hooks.store_blacklisted(store, actor, now)
+    return store

@@ -59,8 +59,11 @@ class _StaffQuery:
             Operator,
             StaffMember,
             Store,
+            StoreStatus,
             UndertakingAcceptance,
         )
+
+        self.store_active = StoreStatus.ACTIVE.value
 
         s = self.staff = ModelColumns(connection, StaffMember, "s")
         o = self.operator = ModelColumns(connection, Operator, "o")
@@ -82,13 +85,15 @@ class _StaffQuery:
             f" INNER JOIN {o.table} ON {s.column('operator')} = {o.column('id')}"
             f" LEFT OUTER JOIN {st.table} ON {s.column('store')} = {st.column('id')}"
             f" WHERE {s.column('user')} = %s AND {s.column('active')} = %s"
+            # A suspended or blacklisted store's staff are nobody's staff.
+            f" AND ({s.column('store')} IS NULL OR {st.column('status')} = %s)"
         )
         self.operator_field = StaffMember._meta.get_field("operator")
         self.store_field = StaffMember._meta.get_field("store")
 
     def fetch(self, user_id: int) -> StaffMember | None:
         with self.connection.cursor() as cursor:
-            cursor.execute(self.sql, [user_id, True])
+            cursor.execute(self.sql, [user_id, True, self.store_active])
             row = cursor.fetchone()
         if row is None:
             return None

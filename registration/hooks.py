@@ -50,3 +50,19 @@ def line_closed_register(action: Callable[[Any, Any, Any], None]) -> None:
 def line_closed(line: Any, now: Any, actor: Any) -> None:
     for action in _line_closed:
         action(line, now, actor)
+
+
+_line_opened: list[Callable[[int], None]] = []
+
+
+def line_opened_register(action: Callable[[int], None]) -> None:
+    """An action an app above takes after a line opened, once the opening has
+    committed: ``action(line_id)`` (re-verification's velocity rules). It runs
+    outside the opening's transaction, so it can neither slow nor undo it."""
+    if action not in _line_opened:
+        _line_opened.append(action)
+
+
+def line_opened(line_id: int) -> None:
+    for action in _line_opened:
+        action(line_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
@@ -16,7 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 from identity import services as identity_services
 from identity.models import Person
 
-from . import closing, numbers, sims
+from . import closing, hooks, numbers, sims
 from .errors import LineOnLegalHold, ServiceAlreadyActive, ServiceNotApplicable, ServiceNotFound
 from .models import (
     CloseReason,
@@ -202,6 +203,9 @@ def open_line(tx: Transaction, now: dt.datetime) -> Line:
         recycled_at=now if used_before else None,
         stay_until=tx.stay_until,
     )
+    # Velocity rules and the like, above registration, after the commit; robust:
+    # their failure never turns a committed opening into an error.
+    transaction.on_commit(lambda: hooks.line_opened(line.pk), robust=True)
     Person.objects.filter(pk=tx.applicant_id).update(
         lines_held=Coalesce(
             Subquery(

@@ -39,6 +39,7 @@ from rest_framework.views import APIView
 from config.parsers import RequestTooLarge
 from config.request_id import current_request_id
 from identity import selectors as identity_selectors
+from operators.models import PartnerKind
 from operators.selectors import partner_of
 from operators.tokens import ExpiringTokenAuthentication
 
@@ -170,7 +171,9 @@ class IsPartner(permissions.BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             raise exceptions.NotAuthenticated()
-        if partner_of(user) is None:
+        partner = partner_of(user)
+        # A risk-feed partner (an anti-fraud centre) reaches only /risk-flags/.
+        if partner is None or partner.kind != PartnerKind.FRAUD_CHECKS:
             raise exceptions.PermissionDenied()
         return True
 

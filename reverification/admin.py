@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
@@ -17,14 +18,18 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, gettext_lazy, ngettext
 
 from config.api import DomainError
+from config.forms import form_errors_add
+from identity import selectors as identity_selectors
 from identity.exports import CsvExportMixin
 from operators.admin import OperatorScopedAdmin, console
 from operators.tenancy import can, staff_of
 from registration.admin import ReadOnlyInline, ReadOnlyScopedAdmin, failed_text
+from registration.models import Line, LineStatus
+from registration.numbers import InvalidNumber, to_e164
 
 from . import (
     campaigns,
@@ -33,9 +38,11 @@ from . import (
     exports,
     launch_preview,
     my_lines,
+    risk,
 )
 from .console_forms import CampaignForm
 from .models import (
+    RISK_REASON_MAX,
     BatchState,
     Campaign,
     CampaignEvent,
@@ -43,6 +50,11 @@ from .models import (
     DispatchBatch,
     Dispute,
     RequestState,
+    RiskFlag,
+    RiskFlagState,
+    RiskSource,
+    RiskTier,
+    VelocityAlert,
 )
 
 
@@ -482,7 +494,7 @@ class DisputeAdmin(ReadOnlyScopedAdmin):
     ]
     list_filter = ["state", "reason"]
     list_select_related = ["line", "resolved_by"]
-    actions = ["dismiss", "suspend_and_reverify"]
+    actions = ["dismiss", "suspend_and_reverify", "uphold_risk_dispute"]
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return can(request.user, "campaign.manage")
@@ -510,3 +522,227 @@ class DisputeAdmin(ReadOnlyScopedAdmin):
     )
     def suspend_and_reverify(self, request: HttpRequest, queryset) -> None:
         self._resolve(request, queryset, True)
+
+    @admin.action(
+        description=gettext_lazy("Uphold: lift the disputed risk flag and restore the line"),
+        permissions=["uphold"],
+    )
+    def uphold_risk_dispute(self, request: HttpRequest, queryset) -> None:
+        count = 0
+        for dispute in queryset.filter(risk_flag__isnull=False, state="open"):
+            my_lines.risk_dispute_uphold(
+                dispute=dispute, actor=request.user, note=gettext("Dispute upheld in the console")
+            )
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d dispute upheld.", "%(count)d disputes upheld.", count)
+            % {"count": count},
+        )
+
+    def has_uphold_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "risk_flag.manage")
+
+
+# --- Risk flags and velocity alerts (issue 16) ------------------------------------------
+
+
+class RiskFlagRaiseForm(forms.Form):
+    line = forms.CharField(max_length=32, label=gettext_lazy("Number"))
+    tier = forms.ChoiceField(choices=RiskTier.choices, label=gettext_lazy("Tier"))
+    reason = forms.CharField(
+        max_length=RISK_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=gettext_lazy("Reason"),
+        strip=False,
+    )
+
+
+class RiskFlagLiftForm(forms.Form):
+    reason = forms.CharField(
+        max_length=RISK_REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=gettext_lazy("Why is the flag lifted?"),
+        strip=False,
+    )
+
+
+@admin.register(RiskFlag, site=console)
+class RiskFlagAdmin(ReadOnlyScopedAdmin):
+    """Risky lines: each flag with its tier, state, source, deadline and its
+    re-verification request. Raise one (Console → Risk flags → Raise a risk
+    flag) and lift an open one from its page, both through
+    reverification.risk."""
+
+    list_display = [
+        "pk",
+        "line_masked",
+        "tier",
+        "state",
+        "source",
+        "due_at",
+        "created_at",
+        "request_link",
+    ]
+    list_filter = ["state", "tier", "source"]
+    list_select_related = ["line", "request"]
+    fields = [
+        "line_masked",
+        "tier",
+        "state",
+        "source",
+        "reason",
+        "raised_by_label",
+        "due_at",
+        "created_at",
+        "request_link",
+        "resolved_at",
+        "resolution_note",
+    ]
+    readonly_fields = fields
+    change_form_template = "reverification/admin/riskflag_change_form.html"
+    change_list_template = "reverification/admin/riskflag_change_list.html"
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "risk_flag.manage")
+
+    @admin.display(description=gettext_lazy("Number"))
+    def line_masked(self, obj: RiskFlag) -> str:
+        return identity_selectors.phone_masked(obj.line.number)
+
+    @admin.display(description=gettext_lazy("re-verification request"))
+    def request_link(self, obj: RiskFlag) -> str:
+        if not obj.request_id:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a> ({})',
+            reverse("console:reverification_campaign_change", args=[obj.request.campaign_id]),
+            gettext("request #%(id)s") % {"id": obj.request_id},
+            obj.request.get_state_display(),
+        )
+
+    def get_urls(self):
+        extra = [
+            path(
+                "raise/",
+                self.admin_site.admin_view(self.raise_view),
+                name="reverification_riskflag_raise",
+            ),
+            path(
+                "<int:pk>/lift/",
+                self.admin_site.admin_view(self.lift_view),
+                name="reverification_riskflag_lift",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        flag = self.get_queryset(request).filter(pk=object_id).first()
+        if flag is not None and flag.state == RiskFlagState.OPEN:
+            extra_context["lift_form"] = RiskFlagLiftForm()
+            extra_context["lift_url"] = reverse(
+                "console:reverification_riskflag_lift", args=[flag.pk]
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def raise_view(self, request: HttpRequest) -> HttpResponse:
+        """GET: the form (number, tier, reason). POST: the flag, through
+        risk.risk_flag_raise; a bad field is shown beside it, an unknown or
+        another operator's number too."""
+        staff = staff_of(request.user)
+        if not can(request.user, "risk_flag.manage") or staff is None:
+            raise PermissionDenied
+        form = RiskFlagRaiseForm(request.POST or None)
+        status = 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                line = None
+                try:
+                    number = to_e164(form.cleaned_data["line"], country=staff.operator.country)
+                except InvalidNumber as exc:
+                    form.add_error("line", str(exc))
+                else:
+                    line = (
+                        Line.objects.filter(operator=staff.operator, number=number)
+                        .exclude(status=LineStatus.CLOSED)
+                        .first()
+                    )
+                    if line is None:
+                        form.add_error(
+                            "line", gettext("No open line of this operator has this number.")
+                        )
+                if line is not None:
+                    try:
+                        raised = risk.risk_flag_raise(
+                            line=line,
+                            tier=form.cleaned_data["tier"],
+                            reason=form.cleaned_data["reason"],
+                            source=RiskSource.COMPLIANCE,
+                            actor=request.user,
+                        )
+                    except DomainError as exc:
+                        status = form_errors_add(form, exc)
+                    else:
+                        self.message_user(
+                            request, gettext("Risk flag #%(id)s raised.") % {"id": raised.flag.pk}
+                        )
+                        return redirect(
+                            reverse("console:reverification_riskflag_change", args=[raised.flag.pk])
+                        )
+        return TemplateResponse(
+            request,
+            "reverification/admin/riskflag_raise.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": gettext("Raise a risk flag"),
+                "form": form,
+            },
+            status=status,
+        )
+
+    def lift_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST" or not can(request.user, "risk_flag.manage"):
+            raise PermissionDenied
+        flag = get_object_or_404(self.get_queryset(request), pk=pk)
+        form = RiskFlagLiftForm(request.POST)
+        change_url = reverse("console:reverification_riskflag_change", args=[flag.pk])
+        if not form.is_valid():
+            self.message_user(request, gettext("Say why the flag is lifted."), messages.ERROR)
+            return redirect(change_url)
+        try:
+            risk.risk_flag_lift(flag=flag, actor=request.user, reason=form.cleaned_data["reason"])
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        else:
+            self.message_user(request, gettext("The risk flag is lifted; the line is restored."))
+        return redirect(change_url)
+
+
+@admin.register(VelocityAlert, site=console)
+class VelocityAlertAdmin(ReadOnlyScopedAdmin):
+    """Bursts of openings past a velocity rule: one row per burst."""
+
+    list_display = ["pk", "rule", "store", "openings", "first_at", "last_at", "acknowledged_at"]
+    list_filter = ["rule"]
+    list_select_related = ["store"]
+    fields = ["rule", "store", "openings", "first_at", "last_at", "created_at", "acknowledged_at"]
+    readonly_fields = fields
+    actions = ["acknowledge"]
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "risk_flag.manage")
+
+    def has_acknowledge_permission(self, request: HttpRequest) -> bool:
+        return can(request.user, "risk_flag.manage")
+
+    @admin.action(description=gettext_lazy("Acknowledge"), permissions=["acknowledge"])
+    def acknowledge(self, request: HttpRequest, queryset) -> None:
+        count = queryset.filter(acknowledged_at__isnull=True).update(acknowledged_at=timezone.now())
+        self.message_user(
+            request,
+            ngettext("%(count)d alert acknowledged.", "%(count)d alerts acknowledged.", count)
+            % {"count": count},
+        )

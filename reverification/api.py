@@ -18,14 +18,18 @@ from config.api import Pagination
 from identity.api import IdentityBlockSerializer
 from identity.errors import IdentityInvalid
 from identity.services import ConsentInput
+from operators.models import PartnerKind
+from operators.permissions import IsActiveStaff, RoleNotAllowed
+from operators.selectors import partner_of
 from operators.tenancy import scoped, staff_of
 from registration import selectors as registration_selectors
 from registration.api import ConsentSerializer
 from registration.idempotency import idempotent
+from registration.models import Line, LineStatus
 from registration.numbers import InvalidNumber, to_e164
 
-from . import campaigns, selectors
-from .models import Campaign, ReverificationRequest
+from . import campaigns, risk, selectors
+from .models import RISK_REASON_MAX, Campaign, ReverificationRequest, RiskFlag, RiskSource
 
 
 def _e164_or_400(request: Request, number: str) -> str:
@@ -267,3 +271,79 @@ class RequestExtendView(APIView):
             actor=request.user,
         )
         return Response({"id": req.pk, "state": req.state, "deadline": req.deadline.isoformat()})
+
+
+# --- Risk flags ------------------------------------------------------------------------
+
+
+class RiskFlagInputSerializer(serializers.Serializer):
+    line = serializers.CharField(max_length=32)
+    tier = serializers.CharField(max_length=16)
+    reason = serializers.CharField(max_length=RISK_REASON_MAX, trim_whitespace=False)
+
+
+class RiskFlagSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    line = serializers.CharField(source="line.number")
+    tier = serializers.CharField()
+    state = serializers.CharField()
+    source = serializers.CharField()
+    reason = serializers.CharField()
+    due_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    request = serializers.IntegerField(source="request_id", allow_null=True)
+    line_status = serializers.CharField(source="line.status")
+
+
+class StaffOrRiskFeed(IsActiveStaff):
+    """A compliance officer (``risk_flag.manage``), or a partner of kind
+    ``risk_feed`` (an anti-fraud centre), which reaches this endpoint only."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        partner = partner_of(request.user)
+        if partner is not None:
+            if partner.kind != PartnerKind.RISK_FEED:
+                raise RoleNotAllowed()
+            return True
+        return super().has_permission(request, view)
+
+
+class RiskFlagCreateView(APIView):
+    """Flag a line as risky (high: barred at once, in-store re-verification
+    within 24 hours; medium: a normal request)."""
+
+    permission_classes = [StaffOrRiskFeed]
+    required_permission = "risk_flag.manage"
+
+    @extend_schema(
+        request=RiskFlagInputSerializer,
+        responses={201: RiskFlagSerializer},
+        summary="Raise a risk flag on a line",
+    )
+    @idempotent(required=False)
+    def post(self, request: Request) -> Response:
+        data = RiskFlagInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        partner = partner_of(request.user)
+        staff = staff_of(request.user)
+        operator = partner.operator if partner is not None else (staff.operator if staff else None)
+        if operator is None:
+            raise ValidationError({"line": [gettext("Risk flags belong to an operator.")]})
+        try:
+            number = to_e164(data.validated_data["line"], country=operator.country)
+        except InvalidNumber as exc:
+            raise ValidationError({"line": [str(exc)]}) from None
+        line = get_object_or_404(
+            Line.objects.filter(operator=operator).exclude(status=LineStatus.CLOSED),
+            number=number,
+        )
+        raised = risk.risk_flag_raise(
+            line=line,
+            tier=data.validated_data["tier"],
+            reason=data.validated_data["reason"],
+            source=RiskSource.RISK_FEED if partner is not None else RiskSource.COMPLIANCE,
+            actor=request.user,
+            actor_label=f"partner:{partner.name}" if partner is not None else "",
+        )
+        flag = RiskFlag.objects.select_related("line").get(pk=raised.flag.pk)
+        return Response(RiskFlagSerializer(flag).data, status=201)

@@ -18,6 +18,7 @@ urlpatterns = [
         api.RequestExtendView.as_view(),
         name="reverification-extend",
     ),
+    path("risk-flags/", api.RiskFlagCreateView.as_view(), name="risk-flag-create"),
 ]
 
 # Reports (counts only): reverification.api_reports.

@@ -44,7 +44,7 @@ from operators.models import Operator
 from registration.models import Line, LineKind, LineStatus
 from registration.selectors import line_holder_is
 
-from . import dispatch, stays
+from . import dispatch, risk, stays
 from .models import (
     BatchState,
     Campaign,
@@ -133,6 +133,7 @@ CRITERIA_KEYS = (
     "stores",
     "regions",
     "document_expiring_within_days",
+    "registered_within_days",
 )
 
 
@@ -277,6 +278,14 @@ def criteria_validate(criteria: Any, *, operator: Operator) -> dict[str, Any]:
             ]
         else:
             out["document_expiring_within_days"] = days
+    if "registered_within_days" in criteria:
+        days = criteria["registered_within_days"]
+        if not _is_int(days) or not 1 <= days <= OLDER_THAN_DAYS_MAX:
+            errors["criteria.registered_within_days"] = [
+                gettext("A whole number of days from 1 to %(max)s.") % {"max": OLDER_THAN_DAYS_MAX}
+            ]
+        else:
+            out["registered_within_days"] = days
     for key in ("stores", "regions"):
         if key in criteria:
             if reason := _codes_check(criteria[key]):
@@ -336,6 +345,11 @@ def matching_lines(
             dt.date.fromisoformat(c["registered_before"]), dt.time.min, tzinfo=dt.UTC
         )
         qs = qs.filter(registered_at__lt=before)
+    if _is_int(c.get("registered_within_days")):
+        # Lines opened in the last N days (a blacklisted store's, for one).
+        qs = qs.filter(
+            registered_at__gte=days_before(now or timezone.now(), c["registered_within_days"])
+        )
     if _is_int(c.get("document_expiring_within_days")):
         # The holder's document expires within N days of today (or has expired).
         today = timezone.localtime(now or timezone.now()).date()
@@ -450,6 +464,31 @@ def campaign_launch(*, campaign: Campaign, actor: AbstractBaseUser | None) -> Ca
         lambda: enqueue(task_named(PLAN_CAMPAIGN), campaign.pk, queue="campaigns")
     )
     return campaign
+
+
+def store_blacklisted(store, actor, now: dt.datetime) -> Campaign:
+    """Open and launch a re-verification campaign on the lines a blacklisted
+    store opened in the last ``TELEREG_BLACKLIST_LOOKBACK_DAYS`` days (criteria
+    ``stores`` and ``registered_within_days``), with the operator's response
+    days. Registered in operators' store-blacklisted hook; runs inside the
+    blacklisting's transaction, so both commit or neither."""
+    operator = store.operator
+    days = settings.TELEREG_BLACKLIST_LOOKBACK_DAYS
+    campaign = campaign_create(
+        operator=operator,
+        data=CampaignInput(
+            name=gettext("Blacklisted store %(code)s") % {"code": store.code},
+            criteria={"stores": [store.code], "registered_within_days": days},
+            deadline=timezone.localtime(now).date()
+            + dt.timedelta(days=operator.reverification_response_days),
+            reminder_days=[
+                d for d in default_campaign_reminders() if d < operator.reverification_response_days
+            ],
+            channels=[settings.TELEREG_ALERT_CHANNEL],
+        ),
+        actor=actor,
+    )
+    return campaign_launch(campaign=campaign, actor=actor)
 
 
 def campaign_plan(
@@ -726,6 +765,7 @@ def request_answer(
     recent = request.last_attempt_at and now - request.last_attempt_at <= ATTEMPT_WINDOW
     if recent and request.failed_attempts >= MAX_FAILED_ATTEMPTS:
         raise TooManyAttempts()
+    risk.answer_channel_check(request=request, channel=channel)
     normalised = identity_services.identity_validate(operator=request.operator, identity=identity)
     if not line_holder_is(line=request.line, identity=normalised):
         _count_failure(request.pk, now)
@@ -758,6 +798,7 @@ def request_answer(
         Line.objects.filter(
             pk=req.line_id, status__in=[LineStatus.BARRED_OUTGOING, LineStatus.SUSPENDED]
         ).update(status=LineStatus.ACTIVE, status_reason="reverified", status_changed_at=now)
+        risk.request_verified(request_id=req.pk, now=now)
     return req
 
 
@@ -1194,6 +1235,11 @@ def reverification_cycle(*, now: dt.datetime | None = None) -> CycleResult:
         batch_ids += campaign_batches
         expired += done
         barred += bars
+    # Risk flags: a high flag past its 24 hours suspends its line; a medium
+    # flag whose request expired above lapses (after the campaign steps, so
+    # that today's expiries count today).
+    flagged = _guarded("risk flags", lambda: risk.risk_cycle(now=now))
+    suspended += flagged.suspended if flagged else 0
     suspended_operators: list[int] = []
     for operator in Operator.objects.order_by("pk"):
         try:

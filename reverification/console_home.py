@@ -23,6 +23,10 @@ from .models import (
     DisputeState,
     NoticeKind,
     RequestState,
+    RiskFlag,
+    RiskFlagState,
+    StandingPurpose,
+    VelocityAlert,
 )
 
 if TYPE_CHECKING:
@@ -57,13 +61,17 @@ def campaigns_under_way(user: AnyUser) -> list[dict[str, Any]]:
             notified=Coalesce(Subquery(notified, output_field=IntegerField()), 0),
         )
         .order_by("-launched_at", "-pk")
-        .values("pk", "name", "state", "planned_count", "notified", "verified")[:PANEL_ROWS]
+        .values("pk", "name", "standing", "state", "planned_count", "notified", "verified")[
+            :PANEL_ROWS
+        ]
     )
     labels = dict(CampaignState.choices)
+    # A standing campaign is named by its purpose, in the reader's language.
+    standing = dict(StandingPurpose.choices)
     return [
         {
             "id": row["pk"],
-            "name": row["name"],
+            "name": str(standing[row["standing"]]) if row["standing"] in standing else row["name"],
             "state": str(labels.get(row["state"], "")),
             "planned": row["planned_count"],
             "sent": row["notified"],
@@ -94,5 +102,38 @@ panel_register(
         changelist="console:reverification_campaign_changelist",
         query={"state__in": ",".join(UNDER_WAY)},
         order=10,
+    )
+)
+
+
+def velocity_alerts_count(user: AnyUser) -> int:
+    """Bursts of openings past a velocity rule not yet acknowledged."""
+    return scoped(VelocityAlert.objects.filter(acknowledged_at__isnull=True), user).count()
+
+
+def risk_flags_open_count(user: AnyUser) -> int:
+    return scoped(RiskFlag.objects.filter(state=RiskFlagState.OPEN), user).count()
+
+
+count_register(
+    HomeCount(
+        key="velocity_alerts",
+        label=gettext_lazy("Velocity alerts (openings too fast) not acknowledged"),
+        permission="risk_flag.manage",
+        count=velocity_alerts_count,
+        changelist="console:reverification_velocityalert_changelist",
+        query={"acknowledged_at__isnull": "True"},
+        order=35,
+    )
+)
+count_register(
+    HomeCount(
+        key="risk_flags_open",
+        label=gettext_lazy("Open risk flags"),
+        permission="risk_flag.manage",
+        count=risk_flags_open_count,
+        changelist="console:reverification_riskflag_changelist",
+        query={"state__exact": RiskFlagState.OPEN},
+        order=36,
     )
 )

@@ -11,6 +11,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from identity.models import CorrectionRequest, Person
@@ -38,6 +39,8 @@ class StandingPurpose(models.TextChoices):
     """Campaigns the system keeps open per operator and fills day by day."""
 
     DOCUMENT_EXPIRING = "document_expiring", _("Document expiring")
+    RISK_HIGH = "risk_high", _("Risk flag: high")
+    RISK_MEDIUM = "risk_medium", _("Risk flag: medium")
 
 
 class Campaign(models.Model):
@@ -331,6 +334,7 @@ class DisputeState(models.TextChoices):
     DISMISSED = "dismissed", _("Dismissed")
     SUSPENDED = "suspended", _("Line suspended, re-verification opened")
     CANCELLED = "cancelled", _("Cancelled: the line closed")
+    UPHELD = "upheld", _("Upheld: the risk flag was lifted")
 
 
 class DisputeReason(models.TextChoices):
@@ -340,6 +344,7 @@ class DisputeReason(models.TextChoices):
     GAVE_UP = "gave_up", _("I gave this line up or closed it")
     SOMEONE_ELSE = "someone_else", _("Someone else uses it under my document")
     OTHER = "other", _("Another reason")
+    RISK_FLAG = "risk_flag", _("I dispute the risk flag on this line")
 
 
 DISPUTE_REASON_TEXT_MAX = 200
@@ -380,6 +385,15 @@ class Dispute(models.Model):
     )
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=300, blank=True)
+    # Set when the subscriber disputes a risk flag (reason ``risk_flag``).
+    risk_flag = models.ForeignKey(
+        "reverification.RiskFlag",
+        verbose_name=_("risk flag"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="disputes",
+    )
 
     class Meta:
         verbose_name = _("dispute")
@@ -487,3 +501,132 @@ class StayReminder(models.Model):
 
 
 STAY_KEY_OFFSET = 10**12
+
+
+class RiskTier(models.TextChoices):
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+
+
+class RiskFlagState(models.TextChoices):
+    OPEN = "open", _("Open: waiting for re-verification")
+    CLEARED = "cleared", _("Cleared: the holder re-verified")
+    LAPSED = "lapsed", _("Lapsed: the line was suspended")
+    LIFTED = "lifted", _("Lifted by a compliance officer")
+    SUPERSEDED = "superseded", _("Superseded by a higher tier")
+
+
+class RiskSource(models.TextChoices):
+    COMPLIANCE = "compliance", _("Compliance officer")
+    RISK_FEED = "risk_feed", _("Risk feed partner")
+    VELOCITY = "velocity", _("Velocity rule")
+
+
+RISK_REASON_MAX = 300
+
+
+class RiskFlag(models.Model):
+    """A line flagged as risky (an anti-fraud centre, a compliance officer, a
+    velocity rule). High: outgoing barred at once and an in-store
+    re-verification due within 24 hours; medium: a normal request. One open
+    flag per line (a unique partial index)."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="risk_flags"
+    )
+    tier = models.CharField(_("tier"), max_length=8, choices=RiskTier.choices)
+    reason = models.CharField(_("reason"), max_length=RISK_REASON_MAX)
+    source = models.CharField(_("source"), max_length=16, choices=RiskSource.choices)
+    state = models.CharField(
+        _("state"), max_length=16, choices=RiskFlagState.choices, default=RiskFlagState.OPEN
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    raised_by_label = models.CharField(_("raised by (label)"), max_length=150)
+    request = models.ForeignKey(
+        ReverificationRequest,
+        verbose_name=_("re-verification request"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="risk_flags",
+    )
+    due_at = models.DateTimeField(_("due at"))
+    created_at = models.DateTimeField(_("created at"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolution_note = models.CharField(_("resolution note"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("risk flag")
+        verbose_name_plural = _("risk flags")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"], condition=Q(state="open"), name="one_open_risk_flag_per_line"
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "due_at"])]
+
+    def __str__(self) -> str:
+        return gettext("risk flag #%(id)s") % {"id": self.pk}
+
+
+class VelocityRule(models.TextChoices):
+    DOCUMENT = "document", _("Openings for one document")
+    STORE = "store", _("Openings at one store")
+
+
+class VelocityAlert(models.Model):
+    """One burst of openings past a velocity rule: raised once, then extended
+    while openings of the same key keep coming within the rule's window. The
+    key is the document's blind index or the store's id, never a document
+    number."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="+"
+    )
+    rule = models.CharField(_("rule"), max_length=16, choices=VelocityRule.choices)
+    key = models.CharField(_("key"), max_length=128)
+    store = models.ForeignKey(
+        "operators.Store",
+        verbose_name=_("store"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    openings = models.PositiveIntegerField(_("openings"), default=0)
+    first_at = models.DateTimeField(_("first opening"))
+    last_at = models.DateTimeField(_("last opening"))
+    created_at = models.DateTimeField(_("raised at"))
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("velocity alert")
+        verbose_name_plural = _("velocity alerts")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["operator", "rule", "key", "last_at"])]
+
+    def __str__(self) -> str:
+        return gettext("velocity alert #%(id)s") % {"id": self.pk}

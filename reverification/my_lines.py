@@ -23,12 +23,13 @@ from config.api import DomainError, InvalidInput
 from identity import lookups
 from identity import selectors as identity_selectors
 from identity import services as identity_services
-from identity.models import AccessPurpose, CorrectionRequest, Person
+from identity.models import AccessLogEntry, AccessPurpose, CorrectionRequest, Person
 from notices import channels
 from notices.messages import render_message
-from operators.models import Operator
-from registration.models import Line, LineKind, LineStatus, PhoneNumber
+from operators.models import Operator, StaffMember, Store
+from registration.models import LegalHold, Line, LineKind, LineStatus, PhoneNumber
 
+from . import risk
 from .models import (
     DISPUTE_REASON_TEXT_MAX,
     Campaign,
@@ -39,6 +40,8 @@ from .models import (
     MyLinesChallenge,
     RequestState,
     ReverificationRequest,
+    RiskFlag,
+    RiskFlagState,
 )
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -234,7 +237,19 @@ def challenge_lines(*, challenge: MyLinesChallenge) -> list[Line]:
 
 def masked_lines(lines: list[Line]) -> list[dict[str, object]]:
     """The person's lines as their page shows them: masked numbers, kind and
-    status by their labels in the page's language, never a raw code."""
+    status by their labels in the page's language, never a raw code; a line
+    with an open risk flag says so (tier, deadline, whether it is disputed)."""
+    flags = {
+        flag.line_id: flag
+        for flag in RiskFlag.objects.filter(
+            line__in=[line.pk for line in lines], state=RiskFlagState.OPEN
+        )
+    }
+    disputed = set(
+        Dispute.objects.filter(
+            risk_flag__in=list(flags.values()), state=DisputeState.OPEN
+        ).values_list("risk_flag_id", flat=True)
+    )
     return [
         {
             "uid": str(line.uid),
@@ -242,6 +257,16 @@ def masked_lines(lines: list[Line]) -> list[dict[str, object]]:
             "kind": line.get_kind_display(),
             "status": line.get_status_display(),
             "since": timezone.localdate(line.registered_at),
+            "risk": (
+                {
+                    "tier": flag.tier,
+                    "tier_label": flag.get_tier_display(),
+                    "due_at": flag.due_at,
+                    "disputed": flag.pk in disputed,
+                }
+                if (flag := flags.get(line.pk)) is not None
+                else None
+            ),
         }
         for line in lines
     ]
@@ -296,6 +321,57 @@ def dispute_report(
         return Dispute.objects.get(
             line=line, person_id=challenge.person_id, state=DisputeState.OPEN
         )
+
+
+def risk_dispute_file(*, challenge: MyLinesChallenge, line_uid: str, reason_text: str) -> Dispute:
+    """The subscriber disputes the open risk flag on one of their lines: a
+    dispute (reason ``risk_flag``) for the compliance officers, who lift the
+    flag or dismiss the dispute. Once per flag while open (a second submit
+    answers the first); a line without an open flag is refused."""
+    line = challenge_line(challenge=challenge, line_uid=line_uid)
+    text = _free_text(reason_text, field="reason_text", limit=DISPUTE_REASON_TEXT_MAX)
+    flag = RiskFlag.objects.filter(line=line, state=RiskFlagState.OPEN).first()
+    if flag is None:
+        raise InvalidInput(fields={"line": [_("This line has no open risk flag.")]})
+    existing = Dispute.objects.filter(
+        line=line, person_id=challenge.person_id, state=DisputeState.OPEN
+    ).first()
+    if existing is not None:
+        return existing
+    review_by = timezone.localdate() + dt.timedelta(days=line.operator.review_days)
+    try:
+        with transaction.atomic():
+            return Dispute.objects.create(
+                operator=line.operator,
+                line=line,
+                person_id=challenge.person_id,
+                reason=DisputeReason.RISK_FLAG,
+                reason_text=text,
+                review_by=review_by,
+                risk_flag=flag,
+            )
+    except IntegrityError:
+        return Dispute.objects.get(
+            line=line, person_id=challenge.person_id, state=DisputeState.OPEN
+        )
+
+
+@transaction.atomic
+def risk_dispute_uphold(*, dispute: Dispute, actor, note: str) -> Dispute:
+    """A compliance officer upholds a risk-flag dispute: the flag is lifted
+    (its request cancelled, the line restored) and the dispute closed."""
+    dispute = Dispute.objects.select_for_update().get(pk=dispute.pk)
+    if dispute.state != DisputeState.OPEN or dispute.risk_flag_id is None:
+        return dispute
+    flag = RiskFlag.objects.get(pk=dispute.risk_flag_id)
+    if flag.state == RiskFlagState.OPEN:
+        risk.risk_flag_lift(flag=flag, actor=actor, reason=note)
+    dispute.state = DisputeState.UPHELD
+    dispute.resolved_by = actor
+    dispute.resolved_at = timezone.now()
+    dispute.note = note[:300]
+    dispute.save()
+    return dispute
 
 
 # --- Self-service correction ----------------------------------------------------------
@@ -392,3 +468,157 @@ def dispute_resolve(*, dispute: Dispute, suspend: bool, actor, note: str = "") -
     dispute.note = note[:300]
     dispute.save()
     return dispute
+
+
+# --- The subscriber's own access history ----------------------------------------------
+
+HISTORY_LIMIT = 100  # newest entries shown; the page says how many there are in all
+RELEASED_LABEL = _("Released to an authority under a legal basis")
+
+
+@dataclasses.dataclass(frozen=True)
+class HistoryEntry:
+    """One access as the subscriber reads it: when, why, which role and
+    store. Never the staff member's name or username, never the fields' values."""
+
+    at: dt.datetime
+    purpose: str  # the code (``data-purpose``)
+    purpose_label: str
+    role: str
+    store: str
+    date_only: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class History:
+    entries: list[HistoryEntry]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return max(self.total - len(self.entries), 0)
+
+
+def _disclosures_visible_after(person_id: int, operator: Operator, now: dt.datetime):
+    """The latest release time the subscriber may see now, or None while a
+    legal hold is in force on one of their lines (releases stay hidden)."""
+    if LegalHold.objects.filter(line__holder_id=person_id, lifted_at__isnull=True).exists():
+        return None
+    return now - dt.timedelta(days=operator.disclosure_notice_delay_days)
+
+
+def access_history(*, challenge: MyLinesChallenge, limit: int = HISTORY_LIMIT) -> History:
+    """Every access-log entry about the person the code was sent for, newest
+    first (at most ``limit``): purpose, role and store, no staff names. A
+    release to an authority (purpose ``law_enforcement``) shows only as
+    such, with its date, once the operator's delay allows and while no legal
+    hold is in force on one of the person's lines.
+
+    Reading it is not itself logged: it shows no personal data, only the
+    log's own metadata, and the look-up that opened this session is already
+    in the log (purpose ``customer_request``)."""
+    if not challenge_verified(challenge):
+        return History([], 0)
+    operator = Operator.objects.get(pk=challenge.operator_id)
+    now = timezone.now()
+    entries = AccessLogEntry.objects.filter(
+        operator_id=challenge.operator_id, person_id=challenge.person_id
+    )
+    released_until = _disclosures_visible_after(challenge.person_id, operator, now)
+    if released_until is None:
+        entries = entries.exclude(purpose=AccessPurpose.LAW_ENFORCEMENT)
+    else:
+        entries = entries.exclude(
+            purpose=AccessPurpose.LAW_ENFORCEMENT, created_at__gt=released_until
+        )
+    total = entries.count()
+    rows = list(
+        entries.order_by("-created_at", "-id").values(
+            "created_at", "purpose", "actor_id", "store_id"
+        )[:limit]
+    )
+    actor_ids = {row["actor_id"] for row in rows if row["actor_id"]}
+    staff = {
+        s.user_id: s
+        for s in StaffMember.objects.filter(user_id__in=actor_ids).select_related("store")
+    }
+    store_ids = {row["store_id"] for row in rows if row["store_id"]}
+    stores = dict(Store.objects.filter(pk__in=store_ids).values_list("pk", "name"))
+    labels = dict(AccessPurpose.choices)
+    result = []
+    for row in rows:
+        if row["purpose"] == AccessPurpose.LAW_ENFORCEMENT:
+            result.append(
+                HistoryEntry(
+                    at=row["created_at"],
+                    purpose=row["purpose"],
+                    purpose_label=str(RELEASED_LABEL),
+                    role="",
+                    store="",
+                    date_only=True,
+                )
+            )
+            continue
+        member = staff.get(row["actor_id"])
+        if member is not None:
+            role = str(member.get_role_display())
+        elif row["actor_id"] is None and row["purpose"] == AccessPurpose.CUSTOMER_REQUEST:
+            role = str(_("You (your own request)"))
+        elif row["actor_id"] is None:
+            role = str(_("Automatic process"))
+        else:
+            role = str(_("Operator staff"))
+        store = stores.get(row["store_id"]) or (
+            member.store.name if member is not None and member.store_id else ""
+        )
+        if not store and member is not None:
+            store = str(_("Head office"))
+        result.append(
+            HistoryEntry(
+                at=row["created_at"],
+                purpose=row["purpose"],
+                purpose_label=str(labels.get(row["purpose"], row["purpose"])),
+                role=role,
+                store=store,
+            )
+        )
+    return History(result, total)
+
+
+@dataclasses.dataclass(frozen=True)
+class CorrectionShown:
+    fields: list[str]
+    status: str  # the code
+    status_label: str
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+def corrections_of(*, challenge: MyLinesChallenge, limit: int = 10) -> list[CorrectionShown]:
+    """The person's correction requests and their state (pending, approved,
+    refused), newest first: which fields were asked, never their values."""
+    if not challenge_verified(challenge):
+        return []
+    labels = dict(CORRECTION_FIELD_LABELS)
+    return [
+        CorrectionShown(
+            fields=[str(labels.get(name, name)) for name in sorted(c.proposed)],
+            status=c.status,
+            status_label=str(c.get_status_display()),
+            created_at=c.created_at,
+            decided_at=c.decided_at,
+        )
+        for c in CorrectionRequest.objects.filter(person_id=challenge.person_id).order_by(
+            "-created_at"
+        )[:limit]
+    ]
+
+
+CORRECTION_FIELD_LABELS = (
+    ("name", _("Name")),
+    ("date_of_birth", _("Date of birth")),
+    ("sex", _("Sex")),
+    ("id_expiry", _("Valid until")),
+    ("nationality", _("Nationality")),
+    ("address", _("Address")),
+)

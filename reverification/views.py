@@ -38,7 +38,7 @@ from operators.tenancy import can, staff_of
 from operators.timezones import operator_time_zone_activate
 from registration import selectors as registration_selectors
 
-from . import campaigns, selectors, tokens
+from . import campaigns, risk, selectors, tokens
 from . import my_lines as service
 from .models import DISPUTE_REASON_TEXT_MAX, DisputeReason, MyLinesChallenge, RequestState
 
@@ -107,12 +107,16 @@ def answer(request: HttpRequest, token: str) -> HttpResponse:
         "done": req.state == RequestState.VERIFIED,
         "closed": req.state
         not in (RequestState.PENDING, RequestState.EXPIRED, RequestState.VERIFIED),
+        # A high risk flag: only a store answers; the page says so, no form.
+        "in_store": risk.in_store_only(req),
     }
     form = AnswerForm(
         request.POST or None, initial={"notice": notices[0].content_hash if notices else ""}
     )
     status = 200
-    if request.method == "POST" and not context["done"] and not context["closed"]:
+    if request.method == "POST" and context["in_store"]:
+        status = 403
+    elif request.method == "POST" and not context["done"] and not context["closed"]:
         if _address_blocked(request):
             form.add_error(
                 None, _("Too many wrong answers from this address. Try again in an hour.")
@@ -338,7 +342,49 @@ def _step_correct(request: HttpRequest, page: MyLinesPage, *, submit: bool) -> N
     page.context["filed"] = filed
 
 
+class RiskDisputeForm(forms.Form):
+    """Dispute the risk flag on one of my lines, in a few words."""
+
+    line = forms.CharField(max_length=36, widget=forms.HiddenInput)
+    reason_text = forms.CharField(
+        max_length=DISPUTE_REASON_TEXT_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label=_("Why do you dispute it? (optional)"),
+    )
+
+
+def _step_risk_dispute(request: HttpRequest, page: MyLinesPage) -> None:
+    """File a dispute of a line's risk flag; errors are shown beside the field
+    on the lines page, under that line."""
+    form = RiskDisputeForm(request.POST)
+    page.state = "lines"
+    page.context["risk_dispute_form"] = form
+    if not form.is_valid():
+        page.status = 400
+        return
+    try:
+        dispute = service.risk_dispute_file(
+            challenge=page.challenge,
+            line_uid=form.cleaned_data["line"],
+            reason_text=form.cleaned_data["reason_text"],
+        )
+    except service.CodeRefused:
+        page.status = 404
+        page.context["error"] = _("This line is not one of yours.")
+        return
+    except DomainError as exc:
+        page.status = form_errors_add(form, exc)
+        # The line is a hidden field: its reason is shown at the top of the page.
+        if "line" in exc.fields:
+            page.context["error"] = " ".join(str(m) for m in exc.fields["line"])
+        return
+    page.state = "risk_disputed"
+    page.context["dispute"] = dispute
+
+
 STEPS_AFTER_CODE = {
+    "risk_dispute": _step_risk_dispute,
     "dispute": lambda request, page: _step_dispute(request, page, submit=False),
     "report": lambda request, page: _step_dispute(request, page, submit=True),
     "correct": lambda request, page: _step_correct(request, page, submit=False),
@@ -386,6 +432,8 @@ def my_lines(request: HttpRequest) -> HttpResponse:
     }
     if page.state == "lines":
         context["lines"] = service.masked_lines(service.challenge_lines(challenge=challenge))
+        context["history"] = service.access_history(challenge=challenge)
+        context["corrections"] = service.corrections_of(challenge=challenge)
     return render(request, "reverification/subscriber/my_lines.html", context, status=page.status)
 
 

@@ -201,6 +201,7 @@ def _operator_form(operator: Operator, **changes: str) -> dict[str, str]:
         "portrait_retention_days": ""
         if operator.portrait_retention_days is None
         else str(operator.portrait_retention_days),
+        "disclosure_notice_delay_days": str(operator.disclosure_notice_delay_days),
     }
     data.update(changes)
     return data

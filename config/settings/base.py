@@ -597,3 +597,22 @@ CELERY_BEAT_SCHEDULE["portrait-reviews-expire"] = {
     "task": "registration.tasks.expire_portrait_reviews",
     "schedule": 300.0,
 }
+# Issue 16: velocity rules (reverification.velocity). More than N openings for
+# one document across the operator's stores within H hours, or more than M
+# openings at one store within an hour, raise a medium risk flag on the new
+# lines and one alert per burst on the console home. Blacklisting a store opens
+# a re-verification campaign on its lines of the last D days.
+TELEREG_VELOCITY_DOCUMENT_OPENINGS = env.int("TELEREG_VELOCITY_DOCUMENT_OPENINGS", default=3)
+TELEREG_VELOCITY_DOCUMENT_HOURS = env.int("TELEREG_VELOCITY_DOCUMENT_HOURS", default=24)
+TELEREG_VELOCITY_STORE_OPENINGS_PER_HOUR = env.int(
+    "TELEREG_VELOCITY_STORE_OPENINGS_PER_HOUR", default=60
+)
+TELEREG_BLACKLIST_LOOKBACK_DAYS = env.int("TELEREG_BLACKLIST_LOOKBACK_DAYS", default=90)
+for _name in (
+    "TELEREG_VELOCITY_DOCUMENT_OPENINGS",
+    "TELEREG_VELOCITY_DOCUMENT_HOURS",
+    "TELEREG_VELOCITY_STORE_OPENINGS_PER_HOUR",
+    "TELEREG_BLACKLIST_LOOKBACK_DAYS",
+):
+    if not 1 <= globals()[_name] <= 100_000:
+        raise ImproperlyConfigured(f"{_name} must be between 1 and 100000.")
