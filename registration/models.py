@@ -1010,6 +1010,8 @@ class DisclosureLine(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("A disclosure's numbers are never deleted.")
+
+
 class PortraitOutcome(models.TextChoices):
     WAITING = "waiting", _("Waiting for the matcher")
     PASSED = "passed", _("Passed")

@@ -81,9 +81,7 @@ def test_notice_page_shows_the_notice_in_the_language_of_the_link_then_the_brows
     assert 'name="language" value="en"' in body  # the switch
 
 
-def test_notice_page_is_in_the_operators_frame_not_the_products(
-    alpha, publish_notice, client
-):
+def test_notice_page_is_in_the_operators_frame_not_the_products(alpha, publish_notice, client):
     from identity.models import NoticeLanguage as Lang
 
     alpha.brand_colour = "#0a7d3b"
