@@ -428,7 +428,7 @@ def test_the_closing_alert_speaks_the_holders_language(
     (told,) = outbox_lines(outbox)
     assert told["language"] == "en"
     assert "bank" in told["text"]
-    assert "?lang=en" in told["link"]
+    assert told["link"].endswith("/my-lines/?operator=alpha&lang=en")
 
 
 def test_a_lost_closing_alert_is_swept_and_sent_once(open_mobile, outbox, published, settings):

@@ -158,6 +158,7 @@ def test_the_figures_match_the_known_fixture(known, staff, api_client_for):
         "completed": 3,
         "rejected": 2,
         "pending_verification": 0,
+        "pending_review": 0,
         "cancelled": 0,
     }
     assert tx["by_store"] == {known[0].store.code: 3, "north-1": 2}
