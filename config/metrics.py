@@ -17,7 +17,8 @@ What it says:
   shared cache, so many web pods scraped at once query once), all ``telereg_…``:
   transactions by kind and state, verifications waiting for the authority,
   dispatch batches by state and the oldest queued one's age, notices sent and
-  failed per channel, the authority's circuit breaker, the last successful
+  failed per channel, the authority's and the portrait matcher's circuit
+  breakers, open portrait reviews, the last successful
   ``verify_access_log`` run's age and the last run's problems, look-up bursts
   (look-up alerts), the workers' heartbeat age and the messages waiting in
   each broker queue.
@@ -46,10 +47,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from config.network import client_ip
-from identity import authority
+from identity import authority, portraits
 from identity.models import AccessLogVerification, LookupAlert
 from operators.models import WorkerHeartbeat
-from registration.models import Transaction, TransactionState
+from registration.models import PortraitReview, ReviewState, Transaction, TransactionState
 from reverification.models import BatchState, Delivery, DeliveryState, DispatchBatch
 
 logger = logging.getLogger(__name__)
@@ -260,10 +261,26 @@ def _broker_queues() -> Iterator[Sample]:
 
 
 def _portrait_reviews() -> Iterator[Sample]:
-    """PLACE FOR PENDING PORTRAIT REVIEWS: the portraits' branch adds
-    ``telereg_portrait_reviews_pending`` (a gauge of reviews waiting for a
-    person) here, counted the same way as the others."""
-    return iter(())
+    """Portraits the counter's check sent to a second person, still open, and
+    the age of the oldest (a queue nobody works on shows here first)."""
+    counts = PortraitReview.objects.filter(state=ReviewState.OPEN).aggregate(
+        open=Count("id"), oldest=Min("created_at")
+    )
+    yield (
+        "gauge",
+        "telereg_portrait_reviews_pending",
+        "Portrait reviews waiting for a reviewer's decision.",
+        {},
+        counts["open"],
+    )
+    oldest = counts["oldest"]
+    yield (
+        "gauge",
+        "telereg_portrait_review_oldest_age_seconds",
+        "Seconds the oldest open portrait review has waited (0: none open).",
+        {},
+        (timezone.now() - oldest).total_seconds() if oldest else 0.0,
+    )
 
 
 #: Every source of domain samples; add one here (a function yielding samples).
@@ -296,28 +313,37 @@ def domain_samples() -> list[Sample]:
 
 
 def _breaker() -> list[Sample]:
-    # Read live (it lives in the cache already), not kept with the rest.
+    # Read live (they live in the cache already), not kept with the rest.
+    return [
+        *_breaker_samples("authority", "The authority's", authority.breaker_state),
+        *_breaker_samples(
+            "portrait_matcher", "The portrait matcher's", portraits.matcher_breaker_state
+        ),
+    ]
+
+
+def _breaker_samples(name: str, whose: str, read: Callable) -> list[Sample]:
     try:
-        state = authority.breaker_state()
+        state = read()
     except Exception as exc:
-        logger.warning("metrics: breaker state unreadable: %s", type(exc).__name__)
+        logger.warning("metrics: %s breaker state unreadable: %s", name, type(exc).__name__)
         return []
     current = state.value if state is not None else "closed"
     samples: list[Sample] = [
         (
             "gauge",
-            "telereg_authority_breaker_state",
-            "The authority's circuit breaker: 1 for its current state.",
-            {"state": name},
-            1.0 if name == current else 0.0,
+            f"telereg_{name}_breaker_state",
+            f"{whose} circuit breaker: 1 for its current state.",
+            {"state": state_name},
+            1.0 if state_name == current else 0.0,
         )
-        for name in BREAKER_STATES
+        for state_name in BREAKER_STATES
     ]
     samples.append(
         (
             "gauge",
-            "telereg_authority_breaker_open",
-            "1 while the authority's circuit breaker is open (checks skipped).",
+            f"telereg_{name}_breaker_open",
+            f"1 while {whose[0].lower() + whose[1:]} circuit breaker is open (calls skipped).",
             {},
             1.0 if current == "open" else 0.0,
         )

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
-from .authority import CircuitBreaker, _NoRedirect
+from .authority import CircuitBreaker, SharedCircuitBreaker, _NoRedirect, _shared_cache
 from .types import IdentityData
 
 logger = logging.getLogger(__name__)
@@ -370,13 +370,17 @@ def build_matcher(settings: Any) -> PortraitMatcher:
             timeout=float(getattr(settings, "TELEREG_PORTRAIT_MATCHER_TIMEOUT", 5.0)),
             retries=int(getattr(settings, "TELEREG_PORTRAIT_MATCHER_RETRIES", 2)),
             backoff=float(getattr(settings, "TELEREG_PORTRAIT_MATCHER_BACKOFF", 0.2)),
-            breaker=CircuitBreaker(
+            # Shared by every process through Django's cache (Redis in production),
+            # like the authority's: one outage opens it for the whole deployment.
+            breaker=SharedCircuitBreaker(
+                _shared_cache(),
                 failure_threshold=int(
                     getattr(settings, "TELEREG_PORTRAIT_MATCHER_BREAKER_THRESHOLD", 5)
                 ),
                 reset_seconds=float(
                     getattr(settings, "TELEREG_PORTRAIT_MATCHER_BREAKER_RESET", 30)
                 ),
+                prefix="portrait-matcher-breaker",
             ),
         )
     except ValueError as exc:
@@ -394,3 +398,10 @@ def get_matcher() -> PortraitMatcher:
         if _cached is None or _cached[0] != key:
             _cached = (key, build_matcher(settings))
         return _cached[1]
+
+
+def matcher_breaker_state():
+    """The configured matcher's breaker state (None: the simulated matcher,
+    which has none). Read by /metrics."""
+    breaker = getattr(get_matcher(), "breaker", None)
+    return breaker.state if breaker is not None else None

@@ -254,6 +254,80 @@ def test_an_open_authority_breaker_shows_as_open(client, settings):
     assert value(found, "telereg_authority_breaker_state", state="closed") == 0
 
 
+def test_an_open_matcher_breaker_shows_as_open_for_every_process(client, settings):
+    from identity import portraits
+
+    settings.TELEREG_PORTRAIT_MATCHER = "http"
+    settings.TELEREG_PORTRAIT_MATCHER_URL = "http://127.0.0.1:1/compare"
+    settings.TELEREG_PORTRAIT_MATCHER_BREAKER_THRESHOLD = 1
+    try:
+        portraits.get_matcher().breaker.record_failure()  # one process sees the outage
+        # Another process's matcher: its own objects, the same cache.
+        other = portraits.build_matcher(settings)
+        assert other.breaker.state.value == "open"
+        found = samples(scrape(client))
+    finally:
+        settings.TELEREG_PORTRAIT_MATCHER = "simulated"
+        portraits.get_matcher()
+    assert value(found, "telereg_portrait_matcher_breaker_open") == 1
+    assert value(found, "telereg_portrait_matcher_breaker_state", state="open") == 1
+    assert value(found, "telereg_authority_breaker_open") == 0
+
+
+def test_open_portrait_reviews_are_counted(
+    client, alpha_clerk, api_client_for, consent, inventory, make_identity
+):
+    import base64
+    import datetime as dt
+    import uuid
+
+    from django.utils import timezone
+
+    from identity import portraits
+    from identity import services as identity_services
+    from identity.synthetic_portraits import flip_bits, pattern_image
+    from registration.models import PortraitReview
+    from tests.registration.conftest import api_block
+
+    found = samples(scrape(client))
+    assert value(found, "telereg_portrait_reviews_pending") == 0
+    assert value(found, "telereg_portrait_review_oldest_age_seconds") == 0
+
+    bits = 0xA5C3_0F96_3C5A_F00F
+    identity = make_identity()
+    identity_services.authority_registry_load(
+        [
+            identity_services.CitizenRow(
+                id_type=identity.id_type,
+                id_number=identity.id_number,
+                name=identity.name,
+                date_of_birth=identity.date_of_birth,
+                sex=identity.sex,
+                revoked=False,
+                portrait=portraits.image_clean(pattern_image(bits)),
+            )
+        ]
+    )
+    image = base64.b64encode(pattern_image(flip_bits(bits, 10), fmt="JPEG")).decode()
+    response = api_client_for(alpha_clerk).post(
+        "/api/v1/transactions/",
+        {
+            "kind": "mobile_open",
+            "applicant": api_block(identity),
+            "consent": {"notice": consent.notice_hash, "given": True},
+            "portrait": {"image": image, "liveness": "passed"},
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+    )
+    assert response.status_code == 202, response.json()  # a score between the thresholds
+    PortraitReview.objects.update(created_at=timezone.now() - dt.timedelta(hours=2))
+    cache.delete("metrics:domain")
+    found = samples(scrape(client))
+    assert value(found, "telereg_portrait_reviews_pending") == 1
+    assert value(found, "telereg_portrait_review_oldest_age_seconds") >= 2 * 3600
+
+
 def test_a_scrape_costs_a_fixed_few_queries_and_the_next_one_none(
     client, domain_rows, django_assert_max_num_queries, django_assert_num_queries
 ):
