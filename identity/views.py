@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import translation
 
 from config.link_language import link_language
+from operators.branding import brand_context
 from operators.models import Operator
 
 from . import selectors
@@ -29,4 +30,8 @@ def privacy_notice(request: HttpRequest, operator_code: str) -> HttpResponse:
     if not notices:
         raise Http404
     notices = [n for n in notices if n.language == translation.get_language()] or notices
-    return render(request, "identity/notice.html", {"operator": operator, "notices": notices})
+    return render(
+        request,
+        "identity/notice.html",
+        {"operator": operator, "notices": notices, **brand_context(operator)},
+    )

@@ -25,6 +25,7 @@ holder's other open lines.
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import transaction
@@ -133,10 +134,19 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
 
 def _language_and_link(person_id: int) -> tuple[str, str]:
     """The holder's language, and the link that opens /my-lines/ in it."""
-    language = language_for(
-        Person.objects.filter(pk=person_id).values_list("language", flat=True).first()
-    )
-    return language, f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/?lang={language}"
+    stored, operator_code = Person.objects.filter(pk=person_id).values_list(
+        "language", "operator__code"
+    ).first() or (None, "")
+    language = language_for(stored)
+    return language, my_lines_link(operator_code=operator_code, language=language)
+
+
+def my_lines_link(*, operator_code: str, language: str) -> str:
+    """The /my-lines/ address a message to a holder carries: in their language
+    and naming their operator, so the page opens in its brand with the look-up
+    set to it (the code is public; nothing personal goes into the link)."""
+    query = urlencode({"operator": operator_code, "lang": language})
+    return f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/?{query}"
 
 
 def _deliver(

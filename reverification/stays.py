@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 
 from notices import channels
 from notices.messages import date_for_reading, language_for, render_message
+from registration import alerts
 from registration.models import Line, LineStatus
 
 from .models import StayReminder
@@ -80,7 +81,7 @@ def _remind(stage: int, *, now: dt.datetime, today: dt.date) -> int:
 
 def _send(channel, reminder: StayReminder, line: Line) -> bool:
     language = language_for(line.holder.language)
-    link = f"{settings.TELEREG_PUBLIC_URL.rstrip('/')}/my-lines/?lang={language}"
+    link = alerts.my_lines_link(operator_code=line.operator.code, language=language)
     text = render_message(
         kind=STAY_KIND,
         language=language,

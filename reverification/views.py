@@ -15,7 +15,6 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext
@@ -33,6 +32,7 @@ from identity import services as identity_services
 from identity.models import ConsentChannel, NoticeLanguage
 from identity.services import ConsentInput
 from identity.types import IdentityData
+from operators.branding import brand_context
 from operators.models import Operator
 from operators.tenancy import can, staff_of
 from operators.timezones import operator_time_zone_activate
@@ -74,16 +74,8 @@ class StayAnswerForm(AnswerForm):
 
 
 def _brand(operator: Operator | None) -> dict[str, str]:
-    """The subscriber pages' frame: the operator's name in the page's language
-    and, when it has a colour, its style sheet (versioned by its last change,
-    so a new colour is seen at once although the sheet is cached)."""
-    if operator is None:
-        return {"brand_name": "", "brand_css": ""}
-    css = ""
-    if operator.brand_colour:
-        version = int(operator.updated_at.timestamp())
-        css = f"{reverse('brand-css', args=[operator.code])}?v={version}"
-    return {"brand_name": operator.display_name(translation.get_language()), "brand_css": css}
+    """The subscriber pages' frame (operators.branding)."""
+    return brand_context(operator)
 
 
 @never_cache

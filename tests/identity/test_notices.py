@@ -81,6 +81,20 @@ def test_notice_page_shows_the_notice_in_the_language_of_the_link_then_the_brows
     assert 'name="language" value="en"' in body  # the switch
 
 
+def test_notice_page_is_in_the_operators_frame_not_the_products(
+    alpha, publish_notice, client
+):
+    from identity.models import NoticeLanguage as Lang
+
+    alpha.brand_colour = "#0a7d3b"
+    alpha.save()
+    publish_notice(alpha, language=Lang.EN)
+    body = client.get("/privacy-notice/alpha/?lang=en").content.decode()
+    assert 'class="subscriber"' in body  # the subscriber pages' frame
+    assert f'id="brand">{alpha.display_name("en")}<' in body
+    assert "/brand/alpha.css?v=" in body  # its colours
+
+
 def test_notice_page_of_unknown_operator_is_404(client):
     assert client.get("/privacy-notice/nobody/").status_code == 404
 

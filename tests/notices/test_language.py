@@ -60,7 +60,7 @@ def test_a_holder_alert_is_written_in_the_holders_language_and_links_in_it(
     assert message["kind"] == "alert"
     assert message["language"] == "en"
     assert message["text"].startswith("[Alpha Telecom] A line ending ")
-    assert message["link"].endswith("/my-lines/?lang=en")
+    assert message["link"].endswith("/my-lines/?operator=alpha&lang=en")
 
 
 @pytest.mark.parametrize(

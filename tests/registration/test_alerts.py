@@ -102,9 +102,23 @@ def test_a_new_line_alerts_the_holders_other_lines_once(
     assert len(sent) == 1
     assert sent[0]["to"] == first.line.number
     assert second.line.number[-4:] in sent[0]["text"]
-    assert sent[0]["link"].endswith("/my-lines/?lang=zh-hans")
+    assert sent[0]["link"].endswith("/my-lines/?operator=alpha&lang=zh-hans")
     assert alerts.holder_alert_send(transaction_id=second.pk) == 0  # redelivered: nothing twice
     assert len(alert_lines(outbox)) == 1
+
+
+def test_the_alert_link_opens_my_lines_in_the_holders_operator_and_language(
+    open_mobile, outbox, client, alpha
+):
+    first, holder = open_mobile()
+    second, _ = open_mobile(holder)
+    alerts.holder_alert_send(transaction_id=second.pk)
+    (message,) = alert_lines(outbox)
+    path = message["link"].split("://", 1)[1].split("/", 1)[1]
+    body = client.get("/" + path).content.decode()
+    assert alpha.display_name("zh-hans") in body  # the operator's brand
+    assert '<option value="alpha" selected>' in body  # and its look-up
+    assert '<html lang="zh-hans"' in body
 
 
 def test_each_alert_message_has_its_own_row_and_no_delivery_is_written(open_mobile, outbox):

@@ -321,6 +321,8 @@ def test_the_stay_reminder_is_written_in_the_holders_language(
     assert message["language"] == "en"
     assert "The stay registered for your line" in message["text"]
     assert visitor.name not in message["text"]
+    # The link opens /my-lines/ in the holder's language and their operator's brand.
+    assert message["link"].endswith("/my-lines/?operator=alpha&lang=en")
 
 
 # --- At the counter ----------------------------------------------------------------------
