@@ -111,6 +111,12 @@ STATUS_BY_ERROR: dict[str, int] = {
     "reverification.my_lines.CodeRefused": status.HTTP_400_BAD_REQUEST,
     # registration: the portrait review queue
     "registration.reviews.ReviewNotAllowed": status.HTTP_403_FORBIDDEN,
+    # identity and registration: organisations, representatives, guardians (issue 15)
+    "identity.organisations.HandlerReplaced": status.HTTP_403_FORBIDDEN,
+    "identity.organisations.OrganisationCapInvalid": status.HTTP_400_BAD_REQUEST,
+    "identity.organisations.OrganisationCapNotAllowed": status.HTTP_403_FORBIDDEN,
+    "registration.representatives.GuardianRequired": status.HTTP_400_BAD_REQUEST,
+    "registration.representatives.PartyUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 

@@ -60,6 +60,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     "partner.view": HEAD_OFFICE,
     # Decide a portrait the counter's check sent to review (never one's own).
     "portrait.review": frozenset({Role.COMPLIANCE_OFFICER, Role.STORE_MANAGER}),
+    # Organisations (issue 15): see them (masked) and raise one's line cap.
+    "organisation.view": HEAD_OFFICE,
+    "organisation.cap_raise": frozenset({Role.COMPLIANCE_OFFICER}),
 }
 
 
