@@ -15,6 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from identity import services as identity_services
 from identity.models import Person
+from identity.organisations import organisation_lines_record
 
 from . import closing, numbers, sims
 from .errors import LineOnLegalHold, ServiceAlreadyActive, ServiceNotApplicable, ServiceNotFound
@@ -201,7 +202,15 @@ def open_line(tx: Transaction, now: dt.datetime) -> Line:
         store=tx.store,
         recycled_at=now if used_before else None,
         stay_until=tx.stay_until,
+        organisation_id=tx.organisation_id,
     )
+    if tx.organisation_id is not None:
+        organisation_lines_record(
+            organisation_id=tx.organisation_id,
+            lines_held=Line.objects.filter(organisation_id=tx.organisation_id)
+            .exclude(status=LineStatus.CLOSED)
+            .count(),
+        )
     Person.objects.filter(pk=tx.applicant_id).update(
         lines_held=Coalesce(
             Subquery(
