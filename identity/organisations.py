@@ -286,15 +286,22 @@ def organisation_find(*, operator: Operator, uscc: str) -> Organisation | None:
 
 
 def organisation_masked(org: Organisation) -> dict[str, str]:
-    """An organisation as every surface shows it: name and code masked (not logged)."""
+    """An organisation as every surface shows it: name and code masked (not
+    logged). ``id_type``/``id_number`` repeat the code for the surfaces that
+    show any holder as a name and a document."""
     if org.is_shredded:
-        return {"type": "organisation", "id": str(org.uid), "name": "***", "uscc": "***"}
-    values = _open(org, ("name", "uscc"))
+        name = code = "***"
+    else:
+        values = _open(org, ("name", "uscc"))
+        name = masking.mask_name(values["name"])
+        code = masking.mask_id_number(values["uscc"])
     return {
         "type": "organisation",
         "id": str(org.uid),
-        "name": masking.mask_name(values["name"]),
-        "uscc": masking.mask_id_number(values["uscc"]),
+        "name": name,
+        "uscc": code,
+        "id_type": "uscc",
+        "id_number": code,
     }
 
 

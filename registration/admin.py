@@ -961,3 +961,31 @@ class PartnerCallAdmin(ReadOnlyScopedAdmin):
         "request_id",
     )
     readonly_fields = fields
+
+
+# --- Organisations' lines with and without a recorded end user (issue 15) --------------------
+
+
+class OrganisationLineFilter(admin.SimpleListFilter):
+    title = gettext_lazy("organisation lines")
+    parameter_name = "organisation_user"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [
+            ("with_user", gettext_lazy("organisation's, with an end user")),
+            ("without_user", gettext_lazy("organisation's, without an end user")),
+            ("personal", gettext_lazy("a person's own")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "with_user":
+            return queryset.filter(organisation__isnull=False, user__isnull=False)
+        if value == "without_user":
+            return queryset.filter(organisation__isnull=False, user__isnull=True)
+        if value == "personal":
+            return queryset.filter(organisation__isnull=True)
+        return queryset
+
+
+LineAdmin.list_filter = [*LineAdmin.list_filter, OrganisationLineFilter]

@@ -235,7 +235,11 @@ def extra_prepare(operator, request) -> Extra:
         except IdentityInvalid as exc:
             errors.update({f"{party}.{k}": v for k, v in exc.errors.items()})
         if _same_document(identity, consenting):
-            errors[party] = [gettext("The %(party)s cannot be the subscriber.") % {"party": party}]
+            errors[party] = [
+                gettext("The agent cannot be the subscriber.")
+                if party == "agent"
+                else gettext("The guardian cannot be the applicant.")
+            ]
     if request.guardian is not None:
         relation = getattr(request, "guardian_relation", None) or ""
         if relation not in RELATIONS:
