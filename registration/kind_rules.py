@@ -26,6 +26,7 @@ from .models import (
     LineHolding,
     LineKind,
     LineService,
+    LineUser,
     LineStatus,
     Service,
     Transaction,
@@ -111,7 +112,22 @@ def apply_transfer(tx: Transaction, now: dt.datetime) -> None:
             )
             line.installation_address_enc = blob
     line.holder = tx.new_holder
+    organisation_id = line.organisation_id
+    if organisation_id is not None:
+        # Issue 15: an organisation's line, transferred by its handler to a
+        # person, becomes that person's own; its end user's record ends.
+        line.organisation = None
+        line.user = None
+        LineUser.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
     line.save()
+    if organisation_id is not None:
+        organisation_lines_record(
+            organisation_id=organisation_id,
+            lines_held=Line.objects.filter(organisation_id=organisation_id)
+            .exclude(status=LineStatus.CLOSED)
+            .count(),
+            last_closed_at=now,
+        )
     for person_id in {old.pk, tx.new_holder_id}:
         update_person_lines(person_id, now if person_id == old.pk else None)
 

@@ -219,3 +219,24 @@ def test_a_subscriber_with_an_applicant_or_on_a_line_kind_is_refused(
     assert response.status_code == 400
     assert "subscriber" in response.json()["error"]["fields"]
     assert not Transaction.objects.exists()
+
+
+def test_the_handler_transfers_an_organisations_line_to_a_person(
+    clerk_api, citizen, consent, inventory
+):
+    handler, person = citizen(), citizen()
+    number = post_tx(clerk_api, org_opening(handler, consent)).json()["line"]["number"]
+    body = {
+        "kind": "mobile_transfer",
+        "line": number,
+        "holder": api_block(handler),
+        "new_holder": api_block(person),
+        "consent": {"notice": consent.notice_hash, "given": True},
+    }
+    response = post_tx(clerk_api, body)
+    assert response.status_code == 201, response.json()
+    line = clerk_api.get(f"/api/v1/lines/{number}/").json()
+    assert line["holder"].get("type") != "organisation"
+    assert line["holder"]["name"].startswith(person.name[0])
+    assert Line.objects.get(number=number).organisation is None
+    assert Organisation.objects.get().lines_held == 0
