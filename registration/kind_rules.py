@@ -26,8 +26,8 @@ from .models import (
     LineHolding,
     LineKind,
     LineService,
-    LineUser,
     LineStatus,
+    LineUser,
     Service,
     Transaction,
 )
