@@ -4,9 +4,11 @@ key and bound to the row, masked display, logged reveal, shredding, caps."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
 
 from identity import crypto, organisations
@@ -176,3 +178,16 @@ def test_authorization_validity(today):
     assert list(caught.value.errors) == ["valid_until"]
     ok = organisations.authorization_validate(reference=" AUTH-1 ", valid_until=today)
     assert ok.reference == "AUTH-1"
+
+
+def test_rotate_keys_rewraps_organisations_and_they_still_read(alpha, settings):
+    org = organisations.organisation_register(operator=alpha, data=data())
+    assert org.key_id == "t1"
+    new_key = base64.b64encode(b"\x05" * 32).decode()
+    settings.TELEREG_KEYS = f"{settings.TELEREG_KEYS},t2:{new_key}"
+    settings.TELEREG_ACTIVE_KEY = "t2"
+    call_command("rotate_keys")
+    org.refresh_from_db()
+    assert org.key_id == "t2"
+    settings.TELEREG_KEYS = settings.TELEREG_KEYS.split(",", 1)[1]  # the old key gone
+    assert organisations.organisation_masked(org)["uscc"] == "9111**********341L"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from identity import services, vault
+from identity import organisations, services, vault
 from identity.models import Person
 
 
@@ -24,5 +24,7 @@ class Command(BaseCommand):
             self.stdout.write(f"re-wrapped {done}/{total}")
 
         done = services.keys_rotate(batch_size=batch_size, progress=progress)
+        # Issue 15: organisations have data keys of their own.
+        self.stdout.write(f"organisations re-wrapped: {organisations.organisations_keys_rotate()}")
         remaining = Person.objects.filter(wrapped_key__isnull=False).exclude(key_id=active).count()
         self.stdout.write(f"done: {done} re-wrapped with {active}; {remaining} remaining")
