@@ -12,9 +12,11 @@ import pytest
 from django.utils import timezone
 
 from identity import organisations
-from identity.models import Organisation, OrganisationAuthorization, Person
+from identity import selectors as identity_selectors
+from identity.models import CitizenRecord, Organisation, OrganisationAuthorization, Person
 from operators.roles import Role
-from registration.models import Line, Transaction
+from registration import representatives, services
+from registration.models import Line, Transaction, TransactionState
 from tests.registration.conftest import api_block
 
 pytestmark = pytest.mark.django_db
@@ -240,3 +242,31 @@ def test_the_handler_transfers_an_organisations_line_to_a_person(
     assert line["holder"]["name"].startswith(person.name[0])
     assert Line.objects.get(number=number).organisation is None
     assert Organisation.objects.get().lines_held == 0
+
+
+def test_an_organisations_opening_waits_for_the_authority_and_completes_for_it(
+    citizen, consent, inventory, alpha_clerk
+):
+    handler = citizen()
+    index = identity_selectors.document_index(id_type=handler.id_type, id_number=handler.id_number)
+    CitizenRecord.objects.filter(doc_index=index).update(unavailable=True)
+    valid = timezone.localdate() + dt.timedelta(days=30)
+    tx = services.transaction_submit(
+        actor=alpha_clerk.user,
+        request=services.TransactionRequest(
+            kind="mobile_open",
+            consent=consent,
+            subscriber=representatives.OrganisationInput(name=NAME, uscc=CODE),
+            handler=handler,
+            authorization=representatives.AuthorizationInput(reference="AUTH-W", valid_until=valid),
+        ),
+    )
+    assert tx.state == TransactionState.PENDING_VERIFICATION
+    org = Organisation.objects.get()
+    # The waiting opening counts toward the organisation's cap already.
+    assert representatives.organisation_lines_held(org) == 1
+    CitizenRecord.objects.filter(doc_index=index).update(unavailable=False)
+    assert services.transaction_verify_pending(transaction_id=tx.pk) == TransactionState.COMPLETED
+    line = Transaction.objects.get(pk=tx.pk).line
+    assert line.organisation == org
+    assert representatives.organisation_lines_held(org) == 1
