@@ -114,19 +114,22 @@ def apply_transfer(tx: Transaction, now: dt.datetime) -> None:
     line.holder = tx.new_holder
     organisation_id = line.organisation_id
     if organisation_id is not None:
-        # Issue 15: an organisation's line, transferred by its handler to a
-        # person, becomes that person's own; its end user's record ends.
-        line.organisation = None
+        # Issue 15: an organisation's line, transferred by its handler, is
+        # the new holder's (a person's own, or another organisation's); its
+        # end user's record ends.
         line.user = None
         LineUser.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
+    # A transfer to an organisation (its handler as the new holder) makes it
+    # the organisation's line.
+    line.organisation_id = tx.organisation_id
     line.save()
-    if organisation_id is not None:
+    for org_id in {organisation_id, tx.organisation_id} - {None}:
         organisation_lines_record(
-            organisation_id=organisation_id,
-            lines_held=Line.objects.filter(organisation_id=organisation_id)
+            organisation_id=org_id,
+            lines_held=Line.objects.filter(organisation_id=org_id)
             .exclude(status=LineStatus.CLOSED)
             .count(),
-            last_closed_at=now,
+            last_closed_at=now if org_id == organisation_id else None,
         )
     for person_id in {old.pk, tx.new_holder_id}:
         update_person_lines(person_id, now if person_id == old.pk else None)

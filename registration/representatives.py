@@ -102,6 +102,8 @@ class Extra:
     agent: IdentityData | None = None
     guardian: IdentityData | None = None
     relation: str = ""
+    # The kind's party the handler stands for (its consenting one).
+    party: str = "applicant"
     results: dict[str, AuthorityResult] = field(default_factory=dict)
 
     def __repr__(self) -> str:
@@ -116,19 +118,21 @@ class Extra:
         organisation's opening (the body has no applicant)."""
         if not self.for_organisation:
             return exc
-        return IdentityInvalid({_rename(name): reasons for name, reasons in exc.errors.items()})
+        return IdentityInvalid(
+            {_rename(name, self.party): reasons for name, reasons in exc.errors.items()}
+        )
 
     def named(self, results: dict[str, AuthorityResult]) -> dict[str, AuthorityResult]:
         if not self.for_organisation:
             return results
-        return {_rename(party): result for party, result in results.items()}
+        return {_rename(party, self.party): result for party, result in results.items()}
 
 
-def _rename(name: str) -> str:
-    if name == "applicant":
+def _rename(name: str, party: str = "applicant") -> str:
+    if name == party:
         return "handler"
-    if name.startswith("applicant."):
-        return "handler." + name[len("applicant.") :]
+    if name.startswith(f"{party}."):
+        return "handler." + name[len(party) + 1 :]
     return name
 
 
@@ -178,8 +182,10 @@ def extra_prepare(operator, request) -> Extra:
     if subscriber is not None:
         if subscriber.type not in SUBSCRIBER_TYPES:
             errors["subscriber.type"] = [gettext("One of: organisation.")]
-        elif not spec.opens_line:
-            errors["subscriber"] = [gettext("Only an opening takes an organisation as subscriber.")]
+        elif not (spec.opens_line or spec.transfers):
+            errors["subscriber"] = [
+                gettext("Only an opening or a transfer takes an organisation as subscriber.")
+            ]
         else:
             try:
                 extra.organisation = orgs.organisation_validate(
@@ -187,8 +193,9 @@ def extra_prepare(operator, request) -> Extra:
                 )
             except IdentityInvalid as exc:
                 errors.update({f"subscriber.{k}": v for k, v in exc.errors.items()})
-        if request.applicant is not None:
-            errors["applicant"] = [
+        extra.party = spec.consenting
+        if getattr(request, spec.consenting, None) is not None:
+            errors[spec.consenting] = [
                 gettext("An organisation's opening names its handler, not an applicant.")
             ]
         if handler is None:
@@ -199,9 +206,10 @@ def extra_prepare(operator, request) -> Extra:
             errors["guardian"] = [gettext("An organisation has no guardian.")]
         if extra.organisation is None and not errors:
             errors["subscriber"] = [gettext("The organisation is required.")]
-        # The handler is the applicant the kind knows: validated, checked by
+        # The handler is the consenting party the kind knows (the applicant
+        # of an opening, the new holder of a transfer): validated, checked by
         # the authority, consenting and answering for the line as one.
-        request.applicant = handler
+        setattr(request, spec.consenting, handler)
         # Its address is asked only of a person holding the line in their name.
     elif handler is not None:
         errors["handler"] = [gettext("A handler acts only for an organisation (subscriber).")]

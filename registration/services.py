@@ -493,7 +493,7 @@ def _take(
             tx.new_holder = person
         else:
             tx.applicant = person
-        if spec.cap_applies:
+        if spec.cap_applies and tx.organisation_id is None:
             _check_cap(operator, person, line.kind)
         if spec.prepare is not None:
             spec.prepare(kinds.Prepared(tx, request, operator, line, person))

@@ -270,3 +270,38 @@ def test_an_organisations_opening_waits_for_the_authority_and_completes_for_it(
     line = Transaction.objects.get(pk=tx.pk).line
     assert line.organisation == org
     assert representatives.organisation_lines_held(org) == 1
+
+
+def test_a_person_transfers_their_line_to_an_organisation(clerk_api, citizen, consent, inventory):
+    holder, handler = citizen(), citizen()
+    own = {
+        "kind": "mobile_open",
+        "applicant": api_block(holder),
+        "consent": {"notice": consent.notice_hash, "given": True},
+    }
+    number = post_tx(clerk_api, own).json()["line"]["number"]
+    body = {
+        "kind": "mobile_transfer",
+        "line": number,
+        "holder": api_block(holder),
+        "subscriber": {"type": "organisation", "name": NAME, "uscc": CODE},
+        "handler": api_block(handler),
+        "authorization": {
+            "reference": "AUTH-T",
+            "valid_until": (timezone.localdate() + dt.timedelta(days=9)).isoformat(),
+        },
+        "consent": {"notice": consent.notice_hash, "given": True},
+    }
+    response = post_tx(clerk_api, body)
+    assert response.status_code == 201, response.json()
+    shown = clerk_api.get(f"/api/v1/lines/{number}/").json()["holder"]
+    assert shown["type"] == "organisation"
+    assert shown["uscc"] == "9111**********341L"
+    tx = Transaction.objects.get(uid=response.json()["id"])
+    assert tx.handler == tx.new_holder
+    assert Organisation.objects.get().lines_held == 1
+    # A handler's bad identity is named handler, not new_holder.
+    body["handler"]["id_number"] = "110105199003071240"
+    bad = post_tx(clerk_api, body)
+    assert bad.status_code == 400
+    assert all(name.startswith("handler.") for name in bad.json()["error"]["fields"])
