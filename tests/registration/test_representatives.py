@@ -316,3 +316,15 @@ def test_an_adult_needs_no_guardian(clerk_api, citizen, consent, inventory):
     response = post(clerk_api, "/api/v1/transactions/", body)
     assert response.status_code == 400
     assert "guardian" in response.json()["error"]["fields"]
+
+
+def test_an_organisations_new_line_is_told_on_its_handlers_lines(
+    clerk_api, citizen, consent, inventory, outbox
+):
+    handler = citizen()
+    own = post(clerk_api, "/api/v1/transactions/", own_opening(handler, consent)).json()
+    first = post(clerk_api, "/api/v1/transactions/", org_opening(handler, consent)).json()
+    second = post(clerk_api, "/api/v1/transactions/", org_opening(handler, consent)).json()
+    alerts.holder_alert_send(transaction_id=Transaction.objects.get(uid=second["id"]).pk)
+    told = {row["to"] for row in alert_lines(outbox)}
+    assert told == {own["line"]["number"], first["line"]["number"]}
