@@ -120,6 +120,12 @@ STATUS_BY_ERROR: dict[str, int] = {
     "reverification.risk.RiskLineClosed": status.HTTP_409_CONFLICT,
     "reverification.risk.RiskFlagOpen": status.HTTP_409_CONFLICT,
     "reverification.risk.RiskFlagClosed": status.HTTP_409_CONFLICT,
+    # identity and registration: organisations, representatives, guardians (issue 15)
+    "identity.organisations.HandlerReplaced": status.HTTP_403_FORBIDDEN,
+    "identity.organisations.OrganisationCapInvalid": status.HTTP_400_BAD_REQUEST,
+    "identity.organisations.OrganisationCapNotAllowed": status.HTTP_403_FORBIDDEN,
+    "registration.representatives.GuardianRequired": status.HTTP_400_BAD_REQUEST,
+    "registration.representatives.PartyUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 

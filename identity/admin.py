@@ -609,3 +609,181 @@ class LookupAlertAdmin(ReadOnlyMixin, ScopedAdmin):
             for alert in queryset.filter(acknowledged_at__isnull=True)
         )
         self.message_user(request, gettext("%(count)d alert(s) acknowledged.") % {"count": done})
+
+
+# --- Organisations (issue 15): masked, their handlers, their caps -----------------------------
+
+from django import forms  # noqa: E402
+
+from . import organisations  # noqa: E402
+from .models import Organisation, OrganisationAuthorization, OrganisationCapChange  # noqa: E402
+
+
+class OrganisationAuthorizationInline(admin.TabularInline):
+    model = OrganisationAuthorization
+    extra = 0
+    can_delete = False
+    fields = [
+        "handler_name",
+        "handler_document",
+        "reference",
+        "valid_until",
+        "started_at",
+        "ended_at",
+    ]
+    readonly_fields = fields
+    verbose_name = gettext_lazy("handler authorization")
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "organisation.view")
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    @admin.display(description=gettext_lazy("handler (masked)"))
+    def handler_name(self, obj: OrganisationAuthorization) -> str:
+        return selectors.person_masked(obj.handler, fields=("name",))["name"] or ""
+
+    @admin.display(description=gettext_lazy("document (masked)"))
+    def handler_document(self, obj: OrganisationAuthorization) -> str:
+        return selectors.person_masked(obj.handler, fields=("id_number",))["id_number"] or ""
+
+
+class OrganisationCapChangeInline(admin.TabularInline):
+    model = OrganisationCapChange
+    extra = 0
+    can_delete = False
+    fields = ["cap_before", "cap_after", "reason", "actor", "at"]
+    readonly_fields = fields
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return can(request.user, "organisation.view")
+
+    def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class OrganisationCapForm(forms.Form):
+    cap = forms.IntegerField(
+        label=gettext_lazy("New line cap"), min_value=1, max_value=organisations.CAP_MAX
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=300)
+
+
+@admin.register(Organisation, site=console)
+class OrganisationAdmin(ReadOnlyMixin, ScopedAdmin):
+    """Organisations, name and code masked, with their handlers and caps."""
+
+    permission_prefix = "organisation"
+    list_display = [
+        "masked_name",
+        "masked_uscc",
+        "status",
+        "cap",
+        "lines_held",
+        "current_handler",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["operator"]
+    search_fields = ["=uid"]
+    fields = [
+        "uid",
+        "operator",
+        "masked_name",
+        "masked_uscc",
+        "status",
+        "cap",
+        "lines_held",
+        "last_line_closed_at",
+        "created_at",
+        "shredded_at",
+        "cap_link",
+    ]
+    readonly_fields = fields
+    inlines = [OrganisationAuthorizationInline, OrganisationCapChangeInline]
+
+    def _masked(self, obj: Organisation) -> dict[str, str]:
+        cache = getattr(obj, "_masked_cache", None)
+        if cache is None:
+            cache = obj._masked_cache = organisations.organisation_masked(obj)
+        return cache
+
+    @admin.display(description=gettext_lazy("name"))
+    def masked_name(self, obj: Organisation) -> str:
+        return self._masked(obj)["name"]
+
+    @admin.display(description=gettext_lazy("unified social credit code"))
+    def masked_uscc(self, obj: Organisation) -> str:
+        return self._masked(obj)["uscc"]
+
+    @admin.display(description=gettext_lazy("line cap"))
+    def cap(self, obj: Organisation) -> int:
+        return organisations.organisation_cap(obj)
+
+    @admin.display(description=gettext_lazy("handler (masked)"))
+    def current_handler(self, obj: Organisation) -> str:
+        current = organisations.handler_current(obj)
+        if current is None:
+            return "—"
+        return selectors.person_masked(current.handler, fields=("name",))["name"] or ""
+
+    @admin.display(description=gettext_lazy("compliance"))
+    def cap_link(self, obj: Organisation) -> str:
+        if obj.pk is None or obj.is_shredded:
+            return "—"
+        return format_html(
+            '<a id="cap-link" href="{}">{}</a>',
+            reverse("console:identity_organisation_cap", args=[obj.pk]),
+            gettext("Raise the line cap"),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/cap/",
+                self.admin_site.admin_view(self.cap_view),
+                name="identity_organisation_cap",
+            ),
+            *super().get_urls(),
+        ]
+
+    def cap_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        org = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not can(request.user, "organisation.cap_raise"):
+            raise PermissionDenied
+        form = OrganisationCapForm(request.POST or None)
+        status = 200
+        if request.method == "POST" and form.is_valid():
+            try:
+                organisations.organisation_cap_raise(
+                    org=org,
+                    actor=request.user,
+                    cap=form.cleaned_data["cap"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except DomainError as exc:
+                status = form_errors_add(form, exc)
+            else:
+                messages.success(request, gettext("The organisation's line cap was changed."))
+                return redirect("console:identity_organisation_change", org.pk)
+        elif request.method == "POST":
+            status = 400
+        return TemplateResponse(
+            request,
+            "identity/admin/organisation_cap.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "form": form,
+                "cap": organisations.organisation_cap(org),
+                "title": gettext("Raise this organisation's line cap"),
+            },
+            status=status,
+        )

@@ -609,3 +609,152 @@ class Portrait(models.Model):
     @property
     def context(self) -> str:
         return f"portrait:{self.uid}"
+
+
+# --- Organisations (issue 15) --------------------------------------------------------------
+
+# Fields of an organisation kept encrypted under its own data key, in a fixed order.
+ORGANISATION_FIELDS = ("name", "uscc", "address")
+
+
+class OrganisationStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
+
+
+class Organisation(models.Model):
+    """An organisation that holds lines at one operator (a company, a sole
+    trader, an institution), found by its unified social credit code (GB
+    32100) through a keyed blind index. Its name, code and registered address
+    are encrypted like a person's: AES-256-GCM under the organisation's own
+    data key, bound to this row and the field; a sole trader's name is a
+    person's name, so nothing here is in clear, and retention crypto-shreds
+    it like a person (:func:`identity.organisations.organisation_shred`)."""
+
+    TENANT_OPERATOR_PATH = "operator"
+
+    uid = models.UUIDField(_("uid"), default=uuid.uuid4, unique=True, editable=False)
+    operator = models.ForeignKey(
+        Operator, verbose_name=_("operator"), on_delete=models.PROTECT, related_name="organisations"
+    )
+    # HMAC-SHA256 of the normalised code under the index key.
+    uscc_index = models.CharField(_("credit code index"), max_length=80)
+    wrapped_key = models.BinaryField(_("wrapped key"), null=True, editable=False)
+    key_id = models.CharField(_("key id"), max_length=64, blank=True, editable=False)
+    name_enc = models.BinaryField(_("name enc"), editable=False)
+    uscc_enc = models.BinaryField(_("credit code enc"), editable=False)
+    address_enc = models.BinaryField(_("address enc"), null=True, editable=False)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=OrganisationStatus.choices,
+        default=OrganisationStatus.ACTIVE,
+    )
+    # A cap raised for this organisation by a compliance officer (None: the
+    # operator's organisation_line_cap); every change is an OrganisationCapChange.
+    line_cap = models.PositiveSmallIntegerField(_("line cap"), null=True, blank=True)
+    # Maintained by registration; retention reads them, as for a person.
+    lines_held = models.PositiveIntegerField(_("lines held"), default=0)
+    last_line_closed_at = models.DateTimeField(_("last line closed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    shredded_at = models.DateTimeField(_("shredded at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["operator", "uscc_index"], name="organisation_one_per_operator_code"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Organisation #{self.pk}"
+
+    @property
+    def subject(self) -> str:
+        """The associated-data label binding ciphertexts to this row."""
+        return f"organisation:{self.uid}"
+
+    @property
+    def is_shredded(self) -> bool:
+        return self.shredded_at is not None
+
+
+class OrganisationAuthorization(models.Model):
+    """The organisation's authorization of a handler (经办人): the person who
+    acts for it at the counter, from when, under which reference, valid until
+    when. One is current at a time; a new one ends the previous one, whose
+    handler can no longer act for the organisation."""
+
+    TENANT_OPERATOR_PATH = "organisation__operator"
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="authorizations",
+    )
+    handler = models.ForeignKey(
+        Person, verbose_name=_("handler"), on_delete=models.PROTECT, related_name="+"
+    )
+    # The organisation's own reference of the letter (not personal data).
+    reference = models.CharField(_("reference"), max_length=64)
+    valid_until = models.DateField(_("valid until"))
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("handler authorization")
+        verbose_name_plural = _("handler authorizations")
+        ordering = ["organisation", "-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"],
+                condition=Q(ended_at__isnull=True),
+                name="organisation_one_current_handler",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Authorization #{self.pk}"
+
+
+class OrganisationCapChange(models.Model):
+    """A compliance officer's change of one organisation's line cap, with why."""
+
+    TENANT_OPERATOR_PATH = "organisation__operator"
+
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        on_delete=models.PROTECT,
+        related_name="cap_changes",
+    )
+    cap_before = models.PositiveSmallIntegerField(_("cap before"))
+    cap_after = models.PositiveSmallIntegerField(_("cap after"))
+    reason = models.CharField(_("reason"), max_length=300)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("time"))
+
+    class Meta:
+        verbose_name = _("organisation cap change")
+        verbose_name_plural = _("organisation cap changes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Cap change #{self.pk}"

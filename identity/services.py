@@ -230,14 +230,20 @@ class IdentityCheck:
 
 @sensitive_variables()
 def identity_validate(
-    *, operator: Operator, identity: IdentityData, require_address: bool = False
+    *,
+    operator: Operator,
+    identity: IdentityData,
+    require_address: bool = False,
+    min_age: int | None = None,
 ) -> IdentityData:
     """Validate and normalise an identity block for this operator (raises
-    documents.IdentityInvalid with every field's reason)."""
+    documents.IdentityInvalid with every field's reason). ``min_age``: the
+    operator's minimum holder age unless given (0 for a minor whose guardian
+    is named, issue 15)."""
     return documents.validate_identity(
         identity,
         today=timezone.localdate(),
-        min_age=operator.min_holder_age,
+        min_age=operator.min_holder_age if min_age is None else min_age,
         require_address=require_address,
     )
 

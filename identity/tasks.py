@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from . import access_log, lookups, services
+from . import access_log, lookups, organisations, services
 
 logger = logging.getLogger(__name__)
 
@@ -13,6 +13,8 @@ def retention_run() -> int:
     Idempotent (already-shredded persons are skipped); batches commit alone."""
     count = services.retention_run()
     logger.info("retention erased %s person(s)", count)
+    # Issue 15: organisations whose last line closed past the term, too.
+    logger.info("retention erased %s organisation(s)", organisations.organisations_retention_run())
     return count
 
 

@@ -200,6 +200,14 @@ class Operator(models.Model):
             "stays hidden."
         ),
     )
+    # Issue 15: lines one organisation (one unified social credit code) may
+    # hold at this operator; a compliance officer may raise it for one.
+    organisation_line_cap = models.PositiveSmallIntegerField(
+        _("organisation line cap"),
+        default=50,
+        validators=[MinValueValidator(1)],
+        help_text=_("Lines one organisation may hold at this operator (raised per organisation)."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 

@@ -71,6 +71,9 @@ MATRIX: dict[str, frozenset[Role]] = {
     # Raise and lift risk flags on lines; suspend or blacklist a store.
     "risk_flag.manage": frozenset({Role.COMPLIANCE_OFFICER}),
     "store.suspend": frozenset({Role.COMPLIANCE_OFFICER}),
+    # Organisations (issue 15): see them (masked) and raise one's line cap.
+    "organisation.view": HEAD_OFFICE,
+    "organisation.cap_raise": frozenset({Role.COMPLIANCE_OFFICER}),
 }
 
 

@@ -965,3 +965,30 @@ class PartnerCallAdmin(ReadOnlyScopedAdmin):
 
 
 from . import console_reviews  # noqa: E402, F401 - the portrait review queue's console page
+
+# --- Organisations' lines with and without a recorded end user (issue 15) --------------------
+
+
+class OrganisationLineFilter(admin.SimpleListFilter):
+    title = gettext_lazy("organisation lines")
+    parameter_name = "organisation_user"
+
+    def lookups(self, request: HttpRequest, model_admin) -> list[tuple[str, str]]:
+        return [
+            ("with_user", gettext_lazy("organisation's, with an end user")),
+            ("without_user", gettext_lazy("organisation's, without an end user")),
+            ("personal", gettext_lazy("a person's own")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "with_user":
+            return queryset.filter(organisation__isnull=False, user__isnull=False)
+        if value == "without_user":
+            return queryset.filter(organisation__isnull=False, user__isnull=True)
+        if value == "personal":
+            return queryset.filter(organisation__isnull=True)
+        return queryset
+
+
+LineAdmin.list_filter = [*LineAdmin.list_filter, OrganisationLineFilter]

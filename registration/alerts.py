@@ -37,6 +37,7 @@ from notices import channels
 from notices.messages import language_for, rate_wait, render_message
 
 from . import kinds
+from . import organisations as org_lines
 from .models import (
     AlertMessageState,
     HolderAlert,
@@ -112,7 +113,9 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
         return 0
     alert = HolderAlert.objects.get(transaction_id=transaction_id)
     spec = kinds.get(tx.kind)
-    lines = Line.objects.filter(holder_id=person_id).exclude(status=LineStatus.CLOSED)
+    # A minor's guardian hears of it on their own lines too (issue 15).
+    told = [person_id, *org_lines.alert_extra_person_ids(tx)]
+    lines = Line.objects.filter(holder_id__in=told).exclude(status=LineStatus.CLOSED)
     if not spec.alerts_line_itself:
         lines = lines.exclude(pk=tx.line_id)
     language, link = _language_and_link(person_id)
@@ -125,6 +128,8 @@ def _alert_send(transaction_id: int, now: dt.datetime) -> int:
             "store": tx.store.name,
             "date": timezone.localtime(tx.updated_at).date().isoformat(),
             "link": link,
+            # Issue 15: an agent acted for the holder (masked name).
+            "agent": org_lines.agent_masked_name(tx),
         },
     )
     return _deliver(

@@ -23,7 +23,8 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import closing, kinds, portrait_check, reviews, selectors, services
+from . import closing, kinds, portrait_check, representatives, reviews, selectors, services
+from . import organisations as org_lines
 from .errors import LineNotFound, RegistrationRefused
 from .idempotency import idempotent
 from .models import (
@@ -69,6 +70,26 @@ class PortraitBlockSerializer(serializers.Serializer):
         return attrs
 
 
+class SubscriberSerializer(serializers.Serializer):
+    """An organisation as subscriber (issue 15); the service checks the code."""
+
+    type = serializers.ChoiceField(choices=list(representatives.SUBSCRIBER_TYPES))
+    name = serializers.CharField(max_length=300)
+    uscc = serializers.CharField(max_length=40, help_text=_("Unified social credit code."))
+    address = serializers.CharField(
+        max_length=400, required=False, allow_null=True, allow_blank=True, default=None
+    )
+
+
+class AuthorizationSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=200)
+    valid_until = serializers.DateField()
+
+
+class GuardianBlockSerializer(IdentityBlockSerializer):
+    relation = serializers.ChoiceField(choices=list(representatives.RELATIONS))
+
+
 class TransactionInputSerializer(serializers.Serializer):
     """Shape only; which fields each kind needs is checked by the service
     (the kinds are registration.kinds's: read when the serializer is made)."""
@@ -97,6 +118,22 @@ class TransactionInputSerializer(serializers.Serializer):
     portrait = PortraitBlockSerializer(
         required=False,
         help_text=_("Openings, transfers (the new holder), sim_replace: the live portrait."),
+    )
+    # Issue 15: organisations, representatives, guardians.
+    subscriber = SubscriberSerializer(
+        required=False, help_text=_("An opening for an organisation: the organisation.")
+    )
+    handler = IdentityBlockSerializer(
+        required=False, help_text=_("The organisation's handler (consenting for their own data).")
+    )
+    agent = IdentityBlockSerializer(
+        required=False, help_text=_("A representative acting for the applicant or holder.")
+    )
+    guardian = GuardianBlockSerializer(
+        required=False, help_text=_("The parent or guardian of an applicant under age.")
+    )
+    authorization = AuthorizationSerializer(
+        required=False, help_text=_("The handler's or the agent's authorization.")
     )
 
     def __init__(self, *args, **kwargs) -> None:
@@ -129,7 +166,29 @@ class TransactionInputSerializer(serializers.Serializer):
             stay_until=data.get("stay_until"),
             channel=ConsentChannel.API,
             portrait=_portrait_input(data.get("portrait")),
+            **_extra_input(data),
         )
+
+
+def _extra_input(data: dict) -> dict:
+    """The issue-15 blocks of a validated body, as TransactionRequest fields."""
+    out: dict = {}
+    if (block := data.get("subscriber")) is not None:
+        out["subscriber"] = representatives.OrganisationInput(
+            type=block["type"], name=block["name"], uscc=block["uscc"], address=block["address"]
+        )
+    for party in ("handler", "agent"):
+        if party in data:
+            out[party] = IdentityData.from_mapping(data[party])
+    if (block := data.get("guardian")) is not None:
+        block = dict(block)
+        out["guardian_relation"] = block.pop("relation")
+        out["guardian"] = IdentityData.from_mapping(block)
+    if (block := data.get("authorization")) is not None:
+        out["authorization"] = representatives.AuthorizationInput(
+            reference=block["reference"], valid_until=block["valid_until"]
+        )
+    return out
 
 
 def _portrait_input(block: dict | None) -> portrait_check.PortraitInput | None:
@@ -264,6 +323,8 @@ class TransactionListCreateView(APIView):
         tx_request = data.to_request()
         try:
             tx = services.transaction_submit(actor=request.user, request=tx_request)
+        except representatives.GuardianRequired:
+            raise  # its own code (guardian_required), mapped in config.api
         except IdentityInvalid as exc:
             raise ValidationError(exc.errors) from None
         except RegistrationRefused as refusal:
@@ -607,3 +668,51 @@ class ReviewRevealView(APIView):
         response = Response(values)
         response["Cache-Control"] = "no-store"
         return response
+
+
+# --- Organisations' lines: the end user (issue 15) -------------------------------------------
+
+
+class LineUserInputSerializer(serializers.Serializer):
+    handler = IdentityBlockSerializer()
+    user = IdentityBlockSerializer()
+    consent = ConsentSerializer()
+
+
+class LineUserView(APIView):
+    """The organisation's handler names the verified person who uses one of
+    its lines; the line then counts toward that person's own cap."""
+
+    required_permission = "transaction.create"
+
+    @extend_schema(
+        request=LineUserInputSerializer,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", location=OpenApiParameter.HEADER, required=False, type=str
+            )
+        ],
+        responses=LineSerializer,
+        summary="Record the end user of an organisation's line (403 handler_replaced)",
+    )
+    @idempotent(required=False)
+    @sensitive_variables()
+    def post(self, request: Request, number: str) -> Response:
+        e164 = _e164_or_400(request, number)
+        data = LineUserInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        body = data.validated_data
+        try:
+            line = org_lines.line_user_record(
+                actor=request.user,
+                number=e164,
+                handler=IdentityData.from_mapping(body["handler"]),
+                user=IdentityData.from_mapping(body["user"]),
+                consent=ConsentInput(
+                    notice_hash=body["consent"]["notice"], given=body["consent"]["given"]
+                ),
+            )
+        except IdentityInvalid as exc:
+            raise ValidationError(exc.errors) from None
+        line = selectors.line_list(user=request.user).get(pk=line.pk)
+        return Response(LineSerializer(line).data)

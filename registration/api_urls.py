@@ -21,6 +21,7 @@ urlpatterns = [
     path("lines/", api.LineListView.as_view(), name="line-list"),
     path("lines/<str:number>/", api.LineDetailView.as_view(), name="line-detail"),
     path("lines/<str:number>/close/", api.LineCloseView.as_view(), name="line-close"),
+    path("lines/<str:number>/user/", api.LineUserView.as_view(), name="line-user"),
     path("numbers/available/", api.NumbersAvailableView.as_view(), name="numbers-available"),
     path("services/", api.ServiceListView.as_view(), name="service-list"),
     path("reviews/", api.ReviewListView.as_view(), name="review-list"),

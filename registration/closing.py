@@ -38,6 +38,7 @@ from config.api import InvalidInput
 from config.celery import enqueue, task_named
 from identity import selectors as identity_selectors
 from identity import services as identity_services
+from identity.organisations import organisation_lines_record
 
 from . import hooks
 from .errors import LineAlreadyClosed, LineOnLegalHold, NoLegalHold
@@ -149,6 +150,16 @@ def line_close(
             lines_held=_open_lines(line.holder_id),
             last_closed_at=now,
         )
+        if line.organisation_id is not None:
+            # Issue 15: the organisation's count (its retention clock), and
+            # its end user holds one line fewer.
+            organisation_lines_record(
+                organisation_id=line.organisation_id,
+                lines_held=Line.objects.filter(organisation_id=line.organisation_id)
+                .exclude(status=LineStatus.CLOSED)
+                .count(),
+                last_closed_at=now,
+            )
         available_at = _quarantine(line, now)
         closure = LineClosure.objects.create(
             line=line,

@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from identity import services as identity_services
 from identity.models import Person
+from identity.organisations import organisation_lines_record
 
 from . import closing, hooks, numbers, sims
 from .errors import LineOnLegalHold, ServiceAlreadyActive, ServiceNotApplicable, ServiceNotFound
@@ -27,6 +28,7 @@ from .models import (
     LineKind,
     LineService,
     LineStatus,
+    LineUser,
     Service,
     Transaction,
 )
@@ -111,7 +113,25 @@ def apply_transfer(tx: Transaction, now: dt.datetime) -> None:
             )
             line.installation_address_enc = blob
     line.holder = tx.new_holder
+    organisation_id = line.organisation_id
+    if organisation_id is not None:
+        # Issue 15: an organisation's line, transferred by its handler, is
+        # the new holder's (a person's own, or another organisation's); its
+        # end user's record ends.
+        line.user = None
+        LineUser.objects.filter(line=line, ended_at__isnull=True).update(ended_at=now)
+    # A transfer to an organisation (its handler as the new holder) makes it
+    # the organisation's line.
+    line.organisation_id = tx.organisation_id
     line.save()
+    for org_id in {organisation_id, tx.organisation_id} - {None}:
+        organisation_lines_record(
+            organisation_id=org_id,
+            lines_held=Line.objects.filter(organisation_id=org_id)
+            .exclude(status=LineStatus.CLOSED)
+            .count(),
+            last_closed_at=now if org_id == organisation_id else None,
+        )
     for person_id in {old.pk, tx.new_holder_id}:
         update_person_lines(person_id, now if person_id == old.pk else None)
 
@@ -202,10 +222,18 @@ def open_line(tx: Transaction, now: dt.datetime) -> Line:
         store=tx.store,
         recycled_at=now if used_before else None,
         stay_until=tx.stay_until,
+        organisation_id=tx.organisation_id,
     )
     # Velocity rules and the like, above registration, after the commit; robust:
     # their failure never turns a committed opening into an error.
     transaction.on_commit(lambda: hooks.line_opened(line.pk), robust=True)
+    if tx.organisation_id is not None:
+        organisation_lines_record(
+            organisation_id=tx.organisation_id,
+            lines_held=Line.objects.filter(organisation_id=tx.organisation_id)
+            .exclude(status=LineStatus.CLOSED)
+            .count(),
+        )
     Person.objects.filter(pk=tx.applicant_id).update(
         lines_held=Coalesce(
             Subquery(

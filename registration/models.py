@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
-from identity.models import Consent, Person, Portrait
+from identity.models import Consent, Organisation, Person, Portrait
 from operators.models import Operator, Store
 
 
@@ -178,6 +178,28 @@ class Line(models.Model):
     # A visitor's line (holder on a foreign passport): the last day of their
     # visa or entry permit; the daily cycle bars the line when it comes.
     stay_until = models.DateField(_("stay until"), null=True, blank=True)
+    # Issue 15: an organisation's line. The organisation is the holder the
+    # surfaces show; ``holder`` is then its current handler (the person who
+    # answers for it: alerts and re-verification go to them), and the line
+    # counts toward the organisation's cap, not the handler's own.
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="lines",
+    )
+    # The verified person who actually uses an organisation's line (its end
+    # user): the line counts toward that person's own cap.
+    user = models.ForeignKey(
+        Person,
+        verbose_name=_("end user"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="used_lines",
+    )
 
     class Meta:
         verbose_name = _("line")
@@ -424,6 +446,53 @@ class Transaction(models.Model):
     portrait_liveness = models.CharField(_("portrait liveness"), max_length=16, blank=True)
     portrait_outcome = models.CharField(
         _("portrait outcome"), max_length=16, blank=True, db_default=""
+    )
+    # Issue 15: who else took part. An organisation's opening names the
+    # organisation and its handler (who is also ``applicant``: they consent
+    # for their own data); a representative's transaction names the agent; a
+    # minor's, the guardian and their relation. The persons are encrypted
+    # under their own keys (identity.Person); the authorization's reference
+    # and validity are the organisation's or the holder's letter.
+    organisation = models.ForeignKey(
+        Organisation,
+        verbose_name=_("organisation"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+    )
+    handler = models.ForeignKey(
+        Person,
+        verbose_name=_("handler"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    agent = models.ForeignKey(
+        Person,
+        verbose_name=_("agent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    guardian = models.ForeignKey(
+        Person,
+        verbose_name=_("guardian"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    guardian_relation = models.CharField(
+        _("guardian relation"), max_length=16, blank=True, db_default=""
+    )
+    authorization_reference = models.CharField(
+        _("authorization reference"), max_length=64, blank=True, db_default=""
+    )
+    authorization_valid_until = models.DateField(
+        _("authorization valid until"), null=True, blank=True
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -1074,3 +1143,46 @@ class PortraitReview(models.Model):
 
     def __str__(self) -> str:
         return f"Portrait review #{self.pk}"
+
+
+class LineUser(models.Model):
+    """Who used an organisation's line, from when to when (issue 15): the
+    verified person its handler named, with that person's consent."""
+
+    TENANT_OPERATOR_PATH = "line__operator"
+
+    line = models.ForeignKey(
+        Line, verbose_name=_("line"), on_delete=models.PROTECT, related_name="users"
+    )
+    user = models.ForeignKey(
+        Person, verbose_name=_("end user"), on_delete=models.PROTECT, related_name="+"
+    )
+    handler = models.ForeignKey(
+        Person, verbose_name=_("handler"), on_delete=models.PROTECT, related_name="+"
+    )
+    consent = models.ForeignKey(
+        Consent, verbose_name=_("consent"), on_delete=models.PROTECT, related_name="+"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    started_at = models.DateTimeField(_("started at"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("line end user")
+        verbose_name_plural = _("line end users")
+        ordering = ["line", "-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line"],
+                condition=Q(ended_at__isnull=True),
+                name="line_one_current_user",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line} user from {self.started_at:%Y-%m-%d}"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q, QuerySet
 
+from identity import organisations
 from identity import selectors as identity_selectors
 from identity.models import Person
 from identity.types import IdentityData
@@ -127,7 +128,10 @@ def line_current(*, user: AnyUser, number: str) -> Line | None:
 
 def line_masked_holder(line: Line) -> dict[str, str | None]:
     """The holder as line surfaces show them: masked name and document only
-    (nothing else is decrypted)."""
+    (nothing else is decrypted); an organisation's line shows the
+    organisation (``{"type": "organisation", "name", "uscc"}``, masked)."""
+    if line.organisation_id is not None:
+        return organisations.organisation_masked(line.organisation)
     return identity_selectors.person_masked(line.holder, fields=("name", "id_number"))
 
 
@@ -489,7 +493,13 @@ def lines_held_count(*, person: Person, kind: str) -> int:
     them still waiting for the authority (they will become lines): each kind
     the cap applies to, counted on its consenting party. What the per-person
     cap is checked against, at the counter's identity step and at submit."""
-    lines = Line.objects.filter(holder=person, kind=kind).exclude(status=LineStatus.CLOSED).count()
+    # An organisation's lines count toward its own cap, not its handler's;
+    # one whose end user is this person counts toward theirs (issue 15).
+    lines = (
+        Line.objects.filter(Q(holder=person, organisation__isnull=True) | Q(user=person), kind=kind)
+        .exclude(status=LineStatus.CLOSED)
+        .count()
+    )
     capped: dict[str, list[str]] = {}
     for spec in kinds.all_specs():
         if spec.cap_applies:
@@ -501,6 +511,7 @@ def lines_held_count(*, person: Person, kind: str) -> int:
         towards,
         line_kind=kind,
         state=TransactionState.PENDING_VERIFICATION,
+        organisation__isnull=True,
     ).count()
     return lines + pending
 

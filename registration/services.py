@@ -42,7 +42,7 @@ from identity.services import ConsentInput
 from identity.types import IdentityData
 from operators.tenancy import staff_of
 
-from . import hooks, kind_rules, kinds, numbers, portrait_check, sims
+from . import hooks, kind_rules, kinds, numbers, portrait_check, representatives, sims
 from .errors import (
     CapReached,
     HolderMismatch,
@@ -102,6 +102,15 @@ class TransactionRequest:
     channel: str = ConsentChannel.STORE
     # The portrait block (registration.portrait_check), for the consenting party.
     portrait: portrait_check.PortraitInput | None = None
+    # Issue 15 (registration.representatives): an organisation's opening
+    # (subscriber, handler, authorization), an agent (with an authorization),
+    # a minor's guardian and their relation.
+    subscriber: representatives.OrganisationInput | None = None
+    handler: IdentityData | None = None
+    agent: IdentityData | None = None
+    guardian: IdentityData | None = None
+    guardian_relation: str | None = None
+    authorization: representatives.AuthorizationInput | None = None
 
     def __repr__(self) -> str:
         return f"TransactionRequest(kind={self.kind!r})"
@@ -168,7 +177,12 @@ def _validate(operator: Operator, request: TransactionRequest) -> dict[str, Iden
             identities[party] = identity_services.identity_validate(
                 operator=operator,
                 identity=identity,
-                require_address=spec.identity_address_required,
+                require_address=spec.identity_address_required
+                and getattr(request, "subscriber", None) is None,
+                # A minor with a guardian (registration.representatives).
+                min_age=0
+                if party == spec.consenting and getattr(request, "guardian", None) is not None
+                else None,
             )
         except IdentityInvalid as exc:
             for name, reasons in exc.errors.items():
@@ -315,7 +329,12 @@ def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) 
     transaction is stored, without personal data, and the error carries it)."""
     staff, store = _staff_store(actor)
     operator = staff.operator
-    identities = _validate(operator, request)
+    # Issue 15: organisation, handler, agent, guardian (registration.representatives).
+    extra = representatives.extra_prepare(operator, request)
+    try:
+        identities = _validate(operator, request)
+    except IdentityInvalid as exc:
+        raise extra.renamed(exc) from None
     portrait = portrait_check.portrait_prepare(operator, kinds.get(request.kind), request.portrait)
     consenting = identities[_consenting_party(request.kind)]
     if not request.consent.given:
@@ -330,7 +349,8 @@ def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) 
     notice = identity_services.consent_notice(operator=operator, consent=request.consent)
     results = _verify(operator, identities, actor, store)
     try:
-        _refuse_on_authority(results)
+        _refuse_on_authority(extra.named(results))
+        representatives.extra_verify(operator, extra, actor, store)
         checked = None
         if portrait is not None:
             # Asked outside any database transaction, like the authority.
@@ -349,6 +369,7 @@ def transaction_submit(*, actor: AbstractBaseUser, request: TransactionRequest) 
                 notice,
                 portrait=portrait,
                 checked=checked,
+                extra=extra,
             )
     except RegistrationRefused as refusal:
         refusal.transaction = _record_refusal(operator, store, actor, request, refusal)
@@ -388,6 +409,7 @@ def _take(
     *,
     portrait: portrait_check.CleanPortrait | None = None,
     checked: portrait_check.Checked | None = None,
+    extra: representatives.Extra | None = None,
 ) -> Transaction:
     kind = request.kind
     authority_matched = all(result.is_match for result in results.values())
@@ -427,6 +449,7 @@ def _take(
         notice_hash=request.consent.notice_hash,
         verification={party: str(result.outcome) for party, result in results.items()},
     )
+    representatives.extra_take(tx, extra, person, request, actor, store)
     if portrait is not None:
         _portrait_attach(tx, person, portrait, checked)
     if kinds.SIM_FIELDS & spec.fields:
@@ -436,7 +459,7 @@ def _take(
         tx.line_kind = spec.line_kind
         if "stay_until" in spec.fields:
             tx.stay_until = request.stay_until
-        if spec.cap_applies:
+        if spec.cap_applies and tx.organisation_id is None:
             _check_cap(operator, person, spec.line_kind)
         if spec.prepare is not None:
             spec.prepare(kinds.Prepared(tx, request, operator, None, person))
@@ -470,7 +493,7 @@ def _take(
             tx.new_holder = person
         else:
             tx.applicant = person
-        if spec.cap_applies:
+        if spec.cap_applies and tx.organisation_id is None:
             _check_cap(operator, person, line.kind)
         if spec.prepare is not None:
             spec.prepare(kinds.Prepared(tx, request, operator, line, person))

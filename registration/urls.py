@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import store_views, views
+from . import organisation_wizard, store_views, views
 
 app_name = "registration"
 
@@ -23,4 +23,14 @@ urlpatterns = [
         name="correction-transaction",
     ),
     path("lines/<uuid:uid>/correction/", store_views.correction_for_line, name="correction-line"),
+    # Issue 15: the wizard "for an organisation".
+    path("organisation/", organisation_wizard.step_organisation, name="org-organisation"),
+    path("organisation/handler/", organisation_wizard.step_handler, name="org-handler"),
+    path(
+        "organisation/authorization/",
+        organisation_wizard.step_authorization,
+        name="org-authorization",
+    ),
+    path("organisation/notice/", organisation_wizard.step_notice, name="org-notice"),
+    path("organisation/details/", organisation_wizard.step_details, name="org-details"),
 ]

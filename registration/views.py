@@ -50,6 +50,7 @@ from operators.tenancy import can, staff_of
 
 from . import hooks, kinds, portrait_check, precheck, receipts, recycling, selectors, services
 from . import lookups as line_lookups
+from . import organisations as org_lines
 from .errors import CapReached, NotCancellable, RegistrationRefused
 from .forms import (
     BIRTH_IN_NUMBER_TYPES,
@@ -900,6 +901,8 @@ def receipt(request: HttpRequest, uid: uuid.UUID) -> HttpResponse:
         {
             "tx": tx,
             "parties": parties,
+            # Issue 15: organisation, handler, agent, guardian (masked).
+            "extra_parties": org_lines.transaction_extra_parties(tx),
             "services": selectors.transaction_services(tx),
             "notice": notice,
             "notice_short_hash": tx.notice_hash[:12],

@@ -134,7 +134,10 @@ CRITERIA_KEYS = (
     "regions",
     "document_expiring_within_days",
     "registered_within_days",
+    # Issue 15: "without_user" / "with_user" (an organisation's lines), "any".
+    "organisation_lines",
 )
+ORGANISATION_LINE_CHOICES = ("without_user", "with_user", "any")
 
 
 def days_before(moment: dt.datetime, days: Any) -> dt.datetime:
@@ -286,6 +289,12 @@ def criteria_validate(criteria: Any, *, operator: Operator) -> dict[str, Any]:
             ]
         else:
             out["registered_within_days"] = days
+    if "organisation_lines" in criteria:
+        value = criteria["organisation_lines"]
+        if not isinstance(value, str) or value not in ORGANISATION_LINE_CHOICES:
+            errors["criteria.organisation_lines"] = [gettext("without_user, with_user or any.")]
+        elif value != "any":
+            out["organisation_lines"] = value
     for key in ("stores", "regions"):
         if key in criteria:
             if reason := _codes_check(criteria[key]):
@@ -340,6 +349,10 @@ def matching_lines(
     elif isinstance(verification, dict):
         cutoff = days_before(now or timezone.now(), verification["older_than_days"])
         qs = qs.filter(Q(holder__verified_at__isnull=True) | Q(holder__verified_at__lt=cutoff))
+    if c.get("organisation_lines") in ("without_user", "with_user"):
+        qs = qs.filter(
+            organisation__isnull=False, user__isnull=c["organisation_lines"] == "without_user"
+        )
     if c.get("registered_before"):
         before = dt.datetime.combine(
             dt.date.fromisoformat(c["registered_before"]), dt.time.min, tzinfo=dt.UTC

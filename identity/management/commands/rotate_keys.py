@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from identity import services, vault
+from identity import organisations, services, vault
 from identity.models import Person
 
 
@@ -36,6 +36,8 @@ class Command(BaseCommand):
                 f"rotation stopped, the failing batch rolled back: {exc}. Put the key id "
                 "back into TELEREG_KEYS (with its cipher) and run rotate_keys again."
             ) from None
+        # Issue 15: organisations have data keys of their own.
+        self.stdout.write(f"organisations re-wrapped: {organisations.organisations_keys_rotate()}")
         remaining = Person.objects.filter(wrapped_key__isnull=False).exclude(key_id=active).count()
         self.stdout.write(
             f"done: {done} re-wrapped with {active} ({cipher}), "

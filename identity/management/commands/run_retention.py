@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandParser
 
 from config.commands import add_now_argument
-from identity import services
+from identity import organisations, services
 
 
 class Command(BaseCommand):
@@ -30,4 +30,9 @@ class Command(BaseCommand):
             self.stdout.write(f"would erase {len(due)} person(s); nothing was changed")
             return
         count = services.retention_run(now=now)
+        # Issue 15: organisations past their term (before the persons' line,
+        # which stays the command's last).
+        self.stdout.write(
+            f"erased {organisations.organisations_retention_run(now=now)} organisation(s)"
+        )
         self.stdout.write(f"erased {count} person(s)")
