@@ -328,3 +328,54 @@ def test_an_organisations_new_line_is_told_on_its_handlers_lines(
     alerts.holder_alert_send(transaction_id=Transaction.objects.get(uid=second["id"]).pk)
     told = {row["to"] for row in alert_lines(outbox)}
     assert told == {own["line"]["number"], first["line"]["number"]}
+
+
+def test_a_minors_line_is_reverified_by_the_holder_once_of_age_not_the_guardian(
+    clerk_api, citizen, rng, today, consent, inventory, alpha, make_staff, monkeypatch
+):
+    """When the minor reaches the operator's minimum age, the next
+    re-verification asks the holder: the guardian's identity does not answer it."""
+    from operators.roles import Role
+    from reverification import campaigns
+    from reverification.models import RequestState
+
+    parent = citizen()
+    born = years_ago(today, alpha.min_holder_age) + dt.timedelta(days=5)  # of age in 5 days
+    number = synthetic_gb11643(prefix6="110105", birth_date=born, sex="F", rng=rng)
+    minor = citizen(date_of_birth=born, sex="F", id_number=number)
+    body = own_opening(minor, consent, guardian={**api_block(parent), "relation": "parent"})
+    response = post(clerk_api, "/api/v1/transactions/", body)
+    assert response.status_code == 201, response.json()
+    line_number = response.json()["line"]["number"]
+    officer = make_staff(alpha, Role.COMPLIANCE_OFFICER)
+    campaign = campaigns.campaign_create(
+        operator=alpha,
+        data=campaigns.CampaignInput(
+            name="Check",
+            criteria={"line_kind": "mobile"},
+            deadline=timezone.localdate() + dt.timedelta(days=10),
+            reminder_days=[7, 2],
+            channels=["file"],
+        ),
+        actor=officer.user,
+    )
+    campaigns.campaign_launch(campaign=campaign, actor=officer.user)
+    campaigns.campaign_plan(campaign=campaign)
+    request = campaign.requests.get(line__number=line_number)
+    # A week later the holder is of age.
+    real_localdate = timezone.localdate
+    monkeypatch.setattr(
+        timezone, "localdate", lambda *a, **k: real_localdate(*a, **k) + dt.timedelta(days=7)
+    )
+    answer = {"consent": consent_block(consent)}
+    url = f"/api/v1/lines/{line_number}/reverify/"
+
+    by_guardian = clerk_api.post(url, {**answer, "holder": api_block(parent)}, format="json")
+    assert by_guardian.status_code == 400
+    assert by_guardian.json()["error"]["code"] == "answer_refused"
+    request.refresh_from_db()
+    assert request.state == RequestState.PENDING
+
+    by_holder = clerk_api.post(url, {**answer, "holder": api_block(minor)}, format="json")
+    assert by_holder.status_code == 200, by_holder.json()
+    assert by_holder.json()["state"] == "verified"
