@@ -202,6 +202,7 @@ def _operator_form(operator: Operator, **changes: str) -> dict[str, str]:
         if operator.portrait_retention_days is None
         else str(operator.portrait_retention_days),
         "disclosure_notice_delay_days": str(operator.disclosure_notice_delay_days),
+        "organisation_line_cap": str(operator.organisation_line_cap),
     }
     data.update(changes)
     return data
