@@ -120,6 +120,9 @@ STATUS_BY_ERROR: dict[str, int] = {
     "reverification.risk.RiskLineClosed": status.HTTP_409_CONFLICT,
     "reverification.risk.RiskFlagOpen": status.HTTP_409_CONFLICT,
     "reverification.risk.RiskFlagClosed": status.HTTP_409_CONFLICT,
+    # reverification: the portrait check of an in-store re-verification
+    "reverification.campaigns.PortraitReviewNeeded": status.HTTP_409_CONFLICT,
+    "reverification.campaigns.PortraitUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 
