@@ -7,6 +7,7 @@ are drawn by code (identity.synthetic_portraits)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
@@ -15,12 +16,15 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from identity import portraits, services
 from identity.models import Person, Portrait
+from identity.services import CitizenRow
+from identity.synthetic import synthetic_identity
 from identity.synthetic_portraits import flip_bits, pattern_image
 from operators.models import Language, Operator, Store
 from operators.roles import Role
 from registration.models import Line, LineStatus, PortraitReview
-from reverification import campaigns
+from reverification import campaigns, stays
 from reverification.models import RequestState
 from tests.registration.conftest import api_block
 from tests.registration.test_portraits import BITS, live, pictured  # noqa: F401 - the fixture
@@ -272,3 +276,63 @@ def test_the_store_page_with_its_capture_and_answers_speaks_both_languages(
     assert "第二人" in html
     assert "data:image" not in html  # the upload is never sent back
     unchanged(request)
+
+
+# --- A visitor's later end of stay ------------------------------------------------------------
+
+
+@pytest.fixture
+def visitor_barred(submit, inventory, rng, today, alpha):
+    """A visitor's line barred when the stay ended, the holder with a
+    reference portrait, the operator's policy ``required``; returns (line, identity)."""
+    identity = synthetic_identity(rng=rng, id_type="foreign_passport", today=today)
+    identity = dataclasses.replace(identity, id_expiry=today + dt.timedelta(days=730))
+    services.authority_registry_load(
+        [
+            CitizenRow(
+                id_type=identity.id_type,
+                id_number=identity.id_number,
+                name=identity.name,
+                date_of_birth=identity.date_of_birth,
+                sex=identity.sex,
+                revoked=False,
+                portrait=portraits.image_clean(pattern_image(BITS)),
+            )
+        ]
+    )
+    stay = today + dt.timedelta(days=3)
+    line = submit("mobile_open", applicant=identity, stay_until=stay).line
+    stays.stays_cycle(now=timezone.now() + dt.timedelta(days=3), today=stay)
+    Operator.objects.filter(pk=alpha.pk).update(portrait_policy="required")
+    line.refresh_from_db()
+    assert line.status == LineStatus.BARRED_OUTGOING
+    return line, identity
+
+
+def stay_body(identity, consent, later, **extra) -> dict:
+    return {
+        "holder": api_block(identity),
+        "consent": {"notice": consent.notice_hash, "given": True},
+        "stay_until": later.isoformat(),
+        **extra,
+    }
+
+
+def test_a_later_stay_takes_the_portrait_too(visitor_barred, consent, today, clerk_api):
+    line, identity = visitor_barred
+    url = f"/api/v1/lines/{line.number}/reverify/"
+    later = today + dt.timedelta(days=90)
+    missing = clerk_api.post(url, stay_body(identity, consent, later), format="json")
+    assert missing.json()["error"]["code"] == "portrait_required"
+    refused = clerk_api.post(
+        url, stay_body(identity, consent, later, portrait=live(25)), format="json"
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "portrait_mismatch"
+    kept = Line.objects.get(pk=line.pk)
+    assert (kept.status, kept.stay_until) == (LineStatus.BARRED_OUTGOING, line.stay_until)
+    assert not Portrait.objects.exists()
+    done = clerk_api.post(url, stay_body(identity, consent, later, portrait=live(0)), format="json")
+    assert done.status_code == 200, done.json()
+    assert done.json() == {"line_status": "active", "stay_until": later.isoformat()}
+    assert Portrait.objects.count() == 1
