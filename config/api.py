@@ -126,6 +126,9 @@ STATUS_BY_ERROR: dict[str, int] = {
     "identity.organisations.OrganisationCapNotAllowed": status.HTTP_403_FORBIDDEN,
     "registration.representatives.GuardianRequired": status.HTTP_400_BAD_REQUEST,
     "registration.representatives.PartyUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
+    # reverification: the portrait check of an in-store re-verification
+    "reverification.campaigns.PortraitReviewNeeded": status.HTTP_409_CONFLICT,
+    "reverification.campaigns.PortraitUnavailable": status.HTTP_503_SERVICE_UNAVAILABLE,
 }
 
 

@@ -103,6 +103,15 @@ def portrait_prepare(operator, spec, given: PortraitInput | None) -> CleanPortra
                 {"portrait": [gettext("This kind of transaction takes no portrait.")]}
             )
         return None
+    return portrait_prepare_for_holder(operator, given)
+
+
+@sensitive_variables()
+def portrait_prepare_for_holder(operator, given: PortraitInput | None) -> CleanPortrait | None:
+    """The portrait of a check that is no transaction kind (the in-store
+    re-verification of a line's holder): required by the operator's policy,
+    checked and cleaned exactly as an opening's; None when none was given and
+    none is required."""
     if given is None:
         if operator.portrait_policy == POLICY_REQUIRED:
             raise PortraitRequired()
@@ -126,6 +135,23 @@ def portrait_prepare(operator, spec, given: PortraitInput | None) -> CleanPortra
     except portraits.ImageRefused as refused:
         raise IdentityInvalid({"portrait.image": [str(refused.reason)]}) from None
     return CleanPortrait(image=image, liveness=given.liveness)
+
+
+@sensitive_variables()
+def portrait_from_upload(post, files) -> PortraitInput | None:
+    """A capture step's portrait from a page's form (the wizard's confirm step,
+    the store's re-verification): the upload ``portrait_image`` with
+    ``portrait_liveness``, or the exception ``portrait_exception`` with
+    ``portrait_reason``; None when nothing was given. Never kept in a session."""
+    if post.get("portrait_exception") == EXCEPTION_CANNOT_CAPTURE:
+        return PortraitInput(
+            exception=EXCEPTION_CANNOT_CAPTURE, reason=post.get("portrait_reason", "")[:300]
+        )
+    upload = files.get("portrait_image")
+    if upload is None:
+        return None
+    raw = upload.read(portraits.MAX_IMAGE_BYTES + 1)
+    return PortraitInput(raw=raw, liveness=post.get("portrait_liveness", "not_checked"))
 
 
 def decide(operator, portrait: CleanPortrait, match: portraits.MatchResult | None) -> Checked:

@@ -37,7 +37,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.api import DomainError, status_for
 from config.forms import form_errors_add
 from identity import lookups
-from identity import portraits as identity_portraits
 from identity import selectors as identity_selectors
 from identity import services as identity_services
 from identity.authority import Outcome
@@ -712,17 +711,7 @@ def _portrait_step(kind: str, staff: StaffMember) -> bool:
 def _portrait_from_post(request: HttpRequest) -> portrait_check.PortraitInput | None:
     """The capture step's portrait, read from the upload (never kept in the
     session: it goes straight to the service), or None when none was given."""
-    if request.POST.get("portrait_exception") == portrait_check.EXCEPTION_CANNOT_CAPTURE:
-        return portrait_check.PortraitInput(
-            exception=portrait_check.EXCEPTION_CANNOT_CAPTURE,
-            reason=request.POST.get("portrait_reason", "")[:300],
-        )
-    upload = request.FILES.get("portrait_image")
-    if upload is None:
-        return None
-    raw = upload.read(identity_portraits.MAX_IMAGE_BYTES + 1)
-    liveness = request.POST.get("portrait_liveness", "not_checked")
-    return portrait_check.PortraitInput(raw=raw, liveness=liveness)
+    return portrait_check.portrait_from_upload(request.POST, request.FILES)
 
 
 @sensitive_variables()

@@ -23,10 +23,11 @@ from operators.permissions import IsActiveStaff, RoleNotAllowed
 from operators.selectors import partner_of
 from operators.tenancy import scoped, staff_of
 from registration import selectors as registration_selectors
-from registration.api import ConsentSerializer
+from registration.api import ConsentSerializer, PortraitBlockSerializer
 from registration.idempotency import idempotent
 from registration.models import Line, LineStatus
 from registration.numbers import InvalidNumber, to_e164
+from registration.portrait_check import PortraitInput
 
 from . import campaigns, risk, selectors
 from .models import RISK_REASON_MAX, Campaign, ReverificationRequest, RiskFlag, RiskSource
@@ -177,6 +178,26 @@ class InStoreReverifyInputSerializer(serializers.Serializer):
         required=False,
         help_text=_("A visitor's line: the new last day of stay (restores a line barred for it)."),
     )
+    portrait = PortraitBlockSerializer(
+        required=False,
+        help_text=_("The holder's live portrait (required by the operator's portrait policy)."),
+    )
+
+
+def _portrait_input(block: dict | None) -> PortraitInput | None:
+    if block is None:
+        return None
+    return PortraitInput(
+        image=block.get("image"),
+        liveness=block.get("liveness"),
+        exception=block.get("exception"),
+        reason=block.get("reason", ""),
+    )
+
+
+def _portrait_errors(exc: IdentityInvalid) -> dict:
+    """Field errors of the answer: the portrait's keep their path, the rest are the holder's."""
+    return {k if k.startswith("portrait") else f"holder.{k}": v for k, v in exc.errors.items()}
 
 
 class InStoreReverifyView(APIView):
@@ -218,9 +239,10 @@ class InStoreReverifyView(APIView):
                 channel="store",
                 actor=request.user,
                 store=staff.store if staff else None,
+                portrait=_portrait_input(data.validated_data.get("portrait")),
             )
         except IdentityInvalid as exc:
-            raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
+            raise ValidationError(_portrait_errors(exc)) from None
         line.refresh_from_db()
         return Response({"request": done.pk, "state": done.state, "line_status": line.status})
 
@@ -235,9 +257,10 @@ class InStoreReverifyView(APIView):
                 stay_until=data["stay_until"],
                 actor=request.user,
                 store=staff.store if staff else None,
+                portrait=_portrait_input(data["portrait"]) if "portrait" in data else None,
             )
         except IdentityInvalid as exc:
-            raise ValidationError({f"holder.{k}": v for k, v in exc.errors.items()}) from None
+            raise ValidationError(_portrait_errors(exc)) from None
         return Response(
             {
                 "line_status": renewed.status,

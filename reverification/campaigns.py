@@ -41,6 +41,7 @@ from identity import services as identity_services
 from identity.models import VerificationStatus
 from notices import channels
 from operators.models import Operator
+from registration import portrait_check
 from registration.models import Line, LineKind, LineStatus
 from registration.selectors import line_holder_is
 
@@ -729,6 +730,54 @@ class RequestClosed(DomainError):
     message = _("This request is closed: nothing more is needed.")
 
 
+class PortraitReviewNeeded(DomainError):
+    code = "portrait_review_required"
+    message = _(
+        "This portrait needs a second person's review, which a re-verification at the"
+        " counter cannot wait for. Nothing was changed."
+    )
+
+
+class PortraitUnavailable(DomainError):
+    code = "portrait_unavailable"
+    message = _("We cannot compare portraits right now. Nothing was changed; try again later.")
+
+
+def _portrait_gate(operator, identity, portrait: portrait_check.CleanPortrait | None):
+    """The portrait check of an in-store re-verification (outside any database
+    transaction): None without a portrait (policy ``off``), the PASS decision,
+    or an error that leaves everything as it was: a mismatch (score below the
+    refuse threshold, liveness failed) is 409 ``portrait_mismatch``; the review
+    zone (between the thresholds, ``not_checked``, an exception, no reference)
+    is 409 ``portrait_review_required``; an unreachable matcher, 503."""
+    if portrait is None:
+        return None
+    checked = portrait_check.portrait_check(operator, identity, portrait)
+    if checked.decision is portrait_check.Decision.REFUSE:
+        logger.info("in-store re-verification: portrait refused (%s)", checked.cause)
+        raise portrait_check.PortraitMismatch()
+    if checked.decision is portrait_check.Decision.WAIT:
+        raise PortraitUnavailable()
+    if checked.decision is portrait_check.Decision.REVIEW:
+        logger.info("in-store re-verification: portrait needs review (%s)", checked.cause)
+        raise PortraitReviewNeeded()
+    return checked
+
+
+def _portrait_keep(operator, person, portrait, checked, now) -> None:
+    """Store a passed portrait under the person's key (inside the caller's
+    transaction), kept for the operator's retention of portraits."""
+    if portrait is None or checked is None:
+        return
+    identity_services.portrait_record(
+        person=person,
+        image=portrait.image,
+        liveness=portrait.liveness,
+        reference=checked.reference,
+        keep_until=portrait_check.keep_until(operator, now),
+    )
+
+
 def link_expired(request: ReverificationRequest, *, now: dt.datetime | None = None) -> bool:
     """A link works until TELEREG_LINK_GRACE_DAYS after the request's deadline."""
     today = timezone.localtime(now or timezone.now()).date()
@@ -756,6 +805,7 @@ def request_answer(
     actor: AbstractBaseUser | None = None,
     store=None,
     now: dt.datetime | None = None,
+    portrait: portrait_check.PortraitInput | None = None,
 ) -> ReverificationRequest:
     """A subscriber (or a clerk in store) answers a re-verification request.
 
@@ -765,11 +815,21 @@ def request_answer(
     nothing else (the holder's status included); an unreachable authority
     changes nothing and costs no attempt. A matched answer that differs from
     a verified holder's name, birth date, sex or nationality is refused
-    (IdentityMismatch) and changes nothing either."""
+    (IdentityMismatch) and changes nothing either.
+
+    In store (``channel`` ``store``), the operator's portrait policy applies
+    (registration.portrait_check): ``portrait`` is required with ``required``,
+    cleaned before anything is asked, compared after the authority matched;
+    a refused or undecided portrait changes nothing (_portrait_gate)."""
 
     now = now or timezone.now()
     request = ReverificationRequest.objects.select_related("person", "line", "operator").get(
         pk=request.pk
+    )
+    clean = (
+        portrait_check.portrait_prepare_for_holder(request.operator, portrait)
+        if channel == "store"
+        else None
     )
     if request.state not in (RequestState.PENDING, RequestState.EXPIRED) or link_expired(
         request, now=now
@@ -794,8 +854,9 @@ def request_answer(
         # holder, whose status changes only when they verify.
         _count_failure(request.pk, now)
         raise AnswerRefused()
+    checked = _portrait_gate(request.operator, normalised, clean)
     with transaction.atomic():
-        identity_services.person_register(
+        person = identity_services.person_register(
             operator=request.operator,
             identity=normalised,
             consent=consent,
@@ -804,6 +865,7 @@ def request_answer(
             store=store,
             verification=result,
         )
+        _portrait_keep(request.operator, person, clean, checked, now)
         req = ReverificationRequest.objects.select_for_update().get(pk=request.pk)
         req.state = RequestState.VERIFIED
         req.verified_at = now
@@ -824,6 +886,7 @@ def line_stay_renew(
     actor: AbstractBaseUser | None,
     store=None,
     now: dt.datetime | None = None,
+    portrait: portrait_check.PortraitInput | None = None,
 ) -> Line:
     """A clerk gives a visitor's line a later end of stay, after checking the
     holder in person: the same rules as an answer (registered holder,
@@ -833,6 +896,7 @@ def line_stay_renew(
     now = now or timezone.now()
     if reason := stays.stay_problem(line, stay_until, today=timezone.localtime(now).date()):
         raise InvalidInput(fields={"stay_until": [reason]})
+    clean = portrait_check.portrait_prepare_for_holder(line.operator, portrait)
     normalised = identity_services.identity_validate(operator=line.operator, identity=identity)
     if not line_holder_is(line=line, identity=normalised):
         raise AnswerRefused()
@@ -849,8 +913,9 @@ def line_stay_renew(
                 "stay_until": [gettext("The end of stay cannot be after the passport expires.")]
             }
         )
+    checked = _portrait_gate(line.operator, normalised, clean)
     with transaction.atomic():
-        identity_services.person_register(
+        person = identity_services.person_register(
             operator=line.operator,
             identity=normalised,
             consent=consent,
@@ -859,6 +924,7 @@ def line_stay_renew(
             store=store,
             verification=result,
         )
+        _portrait_keep(line.operator, person, clean, checked, now)
         locked = Line.objects.select_for_update().get(pk=line.pk)
         locked.stay_until = stay_until
         fields = ["stay_until", "updated_at"]

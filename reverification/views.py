@@ -24,7 +24,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config import client_ip
-from config.api import DomainError
+from config.api import DomainError, InvalidInput, status_for
 from config.forms import form_errors_add
 from config.link_language import link_language
 from identity import selectors as identity_selectors
@@ -36,6 +36,7 @@ from operators.branding import brand_context
 from operators.models import Operator
 from operators.tenancy import can, staff_of
 from operators.timezones import operator_time_zone_activate
+from registration import portrait_check
 from registration import selectors as registration_selectors
 
 from . import campaigns, risk, selectors, tokens
@@ -491,13 +492,19 @@ def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse
     form = (StayAnswerForm if visitor else AnswerForm)(
         request.POST or None, initial={"notice": notices[0].content_hash if notices else ""}
     )
-    done, status = False, 200
+    portrait_step = line.operator.portrait_policy == portrait_check.POLICY_REQUIRED
+    done, status, portrait_errors = False, 200, []
     if request.method == "POST":
         if form.is_valid():
+            portrait = (
+                portrait_check.portrait_from_upload(request.POST, request.FILES)
+                if portrait_step
+                else None
+            )
             try:
-                _answer_in_store(request, line, open_request, form, staff)
+                _answer_in_store(request, line, open_request, form, staff, portrait)
             except DomainError as exc:
-                status = form_errors_add(form, exc)
+                status, portrait_errors = _errors_add(form, exc)
             else:
                 done = True
                 line.refresh_from_db()
@@ -513,12 +520,28 @@ def reverify_in_store(request: HttpRequest, line_uid: uuid.UUID) -> HttpResponse
             "done": done,
             "notices": notices,
             "open_request": open_request,
+            "portrait_step": portrait_step,
+            "portrait_errors": portrait_errors,
         },
         status=status,
     )
 
 
-def _answer_in_store(request: HttpRequest, line, open_request, form, staff) -> None:
+def _errors_add(form, exc: DomainError) -> tuple[int, list[str]]:
+    """Copy a domain error onto the form, the portrait's reasons apart (shown
+    beside the capture step); returns the status and those reasons."""
+    if not isinstance(exc, InvalidInput) or not exc.fields:
+        return form_errors_add(form, exc), []
+    portrait_errors: list[str] = []
+    for name, reasons in exc.fields.items():
+        if name.startswith("portrait"):
+            portrait_errors += [str(r) for r in reasons]
+        else:
+            form.add_error(name if name in form.fields else None, reasons)
+    return status_for(exc), portrait_errors
+
+
+def _answer_in_store(request: HttpRequest, line, open_request, form, staff, portrait=None) -> None:
     """A visitor's line given a new end of stay (or without an open request)
     is renewed; otherwise the open request is answered."""
     consent = ConsentInput(form.cleaned_data["notice"], True)
@@ -531,6 +554,7 @@ def _answer_in_store(request: HttpRequest, line, open_request, form, staff) -> N
             stay_until=form.cleaned_data["stay_until"],
             actor=request.user,
             store=store,
+            portrait=portrait,
         )
         return
     campaigns.request_answer(
@@ -540,6 +564,7 @@ def _answer_in_store(request: HttpRequest, line, open_request, form, staff) -> N
         channel=ConsentChannel.STORE,
         actor=request.user,
         store=store,
+        portrait=portrait,
     )
 
 
